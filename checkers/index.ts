@@ -1,0 +1,17 @@
+import type { Checker, CheckTarget } from './types.js';
+
+export type * from './types.js';
+
+/**
+ * Registry kind → checker. Checkers are loaded lazily so that `drctl validate` does not pay
+ * for the drivers of every system. A kind that is not implemented yet resolves to undefined:
+ * a check step of that kind fails with a message naming it, it never passes.
+ */
+const loaders: Partial<Record<CheckTarget['kind'], () => Promise<Checker<never>>>> = {};
+
+export const checkerKinds = ['mysql', 's3', 'es', 'redis'] as const satisfies readonly CheckTarget['kind'][];
+
+export async function loadChecker(kind: CheckTarget['kind']): Promise<Checker<never> | undefined> {
+  const load = loaders[kind];
+  return load ? load() : undefined;
+}

@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { registerCheckCommands } from './commands/check.js';
+
+/** The commander program; each command lives in commands/<name>.ts. */
+export function buildProgram(): Command {
+  const program = new Command('drctl')
+    .description('DR switchover orchestration: runbooks, executor, and RPO=0 consistency checkers')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerCheckCommands(program);
+  return program;
+}

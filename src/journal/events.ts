@@ -1,0 +1,87 @@
+import type { CheckResult } from '../../checkers/types.js';
+
+/** Final state of a step in a run. `unknown`: it was running when the process died. */
+export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'unknown' | 'done-by-override';
+
+export type RunStatus = 'succeeded' | 'failed' | 'aborted' | 'interrupted';
+
+/** A step as the plan saw it when the run started (the report needs no runbook file). */
+export interface JournalStepInfo {
+  id: string;
+  title: string;
+  owner: string;
+  phase?: string | undefined;
+  kind: string;
+  needs: string[];
+  estimateMs?: number | undefined;
+  /** Set for steps that only run during rollback. */
+  rollbackOf?: string | undefined;
+}
+
+/** Fields the journal adds to every event. */
+export interface EventEnvelope {
+  /** 0-based position in the journal. */
+  seq: number;
+  /** Wall clock, ISO 8601 with milliseconds. */
+  ts: string;
+  /** Monotonic milliseconds since this process started the run (resets on resume). */
+  mono: number;
+  /** sha-256 hex of the previous line as written (64 zeros for the first event). */
+  prev: string;
+}
+
+export type JournalEventBody =
+  | {
+      type: 'run-started';
+      runId: string;
+      runbook: { name: string; file: string; sha256: string };
+      direction: 'switchover' | 'switchback';
+      drill: boolean;
+      dryRun: boolean;
+      who: { user: string; host: string; pid: number; argv: string[]; version: string };
+      objectives: { technicalMs?: number; complianceMs?: number; rpo?: number };
+      rto: { technical?: { from: string; to: string }; compliance?: { from: string; to: string } };
+      steps: JournalStepInfo[];
+    }
+  | { type: 'run-resumed'; who: { user: string; host: string; pid: number; argv: string[]; version: string } }
+  | { type: 'step-started'; step: string; attempt: number; drill?: boolean; dryRun?: boolean; description?: string }
+  | {
+      type: 'step-attempt';
+      step: string;
+      attempt: number;
+      ok: boolean;
+      durationMs: number;
+      exitCode?: number;
+      error?: string;
+      /** Delay before the next attempt, when one follows. */
+      retryInMs?: number;
+    }
+  | {
+      type: 'step-finished';
+      step: string;
+      status: StepStatus;
+      durationMs: number;
+      attempts: number;
+      exitCode?: number;
+      error?: string;
+      /** Last lines of stderr/stdout for a failed run step. */
+      outputTail?: string[];
+    }
+  | { type: 'step-skipped'; step: string; reason: string }
+  | { type: 'approval-requested'; step: string; role: string; instructions: string }
+  | {
+      type: 'approval';
+      step: string;
+      decision: 'approved' | 'rejected';
+      by: string;
+      comment?: string;
+      via: 'prompt' | 'cli' | 'auto';
+    }
+  | { type: 'gate-result'; step: string; result: CheckResult }
+  | { type: 'override'; step: string; action: 'mark-done' | 'retry-unknown'; by: string; reason: string }
+  | { type: 'rollback-started'; reason: string; steps: string[] }
+  | { type: 'rollback-finished'; status: 'succeeded' | 'failed' }
+  | { type: 'run-finished'; status: RunStatus; durationMs: number; error?: string };
+
+export type JournalEvent = EventEnvelope & JournalEventBody;
+export type JournalEventType = JournalEventBody['type'];

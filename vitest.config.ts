@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Integration tests start real servers (MariaDB, Redis, Ceph, OpenSearch, Elasticsearch);
+// the machine has 2 cores, so files run two at a time and get generous timeouts.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 240_000,
+    reporters: ['default'],
+  },
+});

@@ -1,0 +1,199 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { freePort, makeTempDir, removeDir, requireBinary, tailFile } from './process.js';
+
+/**
+ * A real one-host Ceph cluster (mon, osd on memstore, radosgw) for tests, the demo and the
+ * benchmark: Debian's daemons started directly under a temp dir, auth none, loopback only, the
+ * mon and RGW on free ports so several clusters can run side by side. Ported from the lab recipe
+ * ceph-up.sh / ceph-down.sh. Daemons are stopped by the PIDs in their own pid files.
+ */
+
+export interface CephCluster {
+  /** `http://127.0.0.1:<port>` (S3 API, path-style). */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartCephOptions {
+  /** Directory for config, mon/osd data, pid files and logs; default a new temp dir (removed on stop). */
+  dir?: string;
+  /** memstore capacity in bytes; default 4 GiB (memory is only used as objects are written). */
+  memstoreBytes?: number;
+}
+
+const APT = 'apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common';
+const BINARIES = [
+  '/usr/bin/ceph-mon',
+  '/usr/bin/ceph-osd',
+  '/usr/bin/radosgw',
+  '/usr/bin/radosgw-admin',
+  '/usr/bin/ceph',
+  '/usr/bin/ceph-authtool',
+  '/usr/bin/monmaptool',
+];
+/** Stop order: the gateway first, the monitor last. */
+const DAEMONS = ['client.rgw.gw', 'osd.0', 'mon.a'] as const;
+const ACCESS_KEY = 'DRCTLLABKEY';
+const SECRET_KEY = 'drctl-lab-secret';
+
+function renderConfig(dir: string, fsid: string, monPort: number, rgwPort: number, memstoreBytes: number): string {
+  return `[global]
+fsid = ${fsid}
+mon initial members = a
+mon host = v2:127.0.0.1:${monPort}
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+ms bind ipv6 = false
+auth cluster required = none
+auth service required = none
+auth client required = none
+keyring = ${dir}/keyring
+run dir = ${dir}/run
+admin socket = ${dir}/run/$name.asok
+pid file = ${dir}/run/$name.pid
+log file = ${dir}/log/$name.log
+crash dir = ${dir}/crash
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+mon allow pool delete = true
+mon warn on pool no redundancy = false
+mon data avail warn = 2
+mon data avail crit = 1
+mon max pg per osd = 1000
+[mon.a]
+mon data = ${dir}/mon.a
+[osd.0]
+osd data = ${dir}/osd.0
+osd objectstore = memstore
+memstore device bytes = ${memstoreBytes}
+osd memory target = 1073741824
+[client.rgw.gw]
+rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+# radosgw hard-codes auth_client_required=cephx and ms_mon_client_mode=secure; with auth none
+# its mon connection would otherwise loop on 'get_initial_auth_request returned -13'.
+auth client required = none
+ms mon client mode = crc
+rgw data = ${dir}/rgw
+rgw dns name = 127.0.0.1
+`;
+}
+
+function readPid(dir: string, daemon: string): number | undefined {
+  const file = join(dir, 'run', `${daemon}.pid`);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the daemons of the cluster in `dir` by the PIDs in their pid files (SIGTERM, then SIGKILL). */
+export async function stopCeph(dir: string): Promise<void> {
+  for (const daemon of DAEMONS) {
+    const pid = readPid(dir, daemon);
+    if (pid === undefined || !isAlive(pid)) continue;
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+}
+
+async function pollUntil(what: string, dir: string, log: string, timeoutMs: number, probe: () => Promise<boolean>) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch {
+      /* not ready yet */
+    }
+    await sleep(200);
+  }
+  throw new Error(`ceph: ${what} not ready after ${timeoutMs} ms (dir ${dir}); log tail:\n${tailFile(join(dir, 'log', log))}`);
+}
+
+/** Starts mon + osd (memstore) + radosgw and creates one S3 user; about 10–15 s. */
+export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluster> {
+  for (const bin of BINARIES) requireBinary(bin, APT);
+  const ownsDir = opts.dir === undefined;
+  const dir = opts.dir ?? makeTempDir('ceph');
+  for (const sub of ['run', 'log', 'mon.a', 'osd.0', 'rgw', 'crash']) mkdirSync(join(dir, sub), { recursive: true });
+  const monPort = await freePort();
+  const rgwPort = await freePort();
+  const fsid = randomUUID();
+  const conf = join(dir, 'ceph.conf');
+  writeFileSync(conf, renderConfig(dir, fsid, monPort, rgwPort, opts.memstoreBytes ?? 4 * 1024 ** 3));
+  // Every ceph tool and daemon below reads this file instead of /etc/ceph/ceph.conf.
+  const env = { ...process.env, CEPH_CONF: conf };
+  const run = (cmd: string, args: string[], timeout = 60_000) => execa(cmd, args, { env, timeout });
+  const endpoint = `http://127.0.0.1:${rgwPort}`;
+  try {
+    const keyring = join(dir, 'keyring');
+    await run('ceph-authtool', ['--create-keyring', keyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
+    await run('ceph-authtool', [keyring, '--gen-key', '-n', 'client.admin', '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *']);
+    const monmap = join(dir, 'monmap');
+    await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, monmap]);
+    await run('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', keyring]);
+    await run('ceph-mon', ['-i', 'a']); // daemonizes; pid in run/mon.a.pid
+    await pollUntil('mon', dir, 'mon.a.log', 30_000, async () => {
+      await run('ceph', ['-s', '--connect-timeout', '2'], 10_000);
+      return true;
+    });
+    const osdUuid = randomUUID();
+    const id = (await run('ceph', ['osd', 'new', osdUuid])).stdout.trim();
+    if (id !== '0') throw new Error(`ceph: expected osd id 0, got ${id}`);
+    await run('ceph-osd', ['-i', id, '--mkfs', '--osd-uuid', osdUuid]);
+    await run('ceph-osd', ['-i', id]);
+    await pollUntil('osd', dir, 'osd.0.log', 60_000, async () => {
+      const { stdout } = await run('ceph', ['osd', 'stat'], 10_000);
+      return stdout.includes('1 up');
+    });
+    // radosgw stays in the foreground until it has reached the mon, then daemonizes.
+    await run('radosgw', ['-n', 'client.rgw.gw'], 120_000);
+    await pollUntil('radosgw', dir, 'client.rgw.gw.log', 120_000, async () => {
+      const res = await fetch(endpoint, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return true;
+    });
+    await run('radosgw-admin', [
+      'user',
+      'create',
+      '--uid=drctl-lab',
+      '--display-name=drctl lab',
+      `--access-key=${ACCESS_KEY}`,
+      `--secret=${SECRET_KEY}`,
+    ]);
+  } catch (err) {
+    await stopCeph(dir);
+    if (ownsDir) removeDir(dir);
+    throw err;
+  }
+  return {
+    endpoint,
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
+    dir,
+    async stop() {
+      await stopCeph(dir);
+      if (ownsDir) removeDir(dir);
+    },
+  };
+}

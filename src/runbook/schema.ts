@@ -1,0 +1,375 @@
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+
+/**
+ * The runbook language (drctl/v1). Two layers:
+ * - file schemas (`RunbookFileSchema`, `ModuleFileSchema`) check what a person wrote, before
+ *   includes, templates and foreach are expanded;
+ * - `StepSchema` checks each expanded step, whose action is a union tagged by `kind`.
+ * The JSON Schema for editors (`drctl schema`) is generated from the file schemas.
+ */
+
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A duration like `90s`, `10m`, `1h30m`. */
+export const Duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, {
+    error: (iss) => `expected a duration like 10m, got ${JSON.stringify(iss.input)}`,
+  })
+  .meta({ description: 'A duration: 90s, 10m, 1h30m, 250ms', examples: ['10m', '1h30m'] });
+
+export const Direction = z.enum(['switchover', 'switchback']);
+export type Direction = z.infer<typeof Direction>;
+
+const StringOrList = z.union([z.string(), z.array(z.string())]);
+
+/** A condition on direction, environment, drill mode or vars; all given parts must hold. */
+export const WhenSchema = z
+  .strictObject({
+    direction: z.union([Direction, z.array(Direction)]).optional(),
+    environment: StringOrList.optional(),
+    drill: z.boolean().optional(),
+    vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .meta({ description: 'Run the step only when every given condition holds' });
+
+export const RetriesSchema = z.union([
+  z.int().min(0).max(100),
+  z.strictObject({
+    count: z.int().min(0).max(100),
+    backoff: Duration.optional().meta({ description: 'Delay before the first retry (default 5s)' }),
+    factor: z.number().min(1).max(10).optional().meta({ description: 'Multiplier per retry (default 2)' }),
+    max: Duration.optional().meta({ description: 'Longest delay between retries (default 5m)' }),
+  }),
+]);
+
+// ---------- actions ----------
+
+export const RunAction = z.strictObject({
+  run: z.union([z.array(z.string()).min(1), z.string().min(1)]).meta({
+    description: 'argv array (no shell), or a command line when `shell: true`',
+  }),
+  shell: z.boolean().optional(),
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+});
+
+export const SqlAction = z.strictObject({
+  sql: z.strictObject({
+    resource: z.string(),
+    on: z.enum(['primary', 'replica']).optional().meta({ description: 'Which side of the resource (default primary)' }),
+    statements: z.union([z.string(), z.array(z.string()).min(1)]),
+    expect: z
+      .union([z.string(), z.number(), z.boolean(), z.null()])
+      .optional()
+      .meta({ description: 'Expected value of the first column of the first row of the last statement' }),
+  }),
+});
+
+export const RedisAction = z.strictObject({
+  redis: z
+    .strictObject({
+      resource: z.string(),
+      set: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+      get: z.string().optional(),
+      del: StringOrList.optional(),
+      expect: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional(),
+    })
+    .refine((r) => r.set || r.get || r.del || r.expect, { error: 'give at least one of set, get, del, expect' }),
+});
+
+export const HttpAction = z.strictObject({
+  http: z.strictObject({
+    url: z.string(),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    expect: z
+      .strictObject({
+        status: z.union([z.int(), z.array(z.int())]).optional(),
+        body: z.string().optional().meta({ description: 'Substring the body must contain' }),
+        bodyMatches: z.string().optional().meta({ description: 'Regular expression the body must match' }),
+      })
+      .optional(),
+  }),
+});
+
+export const CheckAction = z.strictObject({
+  check: z
+    .looseObject({
+      kind: z.enum(['mysql', 's3', 'es', 'redis']),
+      resource: z.string(),
+    })
+    .meta({ description: 'A built-in consistency checker as a gate; other fields are the checker options' }),
+});
+
+export const ManualAction = z.strictObject({
+  manual: z.union([
+    z.string().min(1),
+    z.strictObject({
+      instructions: z.string().min(1),
+      approvers: z.array(z.string()).optional().meta({ description: 'Roles that may approve (default the owner)' }),
+    }),
+  ]),
+});
+
+export const WaitAction = z.strictObject({
+  wait: z.strictObject({
+    until: z.record(z.string(), z.unknown()).meta({ description: 'A sql, redis, http or run condition' }),
+    interval: Duration.optional().meta({ description: 'Delay between polls (default 5s)' }),
+  }),
+});
+
+/** The action keys; a step has exactly one. */
+export const ACTION_KEYS = ['run', 'sql', 'redis', 'http', 'wait', 'manual', 'check'] as const;
+export type ActionKind = (typeof ACTION_KEYS)[number];
+
+// ---------- steps ----------
+
+const commonStepFields = {
+  id: z.string().regex(idPattern, 'ids use letters, digits, ".", "_" and "-", starting with a letter or digit'),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  owner: z.string().meta({ description: 'A declared role that owns and runs the step' }),
+  phase: z.string().optional(),
+  needs: z.array(z.string()).optional().meta({ description: 'Step ids or globs such as switch-*' }),
+  timeout: Duration.optional(),
+  retries: RetriesSchema.optional(),
+  estimate: Duration.optional().meta({ description: 'Expected duration, for the plan and RTO forecast' }),
+  onFailure: z.enum(['abort', 'continue', 'rollback']).optional(),
+  when: WhenSchema.optional(),
+  resource: z.string().optional().meta({ description: 'Counts against this resource\'s concurrency limit' }),
+  module: z.string().optional(),
+};
+
+/** Action fields only: what `rollback:` and `drill:` hold. */
+const actionFields = {
+  run: RunAction.shape.run.optional(),
+  shell: z.boolean().optional(),
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  sql: SqlAction.shape.sql.optional(),
+  redis: RedisAction.shape.redis.optional(),
+  http: HttpAction.shape.http.optional(),
+  wait: WaitAction.shape.wait.optional(),
+  manual: ManualAction.shape.manual.optional(),
+  check: CheckAction.shape.check.optional(),
+};
+
+export const ActionSpecSchema = z.strictObject({ ...actionFields, timeout: Duration.optional() });
+
+/** A step as written, after templates and foreach are expanded (all action keys optional). */
+export const StepSpecSchema = z.strictObject({
+  ...commonStepFields,
+  ...actionFields,
+  rollback: ActionSpecSchema.optional().meta({ description: 'An action that undoes this step' }),
+  drill: z
+    .union([z.enum(['skip', 'same']), ActionSpecSchema])
+    .optional()
+    .meta({ description: 'What the step does in a rehearsal: skip, same (default) or another action' }),
+});
+export type StepSpec = z.infer<typeof StepSpecSchema>;
+
+/** How a step is written in a file: it may also use a template, foreach and a switchback override. */
+export const StepSourceSchema = z
+  .looseObject({
+    id: z.string(),
+    template: z.string().optional(),
+    with: z.record(z.string(), z.unknown()).optional(),
+    foreach: z.union([z.string(), z.array(z.unknown())]).optional(),
+    as: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+    switchback: z.record(z.string(), z.unknown()).optional().meta({
+      description: 'Fields that replace the step\'s own when the runbook runs as switchback',
+    }),
+  })
+  .meta({ description: 'A step (see StepSpec for the fields)' });
+
+// ---------- resources ----------
+
+const S3Side = z.strictObject({
+  endpoint: z.string().optional(),
+  region: z.string().optional(),
+  bucket: z.string().optional(),
+  prefix: z.string().optional(),
+  accessKeyId: z.string().optional(),
+  secretAccessKey: z.string().optional(),
+  profile: z.string().optional(),
+  forcePathStyle: z.boolean().optional(),
+});
+
+const EsSide = z.strictObject({
+  url: z.string(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  apiKey: z.string().optional(),
+});
+
+const resourceCommon = {
+  description: z.string().optional(),
+  concurrency: z.int().min(1).optional().meta({ description: 'Steps that may use it at once (default unlimited)' }),
+  owner: z.string().optional(),
+};
+
+export const ResourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('mysql'),
+    primary: z.string().meta({ description: 'DSN mysql://user:${env:PW}@host:3306 of the Main primary' }),
+    replica: z.string().meta({ description: 'DSN of the DR replica' }),
+    ...resourceCommon,
+  }),
+  z.strictObject({ kind: z.literal('s3'), source: S3Side, target: S3Side, ...resourceCommon }),
+  z.strictObject({ kind: z.literal('es'), source: EsSide, target: EsSide, ...resourceCommon }),
+  z.strictObject({
+    kind: z.literal('redis'),
+    url: z.string().optional().meta({ description: 'redis://… used by redis steps' }),
+    source: z.string().optional().meta({ description: 'Main copy, for redis checks' }),
+    target: z.string().optional().meta({ description: 'DR copy, for redis checks' }),
+    ...resourceCommon,
+  }),
+  z.strictObject({
+    kind: z.literal('http'),
+    url: z.string(),
+    headers: z.record(z.string(), z.string()).optional(),
+    ...resourceCommon,
+  }),
+  z.strictObject({ kind: z.enum(['kafka', 'zookeeper', 'mq', 'service', 'channel', 'network']), ...resourceCommon }).loose(),
+]);
+export type Resource = z.infer<typeof ResourceSchema>;
+export type ResourceKind = Resource['kind'];
+
+// ---------- files ----------
+
+export const RoleSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    concurrency: z.int().min(1).optional().meta({ description: 'Steps of this role that may run at once' }),
+    members: z.array(z.string()).optional(),
+  })
+  .nullable();
+
+const ClockBounds = z.strictObject({
+  from: z.string().meta({ description: 'The clock starts when this step starts' }),
+  to: z.string().meta({ description: 'The clock stops when this step ends' }),
+});
+
+const RunbookLevelFields = {
+  description: z.string().optional(),
+  roles: z.record(z.string(), RoleSchema).optional(),
+  resources: z.record(z.string(), ResourceSchema).optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+  templates: z.record(z.string(), z.record(z.string(), z.unknown())).optional().meta({
+    description: 'Partial steps reused with `template: name`; `${with.x}` reads the step\'s `with:` values',
+  }),
+  steps: z.array(StepSourceSchema).optional(),
+};
+
+export const RunbookFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    apiVersion: z.literal('drctl/v1'),
+    kind: z.literal('Runbook'),
+    name: z.string().regex(idPattern),
+    environment: z.string().optional().meta({ description: 'One switch at a time per environment (the lock)' }),
+    objectives: z
+      .strictObject({
+        rto: z.strictObject({ technical: Duration.optional(), compliance: Duration.optional() }).optional(),
+        rpo: z.union([z.literal(0), Duration]).optional(),
+      })
+      .optional(),
+    rto: z.strictObject({ technical: ClockBounds.optional(), compliance: ClockBounds.optional() }).optional(),
+    directions: z
+      .strictObject({
+        switchover: z.record(z.string(), z.unknown()).optional(),
+        switchback: z.record(z.string(), z.unknown()).optional(),
+      })
+      .optional()
+      .meta({ description: 'Values read as ${dir.name}, one set per direction (e.g. target: dr | live)' }),
+    defaults: z
+      .strictObject({
+        timeout: Duration.optional(),
+        retries: RetriesSchema.optional(),
+        onFailure: z.enum(['abort', 'continue', 'rollback']).optional(),
+      })
+      .optional(),
+    timeout: Duration.optional().meta({ description: 'Timeout of the whole run' }),
+    concurrency: z.int().min(1).optional().meta({ description: 'Steps running at once in the whole run' }),
+    include: z.array(z.string()).optional().meta({ description: 'Globs of module files, relative to this file' }),
+    ...RunbookLevelFields,
+  })
+  .meta({ title: 'drctl runbook', description: 'A DR switchover runbook (drctl/v1)' });
+export type RunbookFile = z.infer<typeof RunbookFileSchema>;
+
+/** An included module file, owned by a module PIC. */
+export const ModuleFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  apiVersion: z.literal('drctl/v1').optional(),
+  kind: z.literal('Module'),
+  name: z.string().regex(idPattern),
+  pic: z.string().optional().meta({ description: 'The module PIC who owns this file' }),
+  phase: z.string().optional().meta({ description: 'Default phase of the module\'s steps' }),
+  ...RunbookLevelFields,
+});
+export type ModuleFile = z.infer<typeof ModuleFileSchema>;
+
+// ---------- resolved model ----------
+
+export type Action =
+  | { kind: 'run'; argv: string[] | undefined; command: string | undefined; shell: boolean; cwd?: string; env?: Record<string, string> }
+  | { kind: 'sql'; sql: NonNullable<StepSpec['sql']> }
+  | { kind: 'redis'; redis: NonNullable<StepSpec['redis']> }
+  | { kind: 'http'; http: NonNullable<StepSpec['http']> }
+  | { kind: 'wait'; until: Exclude<Action, { kind: 'wait' | 'manual' | 'check' }>; intervalMs: number }
+  | { kind: 'manual'; instructions: string; approvers: string[] }
+  | { kind: 'check'; check: { kind: 'mysql' | 's3' | 'es' | 'redis'; resource: string; options: Record<string, unknown> } };
+
+export interface RetryPolicy {
+  count: number;
+  backoffMs: number;
+  factor: number;
+  maxMs: number;
+}
+
+/** A fully resolved step: templates, foreach, direction and `when` applied; needs are ids. */
+export interface Step {
+  id: string;
+  title: string;
+  description?: string | undefined;
+  owner: string;
+  phase?: string | undefined;
+  module?: string | undefined;
+  needs: string[];
+  action: Action;
+  timeoutMs?: number | undefined;
+  retry: RetryPolicy;
+  estimateMs?: number | undefined;
+  onFailure: 'abort' | 'continue' | 'rollback';
+  rollback?: { action: Action; timeoutMs?: number | undefined } | undefined;
+  /** In drill mode: skip the step, run it as is, or run another action. */
+  drill: { mode: 'skip' } | { mode: 'same' } | { mode: 'action'; action: Action; timeoutMs?: number | undefined };
+  /** Resources the step touches (its action's resource and `resource:`), for concurrency limits. */
+  resources: string[];
+  /** Where it was written, for messages. */
+  source: { file: string; line?: number | undefined };
+}
+
+export interface Runbook {
+  name: string;
+  file: string;
+  /** sha-256 of every file read, for the journal. */
+  sha256: string;
+  description?: string | undefined;
+  environment: string;
+  direction: Direction;
+  drill: boolean;
+  objectives: { technicalMs?: number | undefined; complianceMs?: number | undefined; rpo?: number | undefined };
+  rto: { technical?: { from: string; to: string } | undefined; compliance?: { from: string; to: string } | undefined };
+  roles: Record<string, { concurrency?: number | undefined; description?: string | undefined }>;
+  resources: Record<string, Resource>;
+  concurrency?: number | undefined;
+  timeoutMs?: number | undefined;
+  steps: Step[];
+  /** Steps left out by `when` (for the plan's information). */
+  excluded: { id: string; reason: string }[];
+  modules: { name: string; file: string; pic?: string | undefined }[];
+}

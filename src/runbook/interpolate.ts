@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { registerSecret } from '../util/redact.js';
+
+/**
+ * `${…}` expressions in runbook values:
+ * - `${env:NAME}` / `${env:NAME:-default}` — an environment variable;
+ * - `${file:path}` — a file (relative to the runbook file): YAML/JSON files are parsed, others
+ *   are read as trimmed text (a password file);
+ * - `${vars.x}`, `${svc.name}` (foreach `as`), `${with.x}` (template args), `${direction}`,
+ *   `${dir.x}` (the `directions:` values of the current direction).
+ * A value that is exactly one expression keeps its type (a list for foreach); inside a longer
+ * string it is converted to text. `$${` writes a literal `${`.
+ */
+export interface InterpolationContext {
+  /** Directory that `${file:…}` paths are relative to. */
+  baseDir: string;
+  /** Named values: vars, dir, direction, the foreach item, with. */
+  scope: Record<string, unknown>;
+  /** Values read from env/file become secrets (masked everywhere) when true. */
+  secret: boolean;
+  /** When true, a missing env var or file is a warning and a placeholder is used (validate/plan). */
+  lenient: boolean;
+}
+
+export interface InterpolationProblem {
+  message: string;
+  hint?: string | undefined;
+  severity: 'error' | 'warning';
+}
+
+const EXPR_RE = /\$\$\{|\$\{([^}]*)\}/g;
+const WHOLE_RE = /^\$\{([^}]*)\}$/;
+
+export function interpolate(value: unknown, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+  if (typeof value === 'string') return interpolateString(value, ctx, problems);
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, ctx, problems));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = k.includes('${') ? interpolateString(k, ctx, problems) : k;
+      out[typeof key === 'string' ? key : String(key)] = interpolate(v, ctx, problems);
+    }
+    return out;
+  }
+  return value;
+}
+
+function interpolateString(text: string, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+  if (!text.includes('${')) return text;
+  const whole = WHOLE_RE.exec(text);
+  if (whole) return evaluate(whole[1]!.trim(), ctx, problems);
+  return text.replace(EXPR_RE, (m, expr: string | undefined) => {
+    if (m === '$${') return '${';
+    const v = evaluate(expr!.trim(), ctx, problems);
+    if (v !== null && typeof v === 'object') {
+      problems.push({
+        severity: 'error',
+        message: `\${${expr}} is a ${Array.isArray(v) ? 'list' : 'map'} and cannot be placed inside text`,
+        hint: 'use it as the whole value (e.g. foreach: ${vars.services}) or pick a field (${svc.name})',
+      });
+      return '';
+    }
+    return v === undefined ? '' : String(v);
+  });
+}
+
+function evaluate(expr: string, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+  if (expr.startsWith('env:')) return readEnv(expr.slice(4), ctx, problems);
+  if (expr.startsWith('file:')) return readFileValue(expr.slice(5).trim(), ctx, problems);
+  return lookupPath(expr, ctx, problems);
+}
+
+function readEnv(spec: string, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+  const [name = '', fallback] = spec.split(':-', 2) as [string, string | undefined];
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) {
+    problems.push({
+      severity: ctx.lenient ? 'warning' : 'error',
+      message: `environment variable ${name} is not set`,
+      hint: `export ${name}=… before running drctl (or write \${env:${name}:-default})`,
+    });
+    return `<unset:${name}>`;
+  }
+  if (ctx.secret) registerSecret(value);
+  return value;
+}
+
+function readFileValue(path: string, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+  const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
+  let text: string;
+  try {
+    text = readFileSync(full, 'utf8');
+  } catch (err) {
+    problems.push({
+      severity: ctx.lenient ? 'warning' : 'error',
+      message: `cannot read \${file:${path}}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      hint: 'file paths are relative to the runbook file that names them',
+    });
+    return `<unreadable:${path}>`;
+  }
+  const ext = extname(full).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
+    try {
+      return parseYaml(text) as unknown;
+    } catch (err) {
+      problems.push({ severity: 'error', message: `\${file:${path}} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}` });
+      return undefined;
+    }
+  }
+  const value = text.trim();
+  if (ctx.secret) registerSecret(value);
+  return value;
+}
+
+const SEGMENT_RE = /([^.[\]]+)|\[(\d+)\]/g;
+
+function lookupPath(expr: string, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+  const segments = [...expr.matchAll(SEGMENT_RE)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+  const head = segments[0];
+  if (typeof head !== 'string' || !(head in ctx.scope)) {
+    problems.push({
+      severity: 'error',
+      message: `unknown variable \${${expr}}`,
+      hint: `available here: ${Object.keys(ctx.scope).map((k) => `\${${k}}`).join(', ')}, \${env:NAME}, \${file:path}; write $\${ for a literal \${`,
+    });
+    return undefined;
+  }
+  let cur: unknown = ctx.scope[head];
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i]!;
+    if (cur === null || typeof cur !== 'object' || !(seg in cur)) {
+      problems.push({
+        severity: 'error',
+        message: `\${${expr}}: ${segments.slice(0, i).join('.')} has no field ${String(seg)}`,
+        hint:
+          cur !== null && typeof cur === 'object'
+            ? `fields there: ${Object.keys(cur).slice(0, 12).join(', ')}`
+            : undefined,
+      });
+      return undefined;
+    }
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+}

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import { dirname, relative, resolve } from 'node:path';
+import { RunbookError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import { addZodIssues, Diagnostics, type Origin } from './diagnostics.js';
+import { expandStep, report, type ExpandedStep, type SourceStep } from './expand.js';
+import { expandFileGlob } from './glob.js';
+import { interpolate, type InterpolationProblem } from './interpolate.js';
+import { buildSteps, checkRules } from './rules.js';
+import {
+  ModuleFileSchema,
+  ResourceSchema,
+  RunbookFileSchema,
+  type Direction,
+  type ModuleFile,
+  type Resource,
+  type Runbook,
+  type RunbookFile,
+} from './schema.js';
+import { readYamlFile, type YamlFile } from './yaml-file.js';
+
+export interface LoadOptions {
+  direction?: Direction;
+  drill?: boolean;
+  /** `--var k=v` values; they override the runbook's vars. */
+  vars?: Record<string, string>;
+  environment?: string;
+  /**
+   * validate/plan: a missing `${env:…}` or `${file:…}` is a warning and a placeholder is used,
+   * since nothing will connect. switch: false, so it refuses to start without its secrets.
+   */
+  lenientSecrets?: boolean;
+}
+
+export interface LoadedRunbook extends Runbook {
+  warnings: import('../errors.js').Diagnostic[];
+}
+
+const TOP_KEYS = Object.keys(RunbookFileSchema.shape);
+const MODULE_KEYS = Object.keys(ModuleFileSchema.shape);
+const RESOURCE_KEYS = ['kind', 'primary', 'replica', 'source', 'target', 'url', 'headers', 'description', 'concurrency', 'owner'];
+
+/**
+ * Loads a runbook: YAML with includes, templates and foreach expanded, vars resolved, the
+ * direction applied, then cross-field rules. Every problem of every file is collected and
+ * thrown together as a RunbookError (exit 2).
+ */
+export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunbook {
+  const direction = options.direction ?? 'switchover';
+  const lenient = options.lenientSecrets ?? false;
+  const diags = new Diagnostics();
+  const mainPath = resolve(file);
+  const main = readYamlFile(mainPath, displayPath(mainPath), diags);
+  if (!main) throw new RunbookError(diags.items);
+
+  const mainParsed = RunbookFileSchema.safeParse(main.value);
+  if (!mainParsed.success) {
+    addZodIssues(diags, { file: main, path: [] }, mainParsed.error, (p) => knownKeys(p, TOP_KEYS));
+  }
+  const mainRaw = (mainParsed.success ? mainParsed.data : isRecord(main.value) ? main.value : {}) as Partial<RunbookFile>;
+
+  // Includes are read even when the main file has errors, so one pass reports everything.
+  const modules = loadModules(main, Array.isArray(mainRaw.include) ? mainRaw.include : [], diags);
+  if (!mainParsed.success) throw new RunbookError(diags.items);
+  const rb = mainParsed.data;
+
+  // Merge what modules declare into the runbook's tables; a name declared twice is an error.
+  const roles = { ...(rb.roles ?? {}) };
+  const resourceOrigins = new Map<string, Origin>();
+  const rawResources: Record<string, Resource> = {};
+  const varsRaw: Record<string, unknown> = { ...(rb.vars ?? {}) };
+  const templates: Record<string, Record<string, unknown>> = { ...(rb.templates ?? {}) };
+  for (const [name, r] of Object.entries(rb.resources ?? {})) {
+    rawResources[name] = r;
+    resourceOrigins.set(name, { file: main, path: ['resources', name] });
+  }
+  const sources: SourceStep[] = (rb.steps ?? []).map((raw, i) => ({ origin: { file: main, path: ['steps', i] }, raw }));
+  for (const { file: mf, data } of modules) {
+    mergeTable(diags, mf, 'roles', data.roles, roles);
+    mergeTable(diags, mf, 'vars', data.vars, varsRaw);
+    mergeTable(diags, mf, 'templates', data.templates, templates);
+    for (const [name, r] of Object.entries(data.resources ?? {})) {
+      if (name in rawResources) {
+        diags.at({ file: mf, path: ['resources', name] }, [], `resource "${name}" is already declared`, { atKey: true });
+        continue;
+      }
+      rawResources[name] = r;
+      resourceOrigins.set(name, { file: mf, path: ['resources', name] });
+    }
+    (data.steps ?? []).forEach((raw, i) =>
+      sources.push({ origin: { file: mf, path: ['steps', i] }, raw, module: { name: data.name, phase: data.phase } }),
+    );
+  }
+
+  // Vars: the runbook's, then --var overrides; each may use env/file and earlier vars.
+  const baseDir = dirname(mainPath);
+  const vars: Record<string, unknown> = {};
+  const scope: Record<string, unknown> = { vars, direction };
+  for (const [name, value] of Object.entries({ ...varsRaw, ...(options.vars ?? {}) })) {
+    const problems: InterpolationProblem[] = [];
+    vars[name] = interpolate(value, { baseDir, scope, secret: true, lenient }, problems);
+    report(diags, { file: main, path: ['vars'] }, [name], problems);
+  }
+  const dirProblems: InterpolationProblem[] = [];
+  scope.dir = interpolate(rb.directions?.[direction] ?? {}, { baseDir, scope, secret: false, lenient }, dirProblems);
+  report(diags, { file: main, path: ['directions'] }, [direction], dirProblems);
+
+  const resources: Record<string, Resource> = {};
+  for (const [name, r] of Object.entries(rawResources)) {
+    const origin = resourceOrigins.get(name)!;
+    const problems: InterpolationProblem[] = [];
+    const value = interpolate(r, { baseDir: dirname(origin.file.path), scope, secret: true, lenient }, problems);
+    report(diags, origin, [], problems);
+    const parsed = ResourceSchema.safeParse(value);
+    if (parsed.success) resources[name] = parsed.data;
+    else addZodIssues(diags, origin, parsed.error, () => RESOURCE_KEYS);
+  }
+
+  const expanded: ExpandedStep[] = sources.flatMap((s) => expandStep(s, { templates, scope, direction, lenient }, diags));
+  const environment = options.environment ?? rb.environment ?? 'default';
+  const { steps, graph, excluded, origins } = buildSteps(expanded, rb, { direction, drill: options.drill ?? false, environment, vars }, diags);
+  checkRules({ file: main, steps, graph, excluded, roles, resources, resourceOrigins, rto: rb.rto, origins }, diags);
+  if (diags.errorCount > 0) throw new RunbookError(diags.items);
+
+  const hash = createHash('sha256');
+  for (const f of [main, ...modules.map((m) => m.file)]) hash.update(f.sha256);
+  return {
+    name: rb.name,
+    file: main.display,
+    sha256: hash.digest('hex'),
+    description: rb.description,
+    environment,
+    direction,
+    drill: options.drill ?? false,
+    objectives: {
+      technicalMs: ms(rb.objectives?.rto?.technical),
+      complianceMs: ms(rb.objectives?.rto?.compliance),
+      rpo: rb.objectives?.rpo === undefined ? undefined : rb.objectives.rpo === 0 ? 0 : ms(rb.objectives.rpo),
+    },
+    rto: rb.rto ?? {},
+    roles: Object.fromEntries(Object.entries(roles).map(([k, v]) => [k, v ?? {}])),
+    resources,
+    concurrency: rb.concurrency,
+    timeoutMs: ms(rb.timeout),
+    steps,
+    excluded,
+    modules: modules.map((m) => ({ name: m.data.name, file: m.file.display, pic: m.data.pic })),
+    warnings: diags.warnings,
+  };
+}
+
+function loadModules(main: YamlFile, patterns: unknown[], diags: Diagnostics): { file: YamlFile; data: ModuleFile }[] {
+  const out: { file: YamlFile; data: ModuleFile }[] = [];
+  const seen = new Set<string>([main.path]);
+  patterns.forEach((pattern, i) => {
+    if (typeof pattern !== 'string') return;
+    const files = expandFileGlob(dirname(main.path), pattern);
+    if (files.length === 0) {
+      diags.at({ file: main, path: ['include', i] }, [], `include "${pattern}" matches no file`, {
+        hint: `paths are relative to ${displayPath(dirname(main.path))}/`,
+      });
+    }
+    for (const path of files) {
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const mf = readYamlFile(path, displayPath(path), diags);
+      if (!mf) continue;
+      const parsed = ModuleFileSchema.safeParse(mf.value);
+      if (!parsed.success) {
+        addZodIssues(diags, { file: mf, path: [] }, parsed.error, (p) => knownKeys(p, MODULE_KEYS));
+        continue;
+      }
+      out.push({ file: mf, data: parsed.data });
+    }
+  });
+  return out;
+}
+
+function mergeTable<T>(
+  diags: Diagnostics,
+  file: YamlFile,
+  table: string,
+  from: Record<string, T> | undefined,
+  into: Record<string, T>,
+): void {
+  for (const [name, value] of Object.entries(from ?? {})) {
+    if (name in into) {
+      diags.at({ file, path: [table, name] }, [], `${table.replace(/s$/, '')} "${name}" is already declared`, {
+        atKey: true,
+        hint: 'names are shared by the runbook and all its modules; rename one',
+      });
+      continue;
+    }
+    into[name] = value;
+  }
+}
+
+function knownKeys(path: (string | number)[], top: string[]): string[] | undefined {
+  return path.length === 0 ? top : path[0] === 'resources' ? RESOURCE_KEYS : undefined;
+}
+
+function ms(d: string | undefined): number | undefined {
+  return d === undefined ? undefined : parseDuration(d);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || rel === '' ? path : rel;
+}

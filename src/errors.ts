@@ -56,7 +56,9 @@ export class RunbookError extends DrctlError {
   readonly diagnostics: Diagnostic[];
   constructor(diagnostics: Diagnostic[]) {
     const errors = diagnostics.filter((d) => d.severity === 'error');
-    super(`runbook has ${errors.length} error${errors.length === 1 ? '' : 's'}`, { exitCode: ExitCode.usage });
+    super(`runbook has ${errors.length} error${errors.length === 1 ? '' : 's'}`, {
+      exitCode: ExitCode.usage,
+    });
     this.diagnostics = diagnostics;
   }
 }

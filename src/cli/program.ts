@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCheckCommands } from './commands/check.js';
+import { registerPlan } from './commands/plan.js';
+import { registerSchema } from './commands/schema.js';
+import { registerValidate } from './commands/validate.js';
+import { registerReport } from './commands/report.js';
+import { registerVerify } from './commands/verify.js';
 
 /** The commander program; each command lives in commands/<name>.ts. */
 export function buildProgram(): Command {
@@ -10,6 +15,11 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
+  registerValidate(program);
+  registerPlan(program);
+  registerSchema(program);
   registerCheckCommands(program);
+  registerReport(program);
+  registerVerify(program);
   return program;
 }

@@ -40,7 +40,12 @@ export class JournalWriter {
       // Terminate the torn line so the next event starts on its own line; readers skip it.
       writeSync(fd, '\n');
     }
-    return new JournalWriter(path, fd, existing.events.length, last === undefined ? GENESIS_HASH : sha256(last));
+    return new JournalWriter(
+      path,
+      fd,
+      existing.events.length,
+      last === undefined ? GENESIS_HASH : sha256(last),
+    );
   }
 
   append(body: JournalEventBody): JournalEvent {
@@ -93,7 +98,8 @@ export function readJournal(path: string, options: { allowMissing?: boolean } = 
     const isLast = i === raw.length - 1 && !endsClean;
     try {
       const ev = JSON.parse(line) as JournalEvent;
-      if (typeof ev !== 'object' || ev === null || typeof ev.type !== 'string') throw new Error('not an event');
+      if (typeof ev !== 'object' || ev === null || typeof ev.type !== 'string')
+        throw new Error('not an event');
       result.events.push(ev);
       result.lines.push(line);
     } catch {
@@ -131,16 +137,39 @@ export function verifyChain(journal: ReadJournalResult): ChainVerification {
   for (let i = 0; i < journal.events.length; i++) {
     const ev = journal.events[i]!;
     if (ev.seq !== i) {
-      return { ok: false, events: journal.events.length, tornTail: journal.tornTail !== undefined, breakAt: { seq: ev.seq, line: i + 1, reason: `expected seq ${i}, found ${ev.seq} (an event was removed or reordered)` } };
+      return {
+        ok: false,
+        events: journal.events.length,
+        tornTail: journal.tornTail !== undefined,
+        breakAt: {
+          seq: ev.seq,
+          line: i + 1,
+          reason: `expected seq ${i}, found ${ev.seq} (an event was removed or reordered)`,
+        },
+      };
     }
     if (ev.prev !== prev) {
-      return { ok: false, events: journal.events.length, tornTail: journal.tornTail !== undefined, breakAt: { seq: ev.seq, line: i + 1, reason: `prev hash does not match the event before it (event ${i - 1} was altered)` } };
+      return {
+        ok: false,
+        events: journal.events.length,
+        tornTail: journal.tornTail !== undefined,
+        breakAt: {
+          seq: ev.seq,
+          line: i + 1,
+          reason: `prev hash does not match the event before it (event ${i - 1} was altered)`,
+        },
+      };
     }
     prev = sha256(journal.lines[i]!);
   }
   if (journal.corrupt.length > 0) {
     const c = journal.corrupt[0]!;
-    return { ok: false, events: journal.events.length, tornTail: journal.tornTail !== undefined, breakAt: { seq: -1, line: c.line, reason: 'line is not a valid journal event' } };
+    return {
+      ok: false,
+      events: journal.events.length,
+      tornTail: journal.tornTail !== undefined,
+      breakAt: { seq: -1, line: c.line, reason: 'line is not a valid journal event' },
+    };
   }
   return { ok: true, events: journal.events.length, tornTail: journal.tornTail !== undefined };
 }

@@ -34,7 +34,13 @@ export interface Plan {
   byId: Map<string, PlannedStep>;
   waves: string[][];
   phases: { name: string; steps: string[]; estimateMs: number }[];
-  roles: { role: string; steps: number; estimateMs: number; maxParallel: number; concurrency?: number | undefined }[];
+  roles: {
+    role: string;
+    steps: number;
+    estimateMs: number;
+    maxParallel: number;
+    concurrency?: number | undefined;
+  }[];
   criticalPath: { steps: string[]; durationMs: number };
   makespanMs: number;
   rto: { technical?: ClockForecast | undefined; compliance?: ClockForecast | undefined };

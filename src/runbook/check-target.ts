@@ -11,5 +11,7 @@ export async function checkTargetFromRunbook(
   _vars: Record<string, string> = {},
 ): Promise<CheckTarget> {
   await Promise.resolve();
-  throw new UsageError(`cannot resolve resource ${resource} from ${file} yet: runbook loading is not implemented`);
+  throw new UsageError(
+    `cannot resolve resource ${resource} from ${file} yet: runbook loading is not implemented`,
+  );
 }

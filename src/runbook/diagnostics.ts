@@ -14,7 +14,9 @@ export class Diagnostics {
   private readonly seen = new Set<string>();
 
   /** Adds a problem; the same problem at the same place (e.g. from 170 foreach items) is kept once. */
-  add(d: Omit<Diagnostic, 'severity'> & { severity?: Diagnostic['severity']; hint?: string | undefined }): void {
+  add(
+    d: Omit<Diagnostic, 'severity'> & { severity?: Diagnostic['severity']; hint?: string | undefined },
+  ): void {
     const { hint, ...rest } = d;
     const key = `${d.file}:${d.line}:${d.col}:${d.path}:${d.message}`;
     if (this.seen.has(key)) return;
@@ -66,7 +68,9 @@ export function addZodIssues(
         const guess = known ? closest(key, known) : undefined;
         diags.at(origin, [...path, key], `unknown field "${key}"`, {
           atKey: true,
-          hint: guess ? `did you mean "${guess}"?` : 'remove it, or see `drctl schema` for the fields allowed here',
+          hint: guess
+            ? `did you mean "${guess}"?`
+            : 'remove it, or see `drctl schema` for the fields allowed here',
         });
       }
       continue;
@@ -99,7 +103,8 @@ function flattenIssues(issues: readonly Issue[]): Issue[] {
 
 function hintFor(issue: Issue): string | undefined {
   if (issue.code === 'invalid_type' && issue.expected === 'array') return 'write a YAML list, e.g. [a, b]';
-  if (issue.message.startsWith('expected a duration')) return 'use a number and a unit: ms, s, m, h (e.g. 90s, 1h30m)';
+  if (issue.message.startsWith('expected a duration'))
+    return 'use a number and a unit: ms, s, m, h (e.g. 90s, 1h30m)';
   return undefined;
 }
 

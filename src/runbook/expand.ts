@@ -36,7 +36,9 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
     if (!tpl) {
       const names = Object.keys(ctx.templates);
       diags.at(origin, ['template'], `unknown template "${raw.template}"`, {
-        hint: names.length ? `templates defined: ${names.join(', ')}` : 'define it under templates: in the runbook',
+        hint: names.length
+          ? `templates defined: ${names.join(', ')}`
+          : 'define it under templates: in the runbook',
       });
       return [];
     }
@@ -74,7 +76,10 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
     const ictx: InterpolationContext = { baseDir, scope: itemScope, secret: true, lenient: ctx.lenient };
     let spec = interpolateFields(body, ictx, diags, origin, []);
     if (ctx.direction === 'switchback' && raw.switchback && typeof raw.switchback === 'object') {
-      spec = { ...spec, ...interpolateFields(raw.switchback as Record<string, unknown>, ictx, diags, origin, ['switchback']) };
+      spec = {
+        ...spec,
+        ...interpolateFields(raw.switchback as Record<string, unknown>, ictx, diags, origin, ['switchback']),
+      };
     }
     if (src.module) {
       spec.module ??= src.module.name;
@@ -83,7 +88,9 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
     const parsed = StepSpecSchema.safeParse(spec);
     if (!parsed.success) {
       addZodIssues(diags, origin, parsed.error, () => STEP_KEYS);
-      const needs = Array.isArray(spec.needs) ? spec.needs.filter((n): n is string => typeof n === 'string') : [];
+      const needs = Array.isArray(spec.needs)
+        ? spec.needs.filter((n): n is string => typeof n === 'string')
+        : [];
       if (typeof spec.id === 'string') {
         out.push({ origin, spec: { id: spec.id, owner: String(spec.owner), needs }, broken: true });
       }
@@ -110,7 +117,12 @@ function interpolateFields(
   return out;
 }
 
-export function report(diags: Diagnostics, origin: Origin, path: (string | number)[], problems: InterpolationProblem[]): void {
+export function report(
+  diags: Diagnostics,
+  origin: Origin,
+  path: (string | number)[],
+  problems: InterpolationProblem[],
+): void {
   for (const p of problems) diags.at(origin, path, p.message, { hint: p.hint, severity: p.severity });
 }
 

@@ -33,7 +33,11 @@ export interface InterpolationProblem {
 const EXPR_RE = /\$\$\{|\$\{([^}]*)\}/g;
 const WHOLE_RE = /^\$\{([^}]*)\}$/;
 
-export function interpolate(value: unknown, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+export function interpolate(
+  value: unknown,
+  ctx: InterpolationContext,
+  problems: InterpolationProblem[],
+): unknown {
   if (typeof value === 'string') return interpolateString(value, ctx, problems);
   if (Array.isArray(value)) return value.map((v) => interpolate(v, ctx, problems));
   if (value !== null && typeof value === 'object') {
@@ -47,7 +51,11 @@ export function interpolate(value: unknown, ctx: InterpolationContext, problems:
   return value;
 }
 
-function interpolateString(text: string, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
+function interpolateString(
+  text: string,
+  ctx: InterpolationContext,
+  problems: InterpolationProblem[],
+): unknown {
   if (!text.includes('${')) return text;
   const whole = WHOLE_RE.exec(text);
   if (whole) return evaluate(whole[1]!.trim(), ctx, problems);
@@ -105,7 +113,10 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
     try {
       return parseYaml(text) as unknown;
     } catch (err) {
-      problems.push({ severity: 'error', message: `\${file:${path}} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}` });
+      problems.push({
+        severity: 'error',
+        message: `\${file:${path}} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`,
+      });
       return undefined;
     }
   }
@@ -123,7 +134,9 @@ function lookupPath(expr: string, ctx: InterpolationContext, problems: Interpola
     problems.push({
       severity: 'error',
       message: `unknown variable \${${expr}}`,
-      hint: `available here: ${Object.keys(ctx.scope).map((k) => `\${${k}}`).join(', ')}, \${env:NAME}, \${file:path}; write $\${ for a literal \${`,
+      hint: `available here: ${Object.keys(ctx.scope)
+        .map((k) => `\${${k}}`)
+        .join(', ')}, \${env:NAME}, \${file:path}; write $\${ for a literal \${`,
     });
     return undefined;
   }

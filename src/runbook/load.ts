@@ -38,7 +38,18 @@ export interface LoadedRunbook extends Runbook {
 
 const TOP_KEYS = Object.keys(RunbookFileSchema.shape);
 const MODULE_KEYS = Object.keys(ModuleFileSchema.shape);
-const RESOURCE_KEYS = ['kind', 'primary', 'replica', 'source', 'target', 'url', 'headers', 'description', 'concurrency', 'owner'];
+const RESOURCE_KEYS = [
+  'kind',
+  'primary',
+  'replica',
+  'source',
+  'target',
+  'url',
+  'headers',
+  'description',
+  'concurrency',
+  'owner',
+];
 
 /**
  * Loads a runbook: YAML with includes, templates and foreach expanded, vars resolved, the
@@ -57,7 +68,9 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   if (!mainParsed.success) {
     addZodIssues(diags, { file: main, path: [] }, mainParsed.error, (p) => knownKeys(p, TOP_KEYS));
   }
-  const mainRaw = (mainParsed.success ? mainParsed.data : isRecord(main.value) ? main.value : {}) as Partial<RunbookFile>;
+  const mainRaw = (
+    mainParsed.success ? mainParsed.data : isRecord(main.value) ? main.value : {}
+  ) as Partial<RunbookFile>;
 
   // Includes are read even when the main file has errors, so one pass reports everything.
   const modules = loadModules(main, Array.isArray(mainRaw.include) ? mainRaw.include : [], diags);
@@ -74,21 +87,30 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     rawResources[name] = r;
     resourceOrigins.set(name, { file: main, path: ['resources', name] });
   }
-  const sources: SourceStep[] = (rb.steps ?? []).map((raw, i) => ({ origin: { file: main, path: ['steps', i] }, raw }));
+  const sources: SourceStep[] = (rb.steps ?? []).map((raw, i) => ({
+    origin: { file: main, path: ['steps', i] },
+    raw,
+  }));
   for (const { file: mf, data } of modules) {
     mergeTable(diags, mf, 'roles', data.roles, roles);
     mergeTable(diags, mf, 'vars', data.vars, varsRaw);
     mergeTable(diags, mf, 'templates', data.templates, templates);
     for (const [name, r] of Object.entries(data.resources ?? {})) {
       if (name in rawResources) {
-        diags.at({ file: mf, path: ['resources', name] }, [], `resource "${name}" is already declared`, { atKey: true });
+        diags.at({ file: mf, path: ['resources', name] }, [], `resource "${name}" is already declared`, {
+          atKey: true,
+        });
         continue;
       }
       rawResources[name] = r;
       resourceOrigins.set(name, { file: mf, path: ['resources', name] });
     }
     (data.steps ?? []).forEach((raw, i) =>
-      sources.push({ origin: { file: mf, path: ['steps', i] }, raw, module: { name: data.name, phase: data.phase } }),
+      sources.push({
+        origin: { file: mf, path: ['steps', i] },
+        raw,
+        module: { name: data.name, phase: data.phase },
+      }),
     );
   }
 
@@ -102,24 +124,42 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     report(diags, { file: main, path: ['vars'] }, [name], problems);
   }
   const dirProblems: InterpolationProblem[] = [];
-  scope.dir = interpolate(rb.directions?.[direction] ?? {}, { baseDir, scope, secret: false, lenient }, dirProblems);
+  scope.dir = interpolate(
+    rb.directions?.[direction] ?? {},
+    { baseDir, scope, secret: false, lenient },
+    dirProblems,
+  );
   report(diags, { file: main, path: ['directions'] }, [direction], dirProblems);
 
   const resources: Record<string, Resource> = {};
   for (const [name, r] of Object.entries(rawResources)) {
     const origin = resourceOrigins.get(name)!;
     const problems: InterpolationProblem[] = [];
-    const value = interpolate(r, { baseDir: dirname(origin.file.path), scope, secret: true, lenient }, problems);
+    const value = interpolate(
+      r,
+      { baseDir: dirname(origin.file.path), scope, secret: true, lenient },
+      problems,
+    );
     report(diags, origin, [], problems);
     const parsed = ResourceSchema.safeParse(value);
     if (parsed.success) resources[name] = parsed.data;
     else addZodIssues(diags, origin, parsed.error, () => RESOURCE_KEYS);
   }
 
-  const expanded: ExpandedStep[] = sources.flatMap((s) => expandStep(s, { templates, scope, direction, lenient }, diags));
+  const expanded: ExpandedStep[] = sources.flatMap((s) =>
+    expandStep(s, { templates, scope, direction, lenient }, diags),
+  );
   const environment = options.environment ?? rb.environment ?? 'default';
-  const { steps, graph, excluded, origins } = buildSteps(expanded, rb, { direction, drill: options.drill ?? false, environment, vars }, diags);
-  checkRules({ file: main, steps, graph, excluded, roles, resources, resourceOrigins, rto: rb.rto, origins }, diags);
+  const { steps, graph, excluded, origins } = buildSteps(
+    expanded,
+    rb,
+    { direction, drill: options.drill ?? false, environment, vars },
+    diags,
+  );
+  checkRules(
+    { file: main, steps, graph, excluded, roles, resources, resourceOrigins, rto: rb.rto, origins },
+    diags,
+  );
   if (diags.errorCount > 0) throw new RunbookError(diags.items);
 
   const hash = createHash('sha256');
@@ -149,7 +189,11 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   };
 }
 
-function loadModules(main: YamlFile, patterns: unknown[], diags: Diagnostics): { file: YamlFile; data: ModuleFile }[] {
+function loadModules(
+  main: YamlFile,
+  patterns: unknown[],
+  diags: Diagnostics,
+): { file: YamlFile; data: ModuleFile }[] {
   const out: { file: YamlFile; data: ModuleFile }[] = [];
   const seen = new Set<string>([main.path]);
   patterns.forEach((pattern, i) => {
@@ -185,10 +229,15 @@ function mergeTable<T>(
 ): void {
   for (const [name, value] of Object.entries(from ?? {})) {
     if (name in into) {
-      diags.at({ file, path: [table, name] }, [], `${table.replace(/s$/, '')} "${name}" is already declared`, {
-        atKey: true,
-        hint: 'names are shared by the runbook and all its modules; rename one',
-      });
+      diags.at(
+        { file, path: [table, name] },
+        [],
+        `${table.replace(/s$/, '')} "${name}" is already declared`,
+        {
+          atKey: true,
+          hint: 'names are shared by the runbook and all its modules; rename one',
+        },
+      );
       continue;
     }
     into[name] = value;

@@ -5,7 +5,10 @@ import type { z } from 'zod';
 
 export const DEFAULT_RETRY: RetryPolicy = { count: 0, backoffMs: 5_000, factor: 2, maxMs: 300_000 };
 
-type ActionFields = Pick<StepSpec, 'run' | 'shell' | 'cwd' | 'env' | 'sql' | 'redis' | 'http' | 'wait' | 'manual' | 'check'>;
+type ActionFields = Pick<
+  StepSpec,
+  'run' | 'shell' | 'cwd' | 'env' | 'sql' | 'redis' | 'http' | 'wait' | 'manual' | 'check'
+>;
 
 /** The action keys present on a step or action spec. */
 export function actionKeysOf(spec: Record<string, unknown>): string[] {
@@ -26,10 +29,18 @@ export class ActionError extends Error {
 export function toAction(spec: ActionFields, owner: string): Action {
   const keys = actionKeysOf(spec);
   if (keys.length === 0) {
-    throw new ActionError(`no action: give exactly one of ${ACTION_KEYS.join(', ')}`, [], 'e.g. run: [./scripts/drain.sh], or manual: "Confirm …"');
+    throw new ActionError(
+      `no action: give exactly one of ${ACTION_KEYS.join(', ')}`,
+      [],
+      'e.g. run: [./scripts/drain.sh], or manual: "Confirm …"',
+    );
   }
   if (keys.length > 1) {
-    throw new ActionError(`more than one action (${keys.join(', ')}): a step does exactly one thing`, [keys[1]!], 'split it into two steps, the second needing the first');
+    throw new ActionError(
+      `more than one action (${keys.join(', ')}): a step does exactly one thing`,
+      [keys[1]!],
+      'split it into two steps, the second needing the first',
+    );
   }
   if (spec.run !== undefined) return runAction(spec);
   if (spec.sql) return { kind: 'sql', sql: spec.sql };
@@ -46,14 +57,22 @@ export function toAction(spec: ActionFields, owner: string): Action {
     return { kind: 'check', check: { kind, resource, options } };
   }
   const wait = spec.wait!;
-  return { kind: 'wait', until: toWaitCondition(wait.until), intervalMs: parseDuration(wait.interval ?? '5s')! };
+  return {
+    kind: 'wait',
+    until: toWaitCondition(wait.until),
+    intervalMs: parseDuration(wait.interval ?? '5s')!,
+  };
 }
 
 function runAction(spec: ActionFields): Action {
   const shell = spec.shell ?? false;
   const run = spec.run!;
   if (typeof run === 'string' && !shell) {
-    throw new ActionError('run is a string but shell is not true', ['run'], 'write run as an argv list [cmd, arg, …], or add shell: true');
+    throw new ActionError(
+      'run is a string but shell is not true',
+      ['run'],
+      'write run as an argv list [cmd, arg, …], or add shell: true',
+    );
   }
   return {
     kind: 'run',
@@ -81,7 +100,11 @@ function toWaitCondition(until: Record<string, unknown>): Extract<Action, { kind
   const parsed = conditionSchemas[key]!.safeParse(until);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ActionError(issue.message, ['wait', 'until', ...issue.path.filter((p) => typeof p !== 'symbol')]);
+    throw new ActionError(issue.message, [
+      'wait',
+      'until',
+      ...issue.path.filter((p) => typeof p !== 'symbol'),
+    ]);
   }
   const action = toAction(parsed.data as ActionFields, '');
   if (action.kind === 'wait' || action.kind === 'manual' || action.kind === 'check') {

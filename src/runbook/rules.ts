@@ -38,9 +38,14 @@ export function buildSteps(
     const first = origins.get(spec.id);
     if (first) {
       const pos = locate(first.file, first.path);
-      diags.at(origin, ['id'], `duplicate step id "${spec.id}" (first defined at ${first.file.display}:${pos.line})`, {
-        hint: 'step ids must be unique across the runbook and its modules; a foreach step needs ${item} in its id',
-      });
+      diags.at(
+        origin,
+        ['id'],
+        `duplicate step id "${spec.id}" (first defined at ${first.file.display}:${pos.line})`,
+        {
+          hint: 'step ids must be unique across the runbook and its modules; a foreach step needs ${item} in its id',
+        },
+      );
       continue;
     }
     origins.set(spec.id, origin);
@@ -62,7 +67,9 @@ export function buildSteps(
       if (matches.length === 0) {
         const guess = isGlob(pattern) ? undefined : closest(pattern, allIds);
         diags.at(origin, ['needs', i], `needs "${pattern}" matches no step`, {
-          hint: guess ? `did you mean "${guess}"?` : 'check the id or glob; ids are matched exactly, * matches any run of characters',
+          hint: guess
+            ? `did you mean "${guess}"?`
+            : 'check the id or glob; ids are matched exactly, * matches any run of characters',
         });
       }
       for (const m of matches) {
@@ -80,7 +87,8 @@ export function buildSteps(
   for (const s of specs) {
     const needs = resolveNeeds(s.spec.id, s.spec.needs ?? [], s.origin, new Set([s.spec.id]));
     if (s.step) s.step.needs = needs;
-    if (!excludedNeeds.has(s.spec.id)) graph.push({ id: s.spec.id, owner: s.spec.owner, needs, origin: s.origin });
+    if (!excludedNeeds.has(s.spec.id))
+      graph.push({ id: s.spec.id, owner: s.spec.owner, needs, origin: s.origin });
   }
   return { steps: specs.flatMap((s) => (s.step ? [s.step] : [])), graph, excluded, origins };
 }
@@ -95,7 +103,8 @@ function toStep(spec: StepSpec, origin: Origin, rb: RunbookFile, diags: Diagnost
   else if (spec.drill && typeof spec.drill === 'object') {
     const d = spec.drill;
     const da = actionAt(() => toAction(d, spec.owner), origin, ['drill'], diags);
-    if (da) drill = { mode: 'action', action: da, timeoutMs: d.timeout ? parseDuration(d.timeout) : undefined };
+    if (da)
+      drill = { mode: 'action', action: da, timeoutMs: d.timeout ? parseDuration(d.timeout) : undefined };
   }
   if (!action) return undefined;
   const timeout = spec.timeout ?? rb.defaults?.timeout;
@@ -113,14 +122,24 @@ function toStep(spec: StepSpec, origin: Origin, rb: RunbookFile, diags: Diagnost
     retry: toRetryPolicy(spec.retries ?? rb.defaults?.retries),
     estimateMs: spec.estimate ? parseDuration(spec.estimate) : undefined,
     onFailure: spec.onFailure ?? rb.defaults?.onFailure ?? 'abort',
-    rollback: rollback ? { action: rollback, timeoutMs: spec.rollback?.timeout ? parseDuration(spec.rollback.timeout) : undefined } : undefined,
+    rollback: rollback
+      ? {
+          action: rollback,
+          timeoutMs: spec.rollback?.timeout ? parseDuration(spec.rollback.timeout) : undefined,
+        }
+      : undefined,
     drill,
     resources,
     source: { file: origin.file.display, line: locate(origin.file, origin.path).line },
   };
 }
 
-function actionAt(make: () => Action, origin: Origin, prefix: (string | number)[], diags: Diagnostics): Action | undefined {
+function actionAt(
+  make: () => Action,
+  origin: Origin,
+  prefix: (string | number)[],
+  diags: Diagnostics,
+): Action | undefined {
   try {
     return make();
   } catch (err) {
@@ -141,7 +160,8 @@ function whenFails(when: StepSpec['when'], ctx: BuildContext): string | undefine
   }
   if (when.drill !== undefined && when.drill !== ctx.drill) return `when.drill is ${when.drill}`;
   for (const [k, v] of Object.entries(when.vars ?? {})) {
-    if (String(ctx.vars[k]) !== String(v)) return `when.vars.${k} is ${String(v)}, the var is ${String(ctx.vars[k])}`;
+    if (String(ctx.vars[k]) !== String(v))
+      return `when.vars.${k} is ${String(v)}, the var is ${String(ctx.vars[k])}`;
   }
   return undefined;
 }
@@ -158,7 +178,10 @@ interface RuleInput {
   origins?: Map<string, Origin>;
 }
 
-const ACTION_RESOURCE_KIND: Partial<Record<Action['kind'], Resource['kind']>> = { sql: 'mysql', redis: 'redis' };
+const ACTION_RESOURCE_KIND: Partial<Record<Action['kind'], Resource['kind']>> = {
+  sql: 'mysql',
+  redis: 'redis',
+};
 
 /** Cross-field rules: owners, resources and their kinds, rto bounds, cycles. */
 export function checkRules(input: RuleInput & { origins?: Map<string, Origin> }, diags: Diagnostics): void {
@@ -168,7 +191,9 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
     if (!(step.owner in input.roles)) {
       const guess = closest(step.owner, roleNames);
       diags.at(step.origin, ['owner'], `owner "${step.owner}" is not a declared role`, {
-        hint: guess ? `did you mean "${guess}"? roles: ${roleNames.join(', ')}` : `declare it under roles:, or use one of: ${roleNames.join(', ')}`,
+        hint: guess
+          ? `did you mean "${guess}"? roles: ${roleNames.join(', ')}`
+          : `declare it under roles:, or use one of: ${roleNames.join(', ')}`,
       });
     }
   }
@@ -179,8 +204,10 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
       }
     }
     checkActionResource(step, step.action, at(step), [], input.resources, diags);
-    if (step.rollback) checkActionResource(step, step.rollback.action, at(step), ['rollback'], input.resources, diags);
-    if (step.drill.mode === 'action') checkActionResource(step, step.drill.action, at(step), ['drill'], input.resources, diags);
+    if (step.rollback)
+      checkActionResource(step, step.rollback.action, at(step), ['rollback'], input.resources, diags);
+    if (step.drill.mode === 'action')
+      checkActionResource(step, step.drill.action, at(step), ['drill'], input.resources, diags);
   }
   const ids = new Set(input.origins ? input.origins.keys() : input.steps.map((s) => s.id));
   const excludedIds = new Set(input.excluded.map((s) => s.id));
@@ -189,11 +216,16 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
     if (!b) continue;
     for (const end of ['from', 'to'] as const) {
       if (!ids.has(b[end]) || excludedIds.has(b[end])) {
-        diags.at({ file: input.file, path: ['rto', clock, end] }, [], excludedIds.has(b[end])
-          ? `rto.${clock}.${end} names step "${b[end]}", which is left out of this run by its when: condition`
-          : `rto.${clock}.${end} names step "${b[end]}", which does not exist`, {
-          hint: 'the clock bounds must name steps that run in this direction',
-        });
+        diags.at(
+          { file: input.file, path: ['rto', clock, end] },
+          [],
+          excludedIds.has(b[end])
+            ? `rto.${clock}.${end} names step "${b[end]}", which is left out of this run by its when: condition`
+            : `rto.${clock}.${end} names step "${b[end]}", which does not exist`,
+          {
+            hint: 'the clock bounds must name steps that run in this direction',
+          },
+        );
       }
     }
   }
@@ -229,12 +261,19 @@ function checkActionResource(
   }
   const want = effective.kind === 'check' ? effective.check.kind : ACTION_RESOURCE_KIND[effective.kind];
   if (want && res.kind !== want) {
-    diags.at(origin, path, `${effective.kind} step "${step.id}" needs a ${want} resource, but "${name}" is ${res.kind}`, {
-      hint: `point it at a resource with kind: ${want}`,
-    });
+    diags.at(
+      origin,
+      path,
+      `${effective.kind} step "${step.id}" needs a ${want} resource, but "${name}" is ${res.kind}`,
+      {
+        hint: `point it at a resource with kind: ${want}`,
+      },
+    );
   }
   if (effective.kind === 'redis' && res.kind === 'redis' && !res.url) {
-    diags.at(origin, path, `redis resource "${name}" has no url`, { hint: 'add url: redis://host:6379 to the resource' });
+    diags.at(origin, path, `redis resource "${name}" has no url`, {
+      hint: 'add url: redis://host:6379 to the resource',
+    });
   }
 }
 

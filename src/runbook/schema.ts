@@ -58,7 +58,10 @@ export const RunAction = z.strictObject({
 export const SqlAction = z.strictObject({
   sql: z.strictObject({
     resource: z.string(),
-    on: z.enum(['primary', 'replica']).optional().meta({ description: 'Which side of the resource (default primary)' }),
+    on: z
+      .enum(['primary', 'replica'])
+      .optional()
+      .meta({ description: 'Which side of the resource (default primary)' }),
     statements: z.union([z.string(), z.array(z.string()).min(1)]),
     expect: z
       .union([z.string(), z.number(), z.boolean(), z.null()])
@@ -76,7 +79,9 @@ export const RedisAction = z.strictObject({
       del: StringOrList.optional(),
       expect: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional(),
     })
-    .refine((r) => r.set || r.get || r.del || r.expect, { error: 'give at least one of set, get, del, expect' }),
+    .refine((r) => r.set || r.get || r.del || r.expect, {
+      error: 'give at least one of set, get, del, expect',
+    }),
 });
 
 export const HttpAction = z.strictObject({
@@ -109,7 +114,10 @@ export const ManualAction = z.strictObject({
     z.string().min(1),
     z.strictObject({
       instructions: z.string().min(1),
-      approvers: z.array(z.string()).optional().meta({ description: 'Roles that may approve (default the owner)' }),
+      approvers: z
+        .array(z.string())
+        .optional()
+        .meta({ description: 'Roles that may approve (default the owner)' }),
     }),
   ]),
 });
@@ -128,7 +136,9 @@ export type ActionKind = (typeof ACTION_KEYS)[number];
 // ---------- steps ----------
 
 const commonStepFields = {
-  id: z.string().regex(idPattern, 'ids use letters, digits, ".", "_" and "-", starting with a letter or digit'),
+  id: z
+    .string()
+    .regex(idPattern, 'ids use letters, digits, ".", "_" and "-", starting with a letter or digit'),
   title: z.string().optional(),
   description: z.string().optional(),
   owner: z.string().meta({ description: 'A declared role that owns and runs the step' }),
@@ -139,7 +149,7 @@ const commonStepFields = {
   estimate: Duration.optional().meta({ description: 'Expected duration, for the plan and RTO forecast' }),
   onFailure: z.enum(['abort', 'continue', 'rollback']).optional(),
   when: WhenSchema.optional(),
-  resource: z.string().optional().meta({ description: 'Counts against this resource\'s concurrency limit' }),
+  resource: z.string().optional().meta({ description: "Counts against this resource's concurrency limit" }),
   module: z.string().optional(),
 };
 
@@ -178,9 +188,12 @@ export const StepSourceSchema = z
     template: z.string().optional(),
     with: z.record(z.string(), z.unknown()).optional(),
     foreach: z.union([z.string(), z.array(z.unknown())]).optional(),
-    as: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+    as: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional(),
     switchback: z.record(z.string(), z.unknown()).optional().meta({
-      description: 'Fields that replace the step\'s own when the runbook runs as switchback',
+      description: "Fields that replace the step's own when the runbook runs as switchback",
     }),
   })
   .meta({ description: 'A step (see StepSpec for the fields)' });
@@ -207,7 +220,11 @@ const EsSide = z.strictObject({
 
 const resourceCommon = {
   description: z.string().optional(),
-  concurrency: z.int().min(1).optional().meta({ description: 'Steps that may use it at once (default unlimited)' }),
+  concurrency: z
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: 'Steps that may use it at once (default unlimited)' }),
   owner: z.string().optional(),
 };
 
@@ -233,7 +250,12 @@ export const ResourceSchema = z.discriminatedUnion('kind', [
     headers: z.record(z.string(), z.string()).optional(),
     ...resourceCommon,
   }),
-  z.strictObject({ kind: z.enum(['kafka', 'zookeeper', 'mq', 'service', 'channel', 'network']), ...resourceCommon }).loose(),
+  z
+    .strictObject({
+      kind: z.enum(['kafka', 'zookeeper', 'mq', 'service', 'channel', 'network']),
+      ...resourceCommon,
+    })
+    .loose(),
 ]);
 export type Resource = z.infer<typeof ResourceSchema>;
 export type ResourceKind = Resource['kind'];
@@ -259,7 +281,7 @@ const RunbookLevelFields = {
   resources: z.record(z.string(), ResourceSchema).optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
   templates: z.record(z.string(), z.record(z.string(), z.unknown())).optional().meta({
-    description: 'Partial steps reused with `template: name`; `${with.x}` reads the step\'s `with:` values',
+    description: "Partial steps reused with `template: name`; `${with.x}` reads the step's `with:` values",
   }),
   steps: z.array(StepSourceSchema).optional(),
 };
@@ -270,7 +292,10 @@ export const RunbookFileSchema = z
     apiVersion: z.literal('drctl/v1'),
     kind: z.literal('Runbook'),
     name: z.string().regex(idPattern),
-    environment: z.string().optional().meta({ description: 'One switch at a time per environment (the lock)' }),
+    environment: z
+      .string()
+      .optional()
+      .meta({ description: 'One switch at a time per environment (the lock)' }),
     objectives: z
       .strictObject({
         rto: z.strictObject({ technical: Duration.optional(), compliance: Duration.optional() }).optional(),
@@ -294,7 +319,10 @@ export const RunbookFileSchema = z
       .optional(),
     timeout: Duration.optional().meta({ description: 'Timeout of the whole run' }),
     concurrency: z.int().min(1).optional().meta({ description: 'Steps running at once in the whole run' }),
-    include: z.array(z.string()).optional().meta({ description: 'Globs of module files, relative to this file' }),
+    include: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'Globs of module files, relative to this file' }),
     ...RunbookLevelFields,
   })
   .meta({ title: 'drctl runbook', description: 'A DR switchover runbook (drctl/v1)' });
@@ -307,7 +335,7 @@ export const ModuleFileSchema = z.strictObject({
   kind: z.literal('Module'),
   name: z.string().regex(idPattern),
   pic: z.string().optional().meta({ description: 'The module PIC who owns this file' }),
-  phase: z.string().optional().meta({ description: 'Default phase of the module\'s steps' }),
+  phase: z.string().optional().meta({ description: "Default phase of the module's steps" }),
   ...RunbookLevelFields,
 });
 export type ModuleFile = z.infer<typeof ModuleFileSchema>;
@@ -315,13 +343,23 @@ export type ModuleFile = z.infer<typeof ModuleFileSchema>;
 // ---------- resolved model ----------
 
 export type Action =
-  | { kind: 'run'; argv: string[] | undefined; command: string | undefined; shell: boolean; cwd?: string; env?: Record<string, string> }
+  | {
+      kind: 'run';
+      argv: string[] | undefined;
+      command: string | undefined;
+      shell: boolean;
+      cwd?: string;
+      env?: Record<string, string>;
+    }
   | { kind: 'sql'; sql: NonNullable<StepSpec['sql']> }
   | { kind: 'redis'; redis: NonNullable<StepSpec['redis']> }
   | { kind: 'http'; http: NonNullable<StepSpec['http']> }
   | { kind: 'wait'; until: Exclude<Action, { kind: 'wait' | 'manual' | 'check' }>; intervalMs: number }
   | { kind: 'manual'; instructions: string; approvers: string[] }
-  | { kind: 'check'; check: { kind: 'mysql' | 's3' | 'es' | 'redis'; resource: string; options: Record<string, unknown> } };
+  | {
+      kind: 'check';
+      check: { kind: 'mysql' | 's3' | 'es' | 'redis'; resource: string; options: Record<string, unknown> };
+    };
 
 export interface RetryPolicy {
   count: number;
@@ -346,7 +384,8 @@ export interface Step {
   onFailure: 'abort' | 'continue' | 'rollback';
   rollback?: { action: Action; timeoutMs?: number | undefined } | undefined;
   /** In drill mode: skip the step, run it as is, or run another action. */
-  drill: { mode: 'skip' } | { mode: 'same' } | { mode: 'action'; action: Action; timeoutMs?: number | undefined };
+  drill:
+    { mode: 'skip' } | { mode: 'same' } | { mode: 'action'; action: Action; timeoutMs?: number | undefined };
   /** Resources the step touches (its action's resource and `resource:`), for concurrency limits. */
   resources: string[];
   /** Where it was written, for messages. */
@@ -362,8 +401,15 @@ export interface Runbook {
   environment: string;
   direction: Direction;
   drill: boolean;
-  objectives: { technicalMs?: number | undefined; complianceMs?: number | undefined; rpo?: number | undefined };
-  rto: { technical?: { from: string; to: string } | undefined; compliance?: { from: string; to: string } | undefined };
+  objectives: {
+    technicalMs?: number | undefined;
+    complianceMs?: number | undefined;
+    rpo?: number | undefined;
+  };
+  rto: {
+    technical?: { from: string; to: string } | undefined;
+    compliance?: { from: string; to: string } | undefined;
+  };
   roles: Record<string, { concurrency?: number | undefined; description?: string | undefined }>;
   resources: Record<string, Resource>;
   concurrency?: number | undefined;

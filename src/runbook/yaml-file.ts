@@ -27,7 +27,10 @@ export function readYamlFile(path: string, display: string, diags: Diagnostics):
     diags.add({
       file: display,
       message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`,
-      hint: code === 'ENOENT' ? 'check the path; paths in include: are relative to the including file' : undefined,
+      hint:
+        code === 'ENOENT'
+          ? 'check the path; paths in include: are relative to the including file'
+          : undefined,
     });
     return null;
   }

@@ -38,7 +38,9 @@ export function parseMysqlDsn(text: string, label = 'DSN'): MysqlDsn {
   for (const [k, v] of url.searchParams) params[k] = v;
   const socketPath = params['socket'];
   if (!url.hostname && !socketPath) {
-    throw new UsageError(`${label}: the DSN has no host`, { hint: 'write it as mysql://user:password@host:3306' });
+    throw new UsageError(`${label}: the DSN has no host`, {
+      hint: 'write it as mysql://user:password@host:3306',
+    });
   }
   const port = url.port ? Number(url.port) : 3306;
   const user = decodeURIComponent(url.username || 'root');

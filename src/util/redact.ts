@@ -15,7 +15,8 @@ export function clearSecrets(): void {
 }
 
 const URL_PASSWORD_RE = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@\s/]*)@/gi;
-const KV_PASSWORD_RE = /\b(password|passwd|pwd|secret|secretAccessKey|apiKey|token)(["']?\s*[=:]\s*["']?)([^\s"',;&}]+)/gi;
+const KV_PASSWORD_RE =
+  /\b(password|passwd|pwd|secret|secretAccessKey|apiKey|token)(["']?\s*[=:]\s*["']?)([^\s"',;&}]+)/gi;
 
 /** Masks registered secrets, URL userinfo passwords and `password=` style pairs. */
 export function redact(text: string): string {

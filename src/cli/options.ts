@@ -1,0 +1,55 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { readJournal } from '../journal/journal.js';
+import type { Direction } from '../runbook/schema.js';
+
+/** Collects repeated `--var k=v` options (commander's accumulator). */
+export function collectVar(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) {
+    throw new UsageError(`--var ${JSON.stringify(value)}: expected name=value`, {
+      hint: 'e.g. --var wave=2 --var dc=dr',
+    });
+  }
+  const name = value.slice(0, eq);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new UsageError(`--var ${JSON.stringify(value)}: "${name}" is not a valid var name`, {
+      hint: 'names use letters, digits and _, starting with a letter',
+    });
+  }
+  return { ...previous, [name]: value.slice(eq + 1) };
+}
+
+export function parseDirection(value: string): Direction {
+  if (value !== 'switchover' && value !== 'switchback') {
+    throw new UsageError(`--direction must be switchover or switchback, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function requireFile(path: string, what = 'runbook'): string {
+  if (!existsSync(path))
+    throw new UsageError(`${what} ${path} not found`, {
+      hint: 'check the path (relative to the current directory)',
+    });
+  return path;
+}
+
+/**
+ * Actual durations of succeeded steps from a previous run's journal (a run dir or the
+ * journal.jsonl itself), for `drctl plan --history`.
+ */
+export function readHistory(path: string): Map<string, number> {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'journal.jsonl') : path;
+  if (!existsSync(file)) {
+    throw new UsageError(`--history ${path}: no journal there`, {
+      hint: 'give a run directory (.drctl/runs/<id>) or its journal.jsonl',
+    });
+  }
+  const out = new Map<string, number>();
+  for (const ev of readJournal(file).events) {
+    if (ev.type === 'step-finished' && ev.status === 'succeeded') out.set(ev.step, ev.durationMs);
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ExitCode, UsageError } from '../../errors.js';
+import { resolveRun, resolveRunsDir } from '../../journal/runs.js';
+import {
+  compareReports,
+  loadReportModel,
+  parseReportFormat,
+  renderCompare,
+  renderReport,
+  type ReportFormat,
+} from '../../report/index.js';
+import { redact } from '../../util/redact.js';
+import { printError } from '../output.js';
+
+interface ReportOptions {
+  format: string;
+  output?: string;
+  runsDir?: string;
+  compare?: boolean;
+}
+
+/** `drctl report <run|latest>`: the timing report and RPO evidence, from the run's journal alone. */
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'timing report of a run from its journal: every step, RTO clocks, phase/role totals, critical path, idle gaps, RPO evidence, integrity',
+    )
+    .argument(
+      '[runs...]',
+      'run id (or unique prefix, "latest", or a path to a run directory or journal.jsonl); two with --compare',
+    )
+    .option('--format <format>', 'console | html | md | csv | json', 'console')
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option(
+      '--runs-dir <dir>',
+      'directory holding the run directories (default $DRCTL_HOME/runs or .drctl/runs)',
+    )
+    .option('--compare', 'compare two runs: drctl report --compare <runA> <runB> (deltas are B − A)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  drctl report latest                                  summary on the terminal
+  drctl report latest --format html -o night.html      self-contained HTML with the Gantt timeline
+  drctl report 20261122T0215 --format csv -o steps.csv a row per step for spreadsheets
+  drctl report --compare <rehearsal-run> <night-run> --format md
+
+Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT verify · 2 unknown run or format`,
+    )
+    .action((runs: string[], opts: ReportOptions) => {
+      const format = parseReportFormat(opts.format);
+      const runsDir = resolveRunsDir(opts.runsDir);
+      let text: string;
+      let verified: boolean;
+      if (opts.compare) {
+        if (runs.length !== 2) {
+          throw new UsageError(`--compare needs exactly two runs, got ${runs.length}`, {
+            hint: 'drctl report --compare <runA> <runB> (for example a rehearsal and the real night)',
+          });
+        }
+        const a = loadReportModel(resolveRun(runsDir, runs[0]!));
+        const b = loadReportModel(resolveRun(runsDir, runs[1]!));
+        text = redact(renderCompare(compareReports(a, b), format));
+        verified = a.integrity.verified && b.integrity.verified;
+      } else {
+        if (runs.length > 1) {
+          throw new UsageError(`expected one run, got ${runs.length}`, {
+            hint: 'to compare two runs add --compare: drctl report --compare <runA> <runB>',
+          });
+        }
+        const model = loadReportModel(resolveRun(runsDir, runs[0] ?? 'latest'));
+        text = renderReport(model, format);
+        verified = model.integrity.verified;
+      }
+      emit(text, opts.output, format);
+      if (!verified) {
+        printError(
+          'the journal hash chain did NOT verify: the report is marked NOT VERIFIED (see drctl verify)',
+          'warning',
+        );
+        process.exitCode = ExitCode.failed;
+      }
+    });
+}
+
+function emit(text: string, output: string | undefined, format: ReportFormat): void {
+  if (output === undefined || output === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  const path = resolve(output);
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    throw new UsageError(`cannot write the report to ${path}: ${(err as Error).message}`, {
+      hint: 'check that the directory exists and is writable',
+    });
+  }
+  process.stderr.write(`wrote ${format} report to ${path}\n`);
+}

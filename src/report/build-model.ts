@@ -1,0 +1,213 @@
+import type { JournalEvent } from '../journal/events.js';
+import { formatDuration } from '../util/duration.js';
+import { redactValue } from '../util/redact.js';
+import { findCriticalPath } from './critical-path.js';
+import { totalBy } from './group-totals.js';
+import { DEFAULT_MIN_GAP_MS, findIdleGaps } from './idle-gaps.js';
+import {
+  REPORT_SCHEMA,
+  type GateEvidence,
+  type IntegrityReport,
+  type ReportModel,
+  type RunInfo,
+  type StepReport,
+} from './model.js';
+import { measureRtoClock } from './rto-clocks.js';
+import { collectTracks, countAttempts, type StepTrack } from './step-tracks.js';
+
+export interface BuildReportInput {
+  runId: string;
+  events: JournalEvent[];
+  integrity: IntegrityReport;
+}
+
+export interface BuildReportOptions {
+  /** Idle gaps shorter than this are left out. Default 1000 ms. */
+  minGapMs?: number;
+}
+
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
+
+/** Turns a run's journal into everything a report shows. Pure; the result is redacted. */
+export function buildReportModel(input: BuildReportInput, options: BuildReportOptions = {}): ReportModel {
+  const { events } = input;
+  const warnings: string[] = [];
+  const started = events.find((e) => e.type === 'run-started');
+  if (started === undefined)
+    warnings.push('the journal has no run-started event: plan, objectives and RTO bounds are unknown');
+  if (!input.integrity.verified) {
+    const b = input.integrity.breakAt;
+    warnings.push(
+      `hash chain NOT VERIFIED${b ? ` (breaks at event ${b.seq}, line ${b.line}: ${b.reason})` : ''}`,
+    );
+  }
+  const set = collectTracks(events, started?.dryRun ?? false);
+  warnings.push(...set.warnings);
+  const { tracks, runStart, runEnd } = set;
+
+  const run = describeRun(input.runId, events, started, runStart, runEnd);
+  const critical = findCriticalPath(tracks, runStart);
+  const onPath = new Set(critical.steps);
+  const ordered = [...tracks.values()].sort((a, b) => a.order - b.order);
+  const steps = ordered.map((t) => describeStep(t, runStart, onPath.has(t.info.id)));
+
+  const objectives = started?.objectives ?? {};
+  const model: ReportModel = {
+    schema: REPORT_SCHEMA,
+    run,
+    integrity: input.integrity,
+    rto: {
+      technical: measureRtoClock(
+        'technical',
+        started?.rto.technical,
+        objectives.technicalMs,
+        tracks,
+        runStart,
+        runEnd,
+      ),
+      compliance: measureRtoClock(
+        'compliance',
+        started?.rto.compliance,
+        objectives.complianceMs,
+        tracks,
+        runStart,
+        runEnd,
+      ),
+    },
+    steps,
+    phases: totalBy(ordered, (t) => t.info.phase ?? '(no phase)'),
+    roles: totalBy(ordered, (t) => t.info.owner),
+    criticalPath: critical,
+    idleGaps: findIdleGaps(set, options.minGapMs ?? DEFAULT_MIN_GAP_MS),
+    gates: collectGates(events),
+    warnings,
+  };
+  return redactValue(model);
+}
+
+function describeRun(
+  runId: string,
+  events: JournalEvent[],
+  started: Extract<JournalEvent, { type: 'run-started' }> | undefined,
+  runStart: number,
+  runEnd: number,
+): RunInfo {
+  const finished = events.findLast((e) => e.type === 'run-finished');
+  const rbStart = events.findLast((e) => e.type === 'rollback-started');
+  const rbEnd = events.findLast((e) => e.type === 'rollback-finished');
+  return {
+    id: started?.runId ?? runId,
+    runbook: started?.runbook ?? { name: '(unknown)', file: '', sha256: '' },
+    direction: started?.direction ?? '(unknown)',
+    drill: started?.drill ?? false,
+    dryRun: started?.dryRun ?? false,
+    startedBy: started === undefined ? '(unknown)' : `${started.who.user}@${started.who.host}`,
+    argv: started?.who.argv ?? [],
+    version: started?.who.version ?? '',
+    status: finished?.status ?? 'in-progress',
+    startedAt: new Date(runStart).toISOString(),
+    endedAt: new Date(runEnd).toISOString(),
+    durationMs: runEnd - runStart,
+    error: finished?.error,
+    resumes: events.flatMap((e) =>
+      e.type === 'run-resumed' ? [{ at: e.ts, by: `${e.who.user}@${e.who.host}` }] : [],
+    ),
+    rollback:
+      rbStart === undefined
+        ? undefined
+        : {
+            startedAt: rbStart.ts,
+            reason: rbStart.reason,
+            steps: rbStart.steps,
+            ...(rbEnd === undefined ? {} : { finishedAt: rbEnd.ts, status: rbEnd.status }),
+          },
+    objectives: started?.objectives ?? {},
+  };
+}
+
+function describeStep(t: StepTrack, runStart: number, critical: boolean): StepReport {
+  const start = t.starts[0];
+  const durationMs = start !== undefined && t.end !== undefined ? t.end - start : undefined;
+  const estimateMs = t.info.estimateMs;
+  return {
+    id: t.info.id,
+    title: t.info.title,
+    owner: t.info.owner,
+    phase: t.info.phase,
+    kind: t.info.kind,
+    needs: t.info.needs,
+    rollbackOf: t.info.rollbackOf,
+    estimateMs,
+    status: t.status,
+    startedAt: iso(start),
+    finishedAt: iso(t.end),
+    startOffsetMs: start === undefined ? undefined : start - runStart,
+    endOffsetMs: t.barEnd === undefined ? undefined : t.barEnd - runStart,
+    durationMs,
+    varianceMs: durationMs !== undefined && estimateMs !== undefined ? durationMs - estimateMs : undefined,
+    attempts: countAttempts(t),
+    ranBy: t.ranBy,
+    approvedBy: t.approvals.findLast((a) => a.decision === 'approved')?.by,
+    approvals: t.approvals,
+    overrides: t.overrides,
+    exitCode: t.finished?.exitCode,
+    error: t.finished?.error,
+    outputTail: t.finished?.outputTail,
+    drill: t.drill,
+    dryRun: t.dryRun,
+    notes: noteStep(t),
+    critical,
+  };
+}
+
+function noteStep(t: StepTrack): string[] {
+  const notes: string[] = [];
+  if (t.drill) notes.push('drill');
+  if (t.dryRun) notes.push('dry run: not executed');
+  if (t.info.rollbackOf !== undefined) notes.push(`rollback of ${t.info.rollbackOf}`);
+  if (t.skipped !== undefined) notes.push(`skipped: ${t.skipped.reason}`);
+  for (const w of t.info.kind === 'manual' ? [] : t.approvalWaits) {
+    if (w.to !== undefined) notes.push(`waited ${formatDuration(w.to - w.from)} for approval`);
+  }
+  for (const a of t.approvals) {
+    notes.push(`${a.decision} by ${a.by} via ${a.via}${a.comment ? `: ${a.comment}` : ''}`);
+  }
+  for (const o of t.overrides) notes.push(`override ${o.action} by ${o.by}: ${o.reason}`);
+  if (t.interruptedAt !== undefined) {
+    notes.push(
+      t.status === 'unknown'
+        ? 'was running when drctl stopped; outcome unknown'
+        : 'was running when drctl stopped; re-run after resume',
+    );
+  }
+  notes.push(...t.attemptErrors);
+  if (t.finished?.error !== undefined && !t.attemptErrors.some((e) => e.endsWith(t.finished!.error!))) {
+    notes.push(`error: ${t.finished.error}`);
+  }
+  return notes;
+}
+
+function collectGates(events: JournalEvent[]): GateEvidence[] {
+  return events.flatMap((e) =>
+    e.type === 'gate-result'
+      ? [
+          {
+            step: e.step,
+            at: e.ts,
+            checker: e.result.checker,
+            status: e.result.status,
+            ok: e.result.ok,
+            summary: e.result.summary,
+            counts: e.result.counts,
+            evidence: e.result.evidence,
+            findings: e.result.findings,
+            findingsOmitted: e.result.findingsOmitted,
+            startedAt: e.result.startedAt,
+            finishedAt: e.result.finishedAt,
+            durationMs: e.result.durationMs,
+          },
+        ]
+      : [],
+  );
+}

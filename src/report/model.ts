@@ -1,0 +1,238 @@
+import type { CheckStatus, Finding } from '../../checkers/types.js';
+import type { RunStatus, StepStatus } from '../journal/events.js';
+
+/** Version tag of the JSON report; bump when a field changes meaning. */
+export const REPORT_SCHEMA = 'drctl.report/v1';
+
+/**
+ * A step's state in the report. Journal statuses plus:
+ * `running` (started, no end yet, run still going), `awaiting-approval`, `not-run` (never started).
+ */
+export type ReportStepStatus = StepStatus | 'running' | 'awaiting-approval' | 'not-run';
+
+/** The run as a whole; `in-progress` when the journal has no run-finished event. */
+export type ReportRunStatus = RunStatus | 'in-progress';
+
+export interface ReportWho {
+  user: string;
+  host: string;
+}
+
+export interface ApprovalNote {
+  at: string;
+  decision: 'approved' | 'rejected';
+  by: string;
+  via: string;
+  comment?: string | undefined;
+}
+
+export interface OverrideNote {
+  at: string;
+  action: string;
+  by: string;
+  reason: string;
+}
+
+/** One step of the run, with what actually happened to it. */
+export interface StepReport {
+  id: string;
+  title: string;
+  /** Owner role. */
+  owner: string;
+  phase: string | undefined;
+  kind: string;
+  needs: string[];
+  rollbackOf: string | undefined;
+  estimateMs: number | undefined;
+  status: ReportStepStatus;
+  /** First start (ISO), undefined if the step never started. */
+  startedAt: string | undefined;
+  /** End (ISO): finished or skipped; undefined while running or never started. */
+  finishedAt: string | undefined;
+  /** Milliseconds from the run start to the step start / end. */
+  startOffsetMs: number | undefined;
+  endOffsetMs: number | undefined;
+  /** Wall time from first start to end (includes approval waits and retries). */
+  durationMs: number | undefined;
+  /** durationMs - estimateMs, when both are known. */
+  varianceMs: number | undefined;
+  attempts: number;
+  /** `user@host` of the drctl session that ran the step. */
+  ranBy: string | undefined;
+  /** Who approved (manual steps and approval-gated steps). */
+  approvedBy: string | undefined;
+  approvals: ApprovalNote[];
+  overrides: OverrideNote[];
+  exitCode: number | undefined;
+  error: string | undefined;
+  /** Last lines of output of a failed step. */
+  outputTail: string[] | undefined;
+  drill: boolean;
+  dryRun: boolean;
+  /** Human-readable notes: overrides, approval comments, skip reasons, drill/dry-run marks. */
+  notes: string[];
+  /** On the critical path of the actual run. */
+  critical: boolean;
+}
+
+export type RtoClockStatus =
+  'met' | 'missed' | 'not-reached' | 'not-started' | 'no-objective' | 'not-defined';
+
+/** One RTO clock: from the `from` step's start to the `to` step's end. */
+export interface RtoClock {
+  name: 'technical' | 'compliance';
+  fromStep: string | undefined;
+  toStep: string | undefined;
+  objectiveMs: number | undefined;
+  startedAt: string | undefined;
+  endedAt: string | undefined;
+  startOffsetMs: number | undefined;
+  /** Measured clock when reached; elapsed so far (until the last event) otherwise. */
+  elapsedMs: number | undefined;
+  status: RtoClockStatus;
+  /** elapsedMs - objectiveMs; positive means missed by that much. */
+  marginMs: number | undefined;
+  /** One sentence for the bridge, e.g. `1h26m against 1h30m: met with 4m00s to spare`. */
+  verdict: string;
+}
+
+/** Totals of one phase or role. */
+export interface GroupTotal {
+  name: string;
+  steps: number;
+  succeeded: number;
+  failed: number;
+  notRun: number;
+  /** Sum of the steps' durations. */
+  sumMs: number;
+  /** Wall time during which at least one of its steps was running (union of intervals). */
+  activeMs: number;
+  /** First start to last end. */
+  spanMs: number;
+  startedAt: string | undefined;
+  endedAt: string | undefined;
+  estimateMs: number;
+}
+
+export interface CriticalPath {
+  /** Step ids, first to last. */
+  steps: string[];
+  /** Run start to the end of the last step on the path. */
+  endOffsetMs: number;
+  /** Sum of the path's step durations. */
+  workMs: number;
+  /** Time on the path spent waiting between a step's binding predecessor and its start. */
+  waitMs: number;
+}
+
+export type IdleKind = 'awaiting-approval' | 'nothing-running' | 'process-down';
+
+/** An interval when no step was working although something could have. */
+export interface IdleGap {
+  kind: IdleKind;
+  startedAt: string;
+  endedAt: string;
+  startOffsetMs: number;
+  durationMs: number;
+  /** Steps waiting for approval, or ready to start, during the gap (first few). */
+  steps: string[];
+  reason: string;
+}
+
+export interface GateEvidence {
+  step: string;
+  /** When the gate result was recorded. */
+  at: string;
+  checker: string;
+  status: CheckStatus;
+  ok: boolean;
+  summary: string;
+  counts: Record<string, number>;
+  evidence: Record<string, unknown>;
+  findings: Finding[];
+  findingsOmitted: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export interface IntegrityReport {
+  verified: boolean;
+  events: number;
+  /** Where the hash chain breaks: the event seq, its line in the file, and why. */
+  breakAt: { seq: number; line: number; reason: string } | undefined;
+  /** The last line was cut short by a crash (not a break: the writer never finished it). */
+  tornTail: boolean;
+  corruptLines: number[];
+}
+
+export interface RunInfo {
+  id: string;
+  runbook: { name: string; file: string; sha256: string };
+  direction: string;
+  drill: boolean;
+  dryRun: boolean;
+  startedBy: string;
+  argv: string[];
+  version: string;
+  status: ReportRunStatus;
+  startedAt: string;
+  /** run-finished time, or the last event's time for a run without one. */
+  endedAt: string;
+  durationMs: number;
+  error: string | undefined;
+  resumes: { at: string; by: string }[];
+  rollback:
+    { startedAt: string; reason: string; steps: string[]; finishedAt?: string; status?: string } | undefined;
+  objectives: {
+    technicalMs?: number | undefined;
+    complianceMs?: number | undefined;
+    rpo?: number | undefined;
+  };
+}
+
+/** Everything a report shows, built from the journal alone. */
+export interface ReportModel {
+  schema: typeof REPORT_SCHEMA;
+  run: RunInfo;
+  integrity: IntegrityReport;
+  rto: { technical: RtoClock; compliance: RtoClock };
+  steps: StepReport[];
+  phases: GroupTotal[];
+  roles: GroupTotal[];
+  criticalPath: CriticalPath;
+  idleGaps: IdleGap[];
+  gates: GateEvidence[];
+  /** Oddities found while reading the journal (events for unknown steps, missing run-started…). */
+  warnings: string[];
+}
+
+export interface StepDelta {
+  id: string;
+  title: string;
+  phase: string | undefined;
+  a: { status: ReportStepStatus; durationMs: number | undefined } | undefined;
+  b: { status: ReportStepStatus; durationMs: number | undefined } | undefined;
+  /** b - a, when both durations are known. */
+  deltaMs: number | undefined;
+}
+
+export interface GroupDelta {
+  name: string;
+  a: number | undefined;
+  b: number | undefined;
+  deltaMs: number | undefined;
+}
+
+/** `drctl report --compare A B`: B measured against A. */
+export interface CompareModel {
+  schema: 'drctl.compare/v1';
+  a: { id: string; runbook: string; startedAt: string; status: ReportRunStatus; verified: boolean };
+  b: { id: string; runbook: string; startedAt: string; status: ReportRunStatus; verified: boolean };
+  total: GroupDelta;
+  rto: { technical: GroupDelta; compliance: GroupDelta };
+  /** Phase spans (first start to last end). */
+  phases: GroupDelta[];
+  roles: GroupDelta[];
+  steps: StepDelta[];
+}

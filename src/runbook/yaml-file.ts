@@ -38,7 +38,7 @@ export function readYamlFile(path: string, display: string, diags: Diagnostics):
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
+      const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
       diags.add({
         file: display,
         line: pos?.line,
@@ -49,7 +49,20 @@ export function readYamlFile(path: string, display: string, diags: Diagnostics):
     }
     return null;
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    // e.g. an alias used before its anchor, or an alias bomb.
+    diags.add({
+      file: display,
+      line: 1,
+      col: 1,
+      message: `YAML error: ${(err as Error).message}`,
+      hint: 'define each &anchor before its *alias',
+    });
+    return null;
+  }
   const sha256 = createHash('sha256').update(text).digest('hex');
   return { display, path, text, sha256, doc, lines, value };
 }

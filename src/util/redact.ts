@@ -26,7 +26,19 @@ export function redact(text: string): string {
   return out;
 }
 
-/** Deep-redacts a JSON-able value (journal events, reports, --json output). */
+/** Deep-redacts a JSON-able value (journal events, reports, --json output), string by string. */
 export function redactValue<T>(value: T): T {
-  return JSON.parse(redact(JSON.stringify(value) ?? 'null')) as T;
+  return walk(value) as T;
+}
+
+function walk(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map(walk);
+  if (value !== null && typeof value === 'object') {
+    if (value instanceof Date) return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[redact(k)] = walk(v);
+    return out;
+  }
+  return value;
 }

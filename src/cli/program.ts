@@ -6,6 +6,10 @@ import { registerSchema } from './commands/schema.js';
 import { registerValidate } from './commands/validate.js';
 import { registerReport } from './commands/report.js';
 import { registerVerify } from './commands/verify.js';
+import { registerSwitch } from './commands/switch.js';
+import { registerResume } from './commands/resume.js';
+import { registerStatus } from './commands/status.js';
+import { registerApprove } from './commands/approve.js';
 
 /** The commander program; each command lives in commands/<name>.ts. */
 export function buildProgram(): Command {
@@ -21,5 +25,9 @@ export function buildProgram(): Command {
   registerCheckCommands(program);
   registerReport(program);
   registerVerify(program);
+  registerSwitch(program);
+  registerResume(program);
+  registerStatus(program);
+  registerApprove(program);
   return program;
 }

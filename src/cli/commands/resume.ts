@@ -1,0 +1,112 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { openRun } from '../../engine/inspect.js';
+import { acquireLock } from '../../engine/lock.js';
+import { prepareResume } from '../../engine/resume.js';
+import { readInvocation } from '../../engine/run-dir.js';
+import { runSession } from '../../engine/session.js';
+import { UsageError, formatDiagnostic } from '../../errors.js';
+import { resolveRunsDir } from '../../journal/runs.js';
+import { buildPlan } from '../../plan/plan.js';
+import { loadRunbook } from '../../runbook/load.js';
+import { redact } from '../../util/redact.js';
+import { printError, printLine } from '../output.js';
+import { confirmByName, parseConcurrency, printOutcome } from './switch.js';
+
+interface ResumeOptions {
+  retryUnknown?: boolean;
+  markDone?: string[];
+  reason?: string;
+  as?: string;
+  yes?: boolean;
+  concurrency?: number;
+  runsDir?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
+  ];
+}
+
+/** `drctl resume <run>`: continue after a crash, an abort or a failure; done steps never run again. */
+export function registerResume(program: Command): void {
+  program
+    .command('resume')
+    .description(
+      'continue a run: completed steps are not run again; steps whose effect is unknown need a decision',
+    )
+    .argument('<run>', 'run id, unique prefix, "latest", or run directory')
+    .option('--retry-unknown', 'run again the steps that were running when drctl stopped')
+    .option(
+      '--mark-done <id>',
+      'record a step as done by hand instead of running it (repeatable; needs --reason)',
+      collect,
+    )
+    .option('--reason <text>', 'why the steps given to --mark-done are done')
+    .option('--as <name>', 'who decides (default: the login user)')
+    .option('--yes', 'continue without typing the runbook name to confirm')
+    .option('--concurrency <n>', 'steps running at once in the whole run', parseConcurrency)
+    .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  drctl resume latest\n  drctl resume 20261122T0215 --mark-done promote-db --reason "checked by hand: replica promoted"\n  drctl resume latest --retry-unknown --yes\n',
+    )
+    .action(async (run: string, opts: ResumeOptions) => {
+      const { loc, view, live } = openRun(opts.runsDir, run);
+      if (live === true) {
+        throw new UsageError(`run ${view.runId} is still running (pid ${view.who.pid} on ${view.who.host})`, {
+          hint: `follow it with drctl status ${view.runId} --follow`,
+        });
+      }
+      const inv = readInvocation(loc.dir);
+      if (inv === undefined)
+        throw new UsageError(`run ${view.runId} has no invocation.json; it cannot be resumed`, {
+          hint: 'start a new run',
+        });
+      if (opts.reason !== undefined && (opts.markDone ?? []).length === 0) {
+        throw new UsageError('--reason goes with --mark-done <id>', {
+          hint: 'e.g. --mark-done promote-db --reason "done by hand"',
+        });
+      }
+      const by = opts.as ?? userInfo().username;
+      const markDone = new Map((opts.markDone ?? []).map((id) => [id, opts.reason ?? '']));
+      const runbook = loadRunbook(inv.file, { direction: inv.direction, drill: inv.drill, vars: inv.vars });
+      for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
+      const plan = prepareResume(view, runbook, { retryUnknown: opts.retryUnknown ?? false, markDone, by });
+      const done = view.steps.filter(
+        (s) =>
+          s.rollbackOf === undefined &&
+          (s.state === 'succeeded' || s.state === 'skipped' || s.state === 'done-by-override'),
+      ).length;
+      printLine(
+        `resume run ${view.runId}: ${runbook.name} ${runbook.direction}${runbook.drill ? ' (drill)' : ''}; ${done} of ${runbook.steps.length} steps already complete`,
+      );
+      for (const d of plan.dangling)
+        printLine(
+          `  ${d.id}: was running when drctl stopped → ${d.decision === 'mark-done' ? 'marked done' : 'run again'} (${d.reason})`,
+        );
+      for (const m of plan.markDone) printLine(`  ${m.id}: marked done (${m.reason})`);
+      if (plan.rerun.length > 0) printLine(`  run again (failed or cancelled): ${plan.rerun.join(', ')}`);
+      if (!opts.yes) await confirmByName(runbook.name, 'continue the run');
+      const lock = acquireLock(resolveRunsDir(opts.runsDir), runbook.environment, view.runId);
+      const result = await runSession({
+        runbook,
+        runId: view.runId,
+        runDir: loc.dir,
+        journalPath: loc.journalPath,
+        dryRun: false,
+        priorities: new Map(buildPlan(runbook).steps.map((p) => [p.step.id, p.remainingMs])),
+        concurrency: opts.concurrency ?? inv.concurrency,
+        resume: { ...plan, by },
+        lock,
+        tty: process.stdout.isTTY === true,
+      });
+      printOutcome(view.runId, result.status, result.durationMs, result.error);
+      process.exitCode = result.exitCode;
+    });
+}

@@ -1,0 +1,139 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { formatEventLine } from '../../engine/format-event.js';
+import { liveness, openRun } from '../../engine/inspect.js';
+import { replayJournal, type RunView } from '../../engine/state.js';
+import type { JournalEvent } from '../../journal/events.js';
+import { readJournal } from '../../journal/journal.js';
+import { formatDuration } from '../../util/duration.js';
+import { redact, redactValue } from '../../util/redact.js';
+import { printJson, printLine } from '../output.js';
+
+interface StatusOptions {
+  follow?: boolean;
+  json?: boolean;
+  runsDir?: string;
+}
+
+/** `drctl status <run> [--follow]`: every step's state from the journal, from any terminal. */
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description("show a run's steps from its journal; --follow prints events live until the run ends")
+    .argument('<run>', 'run id, unique prefix, "latest", or run directory')
+    .option('-f, --follow', 'print events as they are journaled until the run finishes')
+    .option('--json', 'print one JSON document')
+    .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .addHelpText('after', '\nExamples:\n  drctl status latest\n  drctl status 20261122T0215 --follow\n')
+    .action(async (run: string, opts: StatusOptions) => {
+      const opened = openRun(opts.runsDir, run);
+      if (opts.follow) {
+        await follow(opened.loc.journalPath);
+      }
+      const view = replayJournal(readJournal(opened.loc.journalPath).events);
+      if (opts.json) printJson(redactValue(statusJson(view)));
+      else printStatus(view);
+    });
+}
+
+async function follow(path: string): Promise<void> {
+  let offset = 0;
+  let partial = '';
+  let stop = false;
+  const onSig = (): void => {
+    stop = true;
+  };
+  process.once('SIGINT', onSig);
+  try {
+    let idle = 0;
+    while (!stop) {
+      const size = statSync(path).size;
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        const fd = openSync(path, 'r');
+        readSync(fd, buf, 0, buf.length, offset);
+        closeSync(fd);
+        offset = size;
+        const lines = (partial + buf.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line === '') continue;
+          let ev: JournalEvent;
+          try {
+            ev = JSON.parse(line) as JournalEvent;
+          } catch {
+            continue;
+          }
+          printLine(formatEventLine(ev));
+          if (ev.type === 'run-finished') return;
+        }
+        idle = 0;
+      } else {
+        // Every few seconds, check the executor is still alive; a crashed run never writes run-finished.
+        idle += 1;
+        if (idle % 10 === 0) {
+          const view = replayJournal(readJournal(path).events);
+          if (liveness(view) === false) {
+            printLine(
+              `drctl (pid ${view.who.pid} on ${view.who.host}) is no longer running; the run did not finish`,
+            );
+            return;
+          }
+        }
+        await sleep(300);
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+}
+
+function statusJson(view: RunView): unknown {
+  return {
+    runId: view.runId,
+    runbook: view.runbook,
+    direction: view.direction,
+    drill: view.drill,
+    dryRun: view.dryRun,
+    startedAt: view.startedAt,
+    finished: view.finished,
+    live: liveness(view),
+    steps: view.steps.map(({ finishedSeq: _f, ...s }) => s),
+  };
+}
+
+export function printStatus(view: RunView): void {
+  const live = liveness(view);
+  const state = view.finished
+    ? `${view.finished.status} in ${formatDuration(view.finished.durationMs)}`
+    : live === true
+      ? `running (pid ${view.who.pid} on ${view.who.host})`
+      : live === 'unknown'
+        ? `running on ${view.who.host} (pid ${view.who.pid}; cannot check from here)`
+        : `stopped without finishing (pid ${view.who.pid} is gone): drctl resume ${view.runId}`;
+  printLine(
+    `run ${view.runId}: ${view.runbook.name} ${view.direction}${view.drill ? ' drill' : ''}${view.dryRun ? ' [dry run]' : ''}, started ${view.startedAt}`,
+  );
+  printLine(`status: ${state}`);
+  const counts = new Map<string, number>();
+  for (const s of view.steps) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  printLine(`steps: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  const width = Math.min(40, Math.max(...view.steps.map((s) => s.id.length), 4));
+  for (const s of view.steps) {
+    if (s.rollbackOf !== undefined && s.state === 'pending') continue;
+    const shown =
+      (s.state === 'running' || s.state === 'waiting-approval') && live === false ? 'unknown?' : s.state;
+    const dur = s.durationMs === undefined ? '' : formatDuration(s.durationMs);
+    const note =
+      s.error ??
+      s.skipReason ??
+      (s.state === 'waiting-approval' ? `drctl approve ${view.runId} ${s.id} --as <name>` : undefined) ??
+      (s.approval ? `${s.approval.decision} by ${s.approval.by}` : undefined) ??
+      s.gate?.summary ??
+      '';
+    printLine(
+      redact(`  ${s.id.padEnd(width)}  ${shown.padEnd(16)} ${s.owner.padEnd(8)} ${dur.padStart(8)}  ${note}`),
+    );
+  }
+}

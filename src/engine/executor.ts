@@ -1,0 +1,522 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CheckResult } from '../../checkers/types.js';
+import type { JournalEvent, JournalEventBody, JournalStepInfo, RunStatus } from '../journal/events.js';
+import type { JournalWriter } from '../journal/journal.js';
+import type { Action, Runbook, Step } from '../runbook/schema.js';
+import { describeAction, executeAction } from '../steps/handlers.js';
+import type { ApprovalDecision, StepContext, StepOutcome } from '../steps/types.js';
+import { DEFAULT_WAIT_TIMEOUT_MS } from '../steps/wait.js';
+import { ExitCode } from '../errors.js';
+import { formatDuration } from '../util/duration.js';
+import { redact } from '../util/redact.js';
+import { takeApprovals } from './approvals.js';
+import { loadFailpoint, type Failpoint } from './failpoint.js';
+import { describeWho } from './run-dir.js';
+import type { ResumePlan } from './resume.js';
+import { Scheduler, retryDelayMs } from './scheduler.js';
+import { COMPLETED_STATES } from './state.js';
+
+/** Listens to the run: renderers implement this. */
+export interface EngineObserver {
+  onEvent?(event: JournalEvent): void;
+  /** Progress lines from a running step (already redacted). */
+  onLog?(step: string, line: string): void;
+  /** Engine notices such as "stopping: waiting for 2 running steps". */
+  onNotice?(message: string): void;
+  /** Asks at the terminal; resolves undefined when it cannot ask. Aborted when decided elsewhere. */
+  promptApproval?(
+    step: Step,
+    instructions: string,
+    role: string,
+    signal: AbortSignal,
+  ): Promise<ApprovalDecision | undefined>;
+}
+
+export interface ExecutorOptions {
+  runbook: Runbook;
+  runId: string;
+  runDir: string;
+  journal: JournalWriter;
+  dryRun: boolean;
+  /** Longest remaining path per step (from the plan); the ready step with the highest goes first. */
+  priorities?: ReadonlyMap<string, number> | undefined;
+  /** Overrides the runbook's run-wide concurrency; undefined keeps it (unlimited when unset). */
+  concurrency?: number | undefined;
+  /** Steps chosen by --only/--from; the others are journaled as skipped. */
+  selected?: ReadonlySet<string> | undefined;
+  /** Continue a run recorded in `journal` (prepared and validated by prepareResume). */
+  resume?: (ResumePlan & { by: string }) | undefined;
+  observer?: EngineObserver | undefined;
+  failpoint?: Failpoint | undefined;
+  /** How long to wait between looks into the approvals inbox (default 250 ms). */
+  approvalPollMs?: number | undefined;
+  /** Replaces how actions run (benchmarks measure the executor alone with a no-op). */
+  runAction?: ((action: Action, ctx: StepContext) => Promise<StepOutcome>) | undefined;
+}
+
+export interface RunResult {
+  status: RunStatus;
+  exitCode: number;
+  durationMs: number;
+  failed: string[];
+  error?: string | undefined;
+}
+
+export const ROLLBACK_PREFIX = 'rollback/';
+
+/** The journal's view of the steps, including the rollback steps that run only on failure. */
+export function journalSteps(runbook: Runbook): JournalStepInfo[] {
+  const out: JournalStepInfo[] = runbook.steps.map((s) => ({
+    id: s.id,
+    title: s.title,
+    owner: s.owner,
+    ...(s.phase === undefined ? {} : { phase: s.phase }),
+    kind: s.action.kind,
+    needs: s.needs,
+    ...(s.estimateMs === undefined ? {} : { estimateMs: s.estimateMs }),
+  }));
+  for (const s of runbook.steps) {
+    if (s.rollback) {
+      out.push({
+        id: ROLLBACK_PREFIX + s.id,
+        title: `Roll back: ${s.title}`,
+        owner: s.owner,
+        kind: s.rollback.action.kind,
+        needs: [],
+        rollbackOf: s.id,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs a runbook's DAG: starts each step as soon as what it needs has succeeded, within the run,
+ * role and resource limits, longest remaining path first; records every event in the journal
+ * (fsynced) before telling the renderer. Dry run is enforced here and only here.
+ */
+export class Executor {
+  private readonly steps: Map<string, Step>;
+  private readonly soft = new AbortController();
+  private readonly hard = new AbortController();
+  private readonly failpoint: Failpoint;
+  private readonly failed: string[] = [];
+  /** Successful steps in finish order (rollback goes in reverse). */
+  private readonly completedOrder: string[] = [];
+  private stopReason: string | undefined;
+  private interrupted = false;
+  private timedOut = false;
+  private rollbackWanted = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly opts: ExecutorOptions) {
+    this.steps = new Map(opts.runbook.steps.map((s) => [s.id, s]));
+    this.failpoint = opts.failpoint ?? loadFailpoint();
+  }
+
+  /** Ctrl-C. First: start nothing new, cancel waits and approvals, let running steps end. Second: terminate them. */
+  interrupt(): void {
+    this.interrupted = true;
+    if (!this.soft.signal.aborted) {
+      this.stop('interrupted (Ctrl-C)');
+      this.notice(
+        'stopping: no new steps start; running steps finish. Press Ctrl-C again to terminate them.',
+      );
+    } else if (!this.hard.signal.aborted) {
+      this.hard.abort(new Error('terminated (second Ctrl-C)'));
+      this.notice('terminating running steps');
+    }
+  }
+
+  async run(): Promise<RunResult> {
+    const t0 = performance.now();
+    const { runbook, resume } = this.opts;
+    const done = new Set<string>();
+    if (resume) {
+      this.emit({ type: 'run-resumed', who: describeWho() });
+      this.applyResumeDecisions(resume, done);
+    } else {
+      this.emit({
+        type: 'run-started',
+        runId: this.opts.runId,
+        runbook: { name: runbook.name, file: runbook.file, sha256: runbook.sha256 },
+        direction: runbook.direction,
+        drill: runbook.drill,
+        dryRun: this.opts.dryRun,
+        who: describeWho(),
+        objectives: stripUndefined(runbook.objectives),
+        rto: stripUndefined(runbook.rto),
+        steps: journalSteps(runbook),
+      });
+    }
+    if (this.opts.selected) {
+      for (const s of runbook.steps) {
+        if (!this.opts.selected.has(s.id) && !done.has(s.id)) {
+          this.emit({ type: 'step-skipped', step: s.id, reason: 'not selected (--only/--from)' });
+          done.add(s.id);
+        }
+      }
+    }
+    const scheduler = new Scheduler(
+      runbook.steps.map((s) => ({
+        id: s.id,
+        needs: s.needs,
+        owner: s.owner,
+        resources: s.resources,
+        priority: this.opts.priorities?.get(s.id) ?? 0,
+      })),
+      {
+        run: this.opts.concurrency ?? runbook.concurrency,
+        roles: Object.fromEntries(Object.entries(runbook.roles).map(([k, v]) => [k, v.concurrency])),
+        resources: Object.fromEntries(Object.entries(runbook.resources).map(([k, v]) => [k, v.concurrency])),
+      },
+      done,
+    );
+    const runTimer =
+      runbook.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            this.timedOut = true;
+            this.stop(`run timeout after ${formatDuration(runbook.timeoutMs!)}`);
+            this.hard.abort(new Error(this.stopReason));
+          }, runbook.timeoutMs);
+    runTimer?.unref();
+    try {
+      for (;;) {
+        if (!this.soft.signal.aborted) {
+          for (let id = scheduler.next(); id !== undefined; id = scheduler.next()) {
+            scheduler.start(id);
+            const step = this.steps.get(id)!;
+            void this.runStep(step).then((ok) => {
+              scheduler.finish(id, ok);
+              this.wake?.();
+            });
+          }
+        }
+        if (scheduler.running === 0) break;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      if (runTimer) clearTimeout(runTimer);
+    }
+    let rollbackFailed = false;
+    if (this.rollbackWanted && !this.hard.signal.aborted) rollbackFailed = !(await this.rollback());
+    const notRun = runbook.steps.filter((s) => scheduler.phaseOf(s.id) !== 'done').map((s) => s.id);
+    const status: RunStatus = this.interrupted
+      ? 'interrupted'
+      : this.timedOut
+        ? 'aborted'
+        : notRun.length === 0
+          ? 'succeeded'
+          : 'failed';
+    const error =
+      status === 'succeeded'
+        ? undefined
+        : (this.stopReason ??
+          (this.failed.length > 0
+            ? `failed: ${this.failed.join(', ')}`
+            : `not run: ${notRun.slice(0, 5).join(', ')}`));
+    const durationMs = Math.round(performance.now() - t0);
+    this.emit({
+      type: 'run-finished',
+      status,
+      durationMs,
+      ...(error === undefined ? {} : { error: rollbackFailed ? `${error}; rollback failed` : error }),
+    });
+    const exitCode =
+      status === 'succeeded'
+        ? ExitCode.ok
+        : status === 'interrupted'
+          ? ExitCode.interrupted
+          : ExitCode.failed;
+    return { status, exitCode, durationMs, failed: [...this.failed], error };
+  }
+
+  private applyResumeDecisions(resume: ResumePlan & { by: string }, done: Set<string>): void {
+    for (const s of resume.view.steps) {
+      if (s.rollbackOf === undefined && COMPLETED_STATES.has(s.state)) done.add(s.id);
+    }
+    for (const s of [...resume.view.steps]
+      .filter((v) => v.state === 'succeeded')
+      .sort((a, b) => (a.finishedSeq ?? 0) - (b.finishedSeq ?? 0))) {
+      this.completedOrder.push(s.id);
+    }
+    for (const d of resume.dangling) {
+      this.emit({
+        type: 'override',
+        step: d.id,
+        action: d.decision === 'mark-done' ? 'mark-done' : 'retry-unknown',
+        by: d.automatic ? 'drctl' : resume.by,
+        reason: d.reason,
+      });
+      if (d.decision === 'mark-done') {
+        this.markDone(d.id, resume.view.byId.get(d.id)?.attempts ?? 0);
+        done.add(d.id);
+      }
+    }
+    for (const m of resume.markDone) {
+      this.emit({ type: 'override', step: m.id, action: 'mark-done', by: resume.by, reason: m.reason });
+      this.markDone(m.id, resume.view.byId.get(m.id)?.attempts ?? 0);
+      done.add(m.id);
+    }
+  }
+
+  private markDone(id: string, attempts: number): void {
+    this.emit({ type: 'step-finished', step: id, status: 'done-by-override', durationMs: 0, attempts });
+  }
+
+  /** Runs one step to a final state; true when it completed (succeeded or skipped). */
+  private async runStep(step: Step): Promise<boolean> {
+    const { runbook, dryRun } = this.opts;
+    let action = step.action;
+    let timeoutMs = step.timeoutMs;
+    if (runbook.drill) {
+      if (step.drill.mode === 'skip') {
+        this.emit({ type: 'step-skipped', step: step.id, reason: 'drill: skipped in rehearsal' });
+        this.failpoint.afterFinished(step.id);
+        return true;
+      }
+      if (step.drill.mode === 'action') {
+        action = step.drill.action;
+        timeoutMs = step.drill.timeoutMs ?? timeoutMs;
+      }
+    }
+    const drill = runbook.drill ? { drill: true } : {};
+    const description = describeAction(action);
+    if (dryRun) {
+      this.emit({
+        type: 'step-started',
+        step: step.id,
+        attempt: 1,
+        ...drill,
+        dryRun: true,
+        description: `would run: ${description}`,
+      });
+      this.emit({ type: 'step-finished', step: step.id, status: 'succeeded', durationMs: 0, attempts: 0 });
+      this.completedOrder.push(step.id);
+      return true;
+    }
+    if (action.kind === 'wait') timeoutMs ??= DEFAULT_WAIT_TIMEOUT_MS;
+    const previous = this.opts.resume?.view.byId.get(step.id)?.attempts ?? 0;
+    const first = previous + 1;
+    const last = first + step.retry.count;
+    const t0 = performance.now();
+    let outcome: StepOutcome = { ok: false, error: 'not run' };
+    let attempt = first;
+    this.emit({ type: 'step-started', step: step.id, attempt: first, ...drill, description });
+    this.failpoint.afterStarted(step.id);
+    for (; attempt <= last; attempt++) {
+      const a0 = performance.now();
+      outcome = await this.attempt(step, action, timeoutMs, attempt);
+      const retryable =
+        !outcome.ok &&
+        outcome.retryable !== false &&
+        attempt < last &&
+        !this.soft.signal.aborted &&
+        !this.hard.signal.aborted;
+      const retryInMs = retryable ? retryDelayMs(step.retry, attempt - first + 1) : undefined;
+      if (!outcome.ok) {
+        this.emit({
+          type: 'step-attempt',
+          step: step.id,
+          attempt,
+          ok: false,
+          durationMs: Math.round(performance.now() - a0),
+          ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
+          ...(outcome.error === undefined ? {} : { error: outcome.error }),
+          ...(retryInMs === undefined ? {} : { retryInMs }),
+        });
+      }
+      if (outcome.ok || retryInMs === undefined) break;
+      try {
+        await sleep(retryInMs, undefined, { signal: AbortSignal.any([this.soft.signal, this.hard.signal]) });
+      } catch {
+        break;
+      }
+    }
+    const cancelled =
+      !outcome.ok && (this.hard.signal.aborted || (this.soft.signal.aborted && isWaiting(action)));
+    const status = outcome.ok ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
+    this.emit({
+      type: 'step-finished',
+      step: step.id,
+      status,
+      durationMs: Math.round(performance.now() - t0),
+      attempts: Math.min(attempt, last) - previous,
+      ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
+      ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      ...(outcome.ok || outcome.outputTail === undefined ? {} : { outputTail: outcome.outputTail }),
+    });
+    this.failpoint.afterFinished(step.id);
+    if (outcome.ok) {
+      this.completedOrder.push(step.id);
+      return true;
+    }
+    this.failed.push(step.id);
+    if (!cancelled) this.onStepFailure(step);
+    return false;
+  }
+
+  private onStepFailure(step: Step): void {
+    switch (step.onFailure) {
+      case 'continue':
+        return;
+      case 'abort':
+        this.stop(`step ${step.id} failed (onFailure: abort)`);
+        return;
+      case 'rollback':
+        this.rollbackWanted = true;
+        this.stop(`step ${step.id} failed (onFailure: rollback)`);
+        return;
+    }
+  }
+
+  private async attempt(
+    step: Step,
+    action: Action,
+    timeoutMs: number | undefined,
+    attempt: number,
+  ): Promise<StepOutcome> {
+    const signals = [this.hard.signal];
+    // Waiting changes nothing, so the first Ctrl-C (or an abort) ends waits and approvals at once.
+    if (isWaiting(action)) signals.push(this.soft.signal);
+    if (timeoutMs !== undefined) signals.push(timeoutSignal(timeoutMs));
+    const signal = AbortSignal.any(signals);
+    const ctx: StepContext = {
+      step,
+      runDir: this.opts.runDir,
+      resources: this.opts.runbook.resources,
+      signal,
+      attempt,
+      log: (line) => this.opts.observer?.onLog?.(step.id, redact(line)),
+      requestApproval: (instructions, role) => this.requestApproval(step, instructions, role, signal),
+      recordGate: (result: CheckResult) => this.emit({ type: 'gate-result', step: step.id, result }),
+    };
+    try {
+      return await (this.opts.runAction ?? executeAction)(action, ctx);
+    } catch (err) {
+      return {
+        ok: false,
+        error: redact(`internal error in ${action.kind} step: ${(err as Error).stack ?? String(err)}`),
+      };
+    }
+  }
+
+  private requestApproval(
+    step: Step,
+    instructions: string,
+    role: string,
+    signal: AbortSignal,
+  ): Promise<ApprovalDecision> {
+    this.emit({ type: 'approval-requested', step: step.id, role, instructions });
+    const decided = new AbortController();
+    const both = AbortSignal.any([signal, decided.signal]);
+    return new Promise<ApprovalDecision>((resolve, reject) => {
+      let settled = false;
+      const finish = (d: ApprovalDecision): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.emit({
+          type: 'approval',
+          step: step.id,
+          decision: d.decision,
+          by: d.by,
+          ...(d.comment ? { comment: d.comment } : {}),
+          via: d.via,
+        });
+        decided.abort();
+        resolve(d);
+      };
+      const poll = (): void => {
+        const req = takeApprovals(this.opts.runDir, step.id)[0];
+        if (req) finish({ decision: req.decision, by: req.by, comment: req.comment, via: 'cli' });
+      };
+      const onAbort = (): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(timer);
+        decided.abort();
+        const r: unknown = signal.reason;
+        reject(r instanceof Error ? r : new Error('aborted'));
+      };
+      const timer = setInterval(poll, this.opts.approvalPollMs ?? 250);
+      signal.addEventListener('abort', onAbort, { once: true });
+      poll();
+      this.opts.observer
+        ?.promptApproval?.(step, instructions, role, both)
+        .then((d) => d && finish(d))
+        .catch(() => undefined);
+    });
+  }
+
+  /** Undoes completed steps that have a rollback action, newest first (reverse dependency order). */
+  private async rollback(): Promise<boolean> {
+    const todo = [...this.completedOrder]
+      .reverse()
+      .filter((id) => this.steps.get(id)?.rollback !== undefined);
+    this.emit({
+      type: 'rollback-started',
+      reason: this.stopReason ?? 'a step failed',
+      steps: todo.map((id) => ROLLBACK_PREFIX + id),
+    });
+    let ok = true;
+    for (const id of todo) {
+      const step = this.steps.get(id)!;
+      const rb = step.rollback!;
+      const rid = ROLLBACK_PREFIX + id;
+      const t0 = performance.now();
+      this.emit({ type: 'step-started', step: rid, attempt: 1, description: describeAction(rb.action) });
+      const outcome = await this.attempt({ ...step, id: rid }, rb.action, rb.timeoutMs, 1);
+      this.emit({
+        type: 'step-finished',
+        step: rid,
+        status: outcome.ok ? 'succeeded' : this.hard.signal.aborted ? 'cancelled' : 'failed',
+        durationMs: Math.round(performance.now() - t0),
+        attempts: 1,
+        ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        ...(outcome.ok || outcome.outputTail === undefined ? {} : { outputTail: outcome.outputTail }),
+      });
+      if (!outcome.ok) {
+        ok = false;
+        // Undoing an earlier step on top of a failed undo could make things worse: stop here.
+        break;
+      }
+    }
+    this.emit({ type: 'rollback-finished', status: ok ? 'succeeded' : 'failed' });
+    return ok;
+  }
+
+  private stop(reason: string): void {
+    if (this.soft.signal.aborted) return;
+    this.stopReason = reason;
+    this.soft.abort(new Error(reason));
+  }
+
+  private notice(message: string): void {
+    this.opts.observer?.onNotice?.(message);
+  }
+
+  private emit(body: JournalEventBody): JournalEvent {
+    const ev = this.opts.journal.append(body);
+    this.opts.observer?.onEvent?.(ev);
+    return ev;
+  }
+}
+
+function isWaiting(action: Action): boolean {
+  return action.kind === 'manual' || action.kind === 'wait';
+}
+
+function timeoutSignal(ms: number): AbortSignal {
+  const c = new AbortController();
+  const t = setTimeout(() => c.abort(new Error(`timed out after ${formatDuration(ms)}`)), ms);
+  t.unref();
+  return c.signal;
+}
+
+function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return JSON.parse(JSON.stringify(o)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

@@ -1,0 +1,162 @@
+/** What the scheduler needs to know about a step. */
+export interface SchedStep {
+  id: string;
+  needs: string[];
+  owner: string;
+  resources: string[];
+  /** Longest remaining path (ms); the ready step with the highest goes first. */
+  priority: number;
+}
+
+/** Concurrency limits; undefined means unlimited. */
+export interface Limits {
+  run?: number | undefined;
+  roles: Record<string, number | undefined>;
+  resources: Record<string, number | undefined>;
+}
+
+type Phase = 'blocked' | 'ready' | 'running' | 'done' | 'failed';
+
+/**
+ * A ready-queue scheduler over the DAG. A step becomes ready when every step it needs is done;
+ * `next()` returns the ready step with the longest remaining path that fits the run, role and
+ * resource limits. Pure bookkeeping: no clocks, no I/O.
+ */
+export class Scheduler {
+  private readonly phase = new Map<string, Phase>();
+  private readonly waitingOn = new Map<string, number>();
+  private readonly dependents = new Map<string, string[]>();
+  private readonly steps = new Map<string, SchedStep>();
+  private readonly order = new Map<string, number>();
+  /** Ready steps, best first. */
+  private ready: string[] = [];
+  private runningCount = 0;
+  private readonly roleRunning = new Map<string, number>();
+  private readonly resourceRunning = new Map<string, number>();
+
+  constructor(
+    steps: SchedStep[],
+    private readonly limits: Limits,
+    /** Steps already done (earlier run or skipped); they satisfy needs. */
+    done: ReadonlySet<string> = new Set(),
+  ) {
+    steps.forEach((s, i) => {
+      this.steps.set(s.id, s);
+      this.order.set(s.id, i);
+      this.dependents.set(s.id, []);
+    });
+    for (const s of steps) {
+      let waiting = 0;
+      for (const n of s.needs) {
+        if (done.has(n) || !this.steps.has(n)) continue;
+        waiting += 1;
+        this.dependents.get(n)!.push(s.id);
+      }
+      this.waitingOn.set(s.id, waiting);
+    }
+    for (const s of steps) {
+      if (done.has(s.id)) this.phase.set(s.id, 'done');
+      else if (this.waitingOn.get(s.id) === 0) this.addReady(s.id);
+      else this.phase.set(s.id, 'blocked');
+    }
+    // Needs on a step already done were not counted; needs on done steps inside `steps` release now.
+    for (const s of steps) if (done.has(s.id)) this.release(s.id);
+  }
+
+  /** The best ready step that fits every limit, or undefined. Does not start it. */
+  next(): string | undefined {
+    if (this.limits.run !== undefined && this.runningCount >= this.limits.run) return undefined;
+    for (const id of this.ready) if (this.fits(this.steps.get(id)!)) return id;
+    return undefined;
+  }
+
+  start(id: string): void {
+    const i = this.ready.indexOf(id);
+    if (i < 0) throw new Error(`step ${id} is not ready`);
+    this.ready.splice(i, 1);
+    this.phase.set(id, 'running');
+    const s = this.steps.get(id)!;
+    this.runningCount += 1;
+    bump(this.roleRunning, s.owner, 1);
+    for (const r of s.resources) bump(this.resourceRunning, r, 1);
+  }
+
+  /** A running step ended: on success its dependents may become ready; on failure they stay blocked. */
+  finish(id: string, ok: boolean): void {
+    if (this.phase.get(id) !== 'running') throw new Error(`step ${id} is not running`);
+    const s = this.steps.get(id)!;
+    this.runningCount -= 1;
+    bump(this.roleRunning, s.owner, -1);
+    for (const r of s.resources) bump(this.resourceRunning, r, -1);
+    this.phase.set(id, ok ? 'done' : 'failed');
+    if (ok) this.release(id);
+  }
+
+  /** Marks a ready or blocked step done without running it (skipped by drill or selection). */
+  complete(id: string): void {
+    const p = this.phase.get(id);
+    if (p === 'ready') this.ready.splice(this.ready.indexOf(id), 1);
+    if (p === 'done') return;
+    this.phase.set(id, 'done');
+    this.release(id);
+  }
+
+  get running(): number {
+    return this.runningCount;
+  }
+
+  readyIds(): readonly string[] {
+    return this.ready;
+  }
+
+  phaseOf(id: string): Phase | undefined {
+    return this.phase.get(id);
+  }
+
+  private release(id: string): void {
+    for (const d of this.dependents.get(id) ?? []) {
+      const left = this.waitingOn.get(d)! - 1;
+      this.waitingOn.set(d, left);
+      if (left === 0 && this.phase.get(d) === 'blocked') this.addReady(d);
+    }
+  }
+
+  private fits(s: SchedStep): boolean {
+    const roleLimit = this.limits.roles[s.owner];
+    if (roleLimit !== undefined && (this.roleRunning.get(s.owner) ?? 0) >= roleLimit) return false;
+    for (const r of s.resources) {
+      const limit = this.limits.resources[r];
+      if (limit !== undefined && (this.resourceRunning.get(r) ?? 0) >= limit) return false;
+    }
+    return true;
+  }
+
+  private addReady(id: string): void {
+    this.phase.set(id, 'ready');
+    const s = this.steps.get(id)!;
+    const o = this.order.get(id)!;
+    // Binary search: higher priority first, then the order given (plan order).
+    let lo = 0;
+    let hi = this.ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.steps.get(this.ready[mid]!)!;
+      const before = m.priority > s.priority || (m.priority === s.priority && this.order.get(m.id)! < o);
+      if (before) lo = mid + 1;
+      else hi = mid;
+    }
+    this.ready.splice(lo, 0, id);
+  }
+}
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+/** Delay before retry number `retry` (1-based): backoff × factor^(retry-1), capped at max. */
+export function retryDelayMs(
+  policy: { backoffMs: number; factor: number; maxMs: number },
+  retry: number,
+): number {
+  return Math.min(policy.maxMs, Math.round(policy.backoffMs * policy.factor ** (retry - 1)));
+}

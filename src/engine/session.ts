@@ -1,0 +1,41 @@
+import { JournalWriter } from '../journal/journal.js';
+import type { Runbook } from '../runbook/schema.js';
+import { Executor, type EngineObserver, type ExecutorOptions, type RunResult } from './executor.js';
+import type { HeldLock } from './lock.js';
+import { ListrView } from './render-listr.js';
+import { createLineRenderer } from './render-lines.js';
+
+export interface SessionOptions extends Omit<ExecutorOptions, 'journal' | 'observer'> {
+  journalPath: string;
+  lock: HeldLock | undefined;
+  /** listr2 on a TTY, timestamped lines otherwise. */
+  tty: boolean;
+}
+
+/**
+ * Runs the executor with a renderer, Ctrl-C handling (first: stop starting steps; second:
+ * terminate running ones) and the lock released at the end whatever happens.
+ */
+export async function runSession(opts: SessionOptions): Promise<RunResult> {
+  const journal = JournalWriter.open(opts.journalPath);
+  const view = opts.tty ? new ListrView(visibleSteps(opts.runbook)) : undefined;
+  const observer: EngineObserver = view ?? createLineRenderer();
+  const executor = new Executor({ ...opts, journal, observer });
+  const onSignal = (): void => executor.interrupt();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    view?.start();
+    return await executor.run();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await view?.finish();
+    journal.close();
+    opts.lock?.release();
+  }
+}
+
+function visibleSteps(runbook: Runbook): Runbook['steps'] {
+  return runbook.steps;
+}

@@ -1,0 +1,77 @@
+import { loadChecker } from '../../checkers/index.js';
+import type { CheckTarget } from '../../checkers/types.js';
+import type { Resource } from '../runbook/schema.js';
+import { redact } from '../util/redact.js';
+import { abortReason } from './run.js';
+import type { StepHandler, StepOutcome } from './types.js';
+
+/** The endpoints a checker compares, from a runbook resource. */
+export function checkTargetFromResource(
+  kind: CheckTarget['kind'],
+  name: string,
+  r: Resource | undefined,
+): CheckTarget | string {
+  if (r === undefined) return `resource "${name}" is not declared in the runbook`;
+  if (r.kind !== kind)
+    return `resource "${name}" is a ${r.kind} resource; a ${kind} check needs a ${kind} resource`;
+  switch (r.kind) {
+    case 'mysql':
+      return { kind: 'mysql', source: r.primary, target: r.replica };
+    case 's3':
+      return { kind: 's3', source: r.source, target: r.target };
+    case 'es':
+      return { kind: 'es', source: r.source, target: r.target };
+    case 'redis':
+      if (r.source === undefined || r.target === undefined)
+        return `redis resource "${name}" needs source and target for a check`;
+      return { kind: 'redis', source: r.source, target: r.target };
+    default:
+      return `resource "${name}" of kind ${(r as Resource).kind} cannot be checked`;
+  }
+}
+
+/**
+ * A checker from the registry as a gate: the step passes only when the result is ok
+ * (`consistent`); the whole result is kept in the journal. A kind with no checker fails.
+ */
+export const checkHandler: StepHandler<'check'> = {
+  describe({ check }) {
+    const opts = Object.keys(check.options).length > 0 ? ` ${JSON.stringify(check.options)}` : '';
+    return redact(`check ${check.kind} on ${check.resource}${opts}`);
+  },
+  async execute({ check }, ctx): Promise<StepOutcome> {
+    const checker = await loadChecker(check.kind);
+    if (checker === undefined) {
+      return {
+        ok: false,
+        retryable: false,
+        error: `no ${check.kind} checker is built into this drctl yet: the gate cannot pass`,
+      };
+    }
+    const target = checkTargetFromResource(check.kind, check.resource, ctx.resources[check.resource]);
+    if (typeof target === 'string') return { ok: false, error: target, retryable: false };
+    const parsed = checker.optionsSchema.safeParse(check.options);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`)
+        .join('; ');
+      return { ok: false, retryable: false, error: `invalid ${check.kind} check options: ${issues}` };
+    }
+    try {
+      const result = await checker.run(target, parsed.data, {
+        signal: ctx.signal,
+        progress: (p) =>
+          ctx.log(
+            `${p.phase}${p.object ? ` ${p.object}` : ''}${p.done !== undefined ? ` ${p.done}/${p.total ?? '?'}` : ''}`,
+          ),
+      });
+      ctx.recordGate(result);
+      return result.ok
+        ? { ok: true }
+        : { ok: false, error: redact(`${check.kind} check ${result.status}: ${result.summary}`) };
+    } catch (err) {
+      const why = ctx.signal.aborted ? abortReason(ctx.signal) : (err as Error).message;
+      return { ok: false, error: redact(`${check.kind} check failed to run: ${why}`) };
+    }
+  },
+};

@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { redact } from '../util/redact.js';
+import { OutputCapture, describeExitCode, exitCodeForSignal } from './output-capture.js';
+import type { StepHandler, StepOutcome } from './types.js';
+
+/** Grace period between SIGTERM and SIGKILL for a step's process group. */
+const KILL_GRACE_MS = 5_000;
+
+type RunAction = Parameters<StepHandler<'run'>['execute']>[0];
+
+export function describeRun(action: RunAction): string {
+  const cmd = action.shell
+    ? `sh -c ${JSON.stringify(action.command ?? action.argv?.join(' '))}`
+    : (action.argv ?? [action.command ?? '']).map(quoteArg).join(' ');
+  return redact(`run: ${cmd}${action.cwd ? ` (in ${action.cwd})` : ''}`);
+}
+
+function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Runs a command with execa: an argv array (no shell) unless `shell: true`. The child gets its
+ * own process group so that a timeout or abort kills everything it started, and so that a
+ * terminal Ctrl-C reaches drctl only (drctl then decides what happens to running steps).
+ */
+export const runHandler: StepHandler<'run'> = {
+  describe: describeRun,
+  async execute(action, ctx): Promise<StepOutcome> {
+    const logBase = join(ctx.runDir, 'steps', ctx.step.id);
+    const header = `--- attempt ${ctx.attempt} ${new Date().toISOString()} ${describeRun(action)}`;
+    const out = new OutputCapture(`${logBase}.stdout.log`, header);
+    const err = new OutputCapture(`${logBase}.stderr.log`, header);
+    const [file, ...args] = action.shell
+      ? [action.command ?? action.argv?.join(' ') ?? '']
+      : (action.argv ?? [action.command ?? '']);
+    const child = execa(file!, args, {
+      shell: action.shell,
+      cwd: action.cwd,
+      env: { ...action.env, DRCTL_STEP: ctx.step.id },
+      stdin: 'ignore',
+      detached: true,
+      reject: false,
+      buffer: false,
+      cleanup: false,
+    });
+    child.stdout?.on('data', (c: Buffer) => out.write(c));
+    child.stderr?.on('data', (c: Buffer) => err.write(c));
+    let killTimer: NodeJS.Timeout | undefined;
+    const killGroup = (): void => {
+      signalGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    if (ctx.signal.aborted) killGroup();
+    ctx.signal.addEventListener('abort', killGroup, { once: true });
+    const result = await child;
+    ctx.signal.removeEventListener('abort', killGroup);
+    if (killTimer) clearTimeout(killTimer);
+    out.close();
+    err.close();
+    const tail = err.lastLines().length > 0 ? err.lastLines() : out.lastLines();
+    const spawnCode = (result as { code?: string }).code;
+    if (spawnCode === 'ENOENT') {
+      return {
+        ok: false,
+        exitCode: 127,
+        error: redact(`${file}: command not found (exit 127)`),
+        outputTail: tail,
+      };
+    }
+    const exitCode = result.exitCode ?? (result.signal ? exitCodeForSignal(result.signal) : undefined);
+    if (exitCode === 0 && !ctx.signal.aborted) return { ok: true, exitCode: 0 };
+    const why = ctx.signal.aborted ? abortReason(ctx.signal) : undefined;
+    const code = exitCode ?? -1;
+    const meaning = code === -1 ? 'did not start' : describeExitCode(code);
+    return {
+      ok: false,
+      ...(exitCode === undefined ? {} : { exitCode }),
+      error: redact(`${file} exited with code ${code} (${meaning})${why ? `: ${why}` : ''}`),
+      outputTail: tail,
+    };
+  },
+};
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* the group is gone already */
+  }
+}
+
+export function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : typeof r === 'string' ? r : 'aborted';
+}

@@ -1,6 +1,6 @@
 import type { JournalEvent } from '../journal/events.js';
 import { formatDuration } from '../util/duration.js';
-import { redactValue } from '../util/redact.js';
+import { redactStrings } from './redact-model.js';
 import { findCriticalPath } from './critical-path.js';
 import { totalBy } from './group-totals.js';
 import { DEFAULT_MIN_GAP_MS, findIdleGaps } from './idle-gaps.js';
@@ -83,7 +83,7 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
     gates: collectGates(events),
     warnings,
   };
-  return redactValue(model);
+  return redactStrings(model);
 }
 
 function describeRun(

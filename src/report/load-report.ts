@@ -10,37 +10,61 @@ export interface LoadedJournal {
   integrity: IntegrityReport;
 }
 
+/** What a line cut short by a crash looks like: the start of a serialized event. */
+const TORN_EVENT_PREFIX = '{"seq":';
+
 /**
- * Reads a journal and verifies its hash chain, with the break placed on the file's real line
- * (blank and torn lines shift lines against event positions).
+ * Reads a journal and verifies its hash chain, with breaks placed on the file's real line.
+ * Stricter than readJournal about lines it skips: only the start of an event cut short by a
+ * crash may sit between events; anything else (an inserted or damaged line) breaks integrity.
  */
 export function loadJournal(journalPath: string): LoadedJournal {
   const journal = readJournal(journalPath);
   const chain = verifyChain(journal);
+  const fileLines = readFileSync(journalPath, 'utf8').split('\n');
+  const lineOfEvent: number[] = [];
+  const strays: number[] = [];
+  let j = 0;
+  fileLines.forEach((text, i) => {
+    if (text === '') return;
+    if (j < journal.lines.length && text === journal.lines[j]) {
+      lineOfEvent.push(i + 1);
+      j++;
+    } else if (!text.startsWith(TORN_EVENT_PREFIX) || isJson(text)) {
+      strays.push(i + 1);
+    }
+  });
   let breakAt = chain.breakAt;
   if (breakAt !== undefined && breakAt.seq !== -1) {
-    const fileLines = readFileSync(journalPath, 'utf8').split('\n');
-    const lineOfEvent: number[] = [];
-    let j = 0;
-    fileLines.forEach((text, i) => {
-      if (j < journal.lines.length && text === journal.lines[j]) {
-        lineOfEvent.push(i + 1);
-        j++;
-      }
-    });
-    const index = breakAt.line - 1;
-    breakAt = { ...breakAt, line: lineOfEvent[index] ?? breakAt.line };
+    breakAt = { ...breakAt, line: lineOfEvent[breakAt.line - 1] ?? breakAt.line };
+  }
+  const corruptLines = [...new Set([...journal.corrupt.map((c) => c.line), ...strays])].sort((a, b) => a - b);
+  if (breakAt === undefined && corruptLines.length > 0) {
+    breakAt = {
+      seq: -1,
+      line: corruptLines[0]!,
+      reason: 'line is not a journal event (inserted or damaged)',
+    };
   }
   return {
     events: journal.events,
     integrity: {
-      verified: chain.ok,
+      verified: breakAt === undefined,
       events: chain.events,
       breakAt,
       tornTail: chain.tornTail,
-      corruptLines: journal.corrupt.map((c) => c.line),
+      corruptLines,
     },
   };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Loads a run's journal and builds its report model. */

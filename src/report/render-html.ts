@@ -6,7 +6,6 @@ import {
   showCounts,
   showDelta,
   showDuration,
-  showEvidence,
   showTime,
 } from './format-values.js';
 import { assignRoleColours, renderGanttSvg } from './gantt-svg.js';

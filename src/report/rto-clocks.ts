@@ -93,13 +93,8 @@ export function measureRtoClock(
 }
 
 function describeUnreached(t: StepTrack): string {
-  switch (t.status) {
-    case 'not-run':
-      return 'never ran';
-    case 'running':
-    case 'awaiting-approval':
-      return `is still ${t.status === 'running' ? 'running' : 'awaiting approval'}`;
-    default:
-      return `ended ${t.status}`;
-  }
+  if (t.status === 'not-run') return 'never ran';
+  if (t.status === 'running') return 'is still running';
+  if (t.status === 'awaiting-approval') return 'is still awaiting approval';
+  return `ended ${t.status}`;
 }

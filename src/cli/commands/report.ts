@@ -11,7 +11,6 @@ import {
   renderReport,
   type ReportFormat,
 } from '../../report/index.js';
-import { redact } from '../../util/redact.js';
 import { printError } from '../output.js';
 
 interface ReportOptions {
@@ -63,7 +62,7 @@ Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT 
         }
         const a = loadReportModel(resolveRun(runsDir, runs[0]!));
         const b = loadReportModel(resolveRun(runsDir, runs[1]!));
-        text = redact(renderCompare(compareReports(a, b), format));
+        text = renderCompare(compareReports(a, b), format);
         verified = a.integrity.verified && b.integrity.verified;
       } else {
         if (runs.length > 1) {

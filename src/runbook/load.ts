@@ -57,7 +57,6 @@ const RESOURCE_KEYS = [
  * thrown together as a RunbookError (exit 2).
  */
 export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunbook {
-  const direction = options.direction ?? 'switchover';
   const lenient = options.lenientSecrets ?? false;
   const diags = new Diagnostics();
   const mainPath = resolve(file);
@@ -76,6 +75,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   const modules = loadModules(main, Array.isArray(mainRaw.include) ? mainRaw.include : [], diags);
   if (!mainParsed.success) throw new RunbookError(diags.items);
   const rb = mainParsed.data;
+  const direction = options.direction ?? rb.direction ?? 'switchover';
 
   // Merge what modules declare into the runbook's tables; a name declared twice is an error.
   const roles = { ...(rb.roles ?? {}) };

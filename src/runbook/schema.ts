@@ -296,6 +296,10 @@ export const RunbookFileSchema = z
       .string()
       .optional()
       .meta({ description: 'One switch at a time per environment (the lock)' }),
+    direction: Direction.optional().meta({
+      description:
+        'Default direction of this file (a switchback.yaml can include the same modules as switchover.yaml); --direction overrides it',
+    }),
     objectives: z
       .strictObject({
         rto: z.strictObject({ technical: Duration.optional(), compliance: Duration.optional() }).optional(),

@@ -23,13 +23,18 @@ export function lockPath(runsDir: string, environment: string): string {
   return join(runsDir, '.locks', `${environment.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
 }
 
-/** true when a process with this pid exists on this host (EPERM: exists, not ours). */
+/** true when a process with this pid runs on this host (EPERM: exists, not ours; a zombie is dead). */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

@@ -167,7 +167,7 @@ function noteStep(t: StepTrack): string[] {
   if (t.dryRun) notes.push('dry run: not executed');
   if (t.info.rollbackOf !== undefined) notes.push(`rollback of ${t.info.rollbackOf}`);
   if (t.skipped !== undefined) notes.push(`skipped: ${t.skipped.reason}`);
-  for (const w of t.info.kind === 'manual' ? [] : t.approvalWaits) {
+  for (const w of t.approvalWaits) {
     if (w.to !== undefined) notes.push(`waited ${formatDuration(w.to - w.from)} for approval`);
   }
   for (const a of t.approvals) {

@@ -61,11 +61,9 @@ export function findIdleGaps(set: TrackSet, minGapMs: number = DEFAULT_MIN_GAP_M
   };
   const waitsOf = new Map<string, { from: number; to: number }[]>();
   for (const t of tracks) {
-    // A manual step's approval is its work (people doing it), not a wait for someone to say go.
-    const waits =
-      t.info.kind === 'manual'
-        ? []
-        : t.approvalWaits.map((w) => ({ from: w.from, to: w.to ?? t.end ?? runEnd }));
+    // Time a step spends waiting for an approval (a manual step's sign-off included) is time
+    // nothing automated runs on its behalf: it counts as idle when nothing else runs.
+    const waits = t.approvalWaits.map((w) => ({ from: w.from, to: w.to ?? t.end ?? runEnd }));
     waitsOf.set(t.info.id, waits);
     for (const w of waits) add(w.from, w.to, 'approval');
     const s = t.starts[0];

@@ -7,6 +7,8 @@ export interface StepTrack {
   /** Index in the plan (run-started order); unknown steps come after. */
   order: number;
   starts: number[];
+  /** `attempt` of the last step-started (a resumed step continues the count). */
+  lastStartAttempt: number;
   /** Session (`user@host`) of the last start. */
   ranBy: string | undefined;
   finished:
@@ -64,6 +66,7 @@ function newTrack(info: JournalStepInfo, order: number): StepTrack {
     info,
     order,
     starts: [],
+    lastStartAttempt: 0,
     ranBy: undefined,
     finished: undefined,
     skipped: undefined,
@@ -122,6 +125,7 @@ export function collectTracks(events: JournalEvent[], runDryRun: boolean): Track
       case 'step-started': {
         const t = trackOf(ev.step, ev.type);
         t.starts.push(at);
+        t.lastStartAttempt = ev.attempt;
         t.ranBy = session;
         t.finished = undefined;
         if (ev.drill === true) t.drill = true;
@@ -220,8 +224,17 @@ export function startOf(t: StepTrack): number | undefined {
   return t.starts[0] ?? (t.skipped !== undefined ? t.skipped.at : undefined);
 }
 
-/** Attempts made, across resumes. */
+/**
+ * Attempts made, across resumes. The executor journals failed attempts only; a step-started
+ * carries the number of its first attempt (it continues after a resume) and step-finished the
+ * attempts made since that start.
+ */
 export function countAttempts(t: StepTrack): number {
-  if (t.attemptEvents > 0) return Math.max(t.attemptEvents, t.finished?.attempts ?? 0);
-  return Math.max(t.finished?.attempts ?? 0, t.starts.length);
+  const finished = t.finished;
+  const viaFinish =
+    finished === undefined || finished.status === 'done-by-override'
+      ? 0
+      : Math.max(0, t.lastStartAttempt - 1) + finished.attempts;
+  const viaAttempts = t.attemptEvents + (t.status === 'succeeded' ? 1 : 0);
+  return Math.max(viaFinish, viaAttempts, t.starts.length);
 }

@@ -25,26 +25,26 @@ describe('journal integrity', () => {
     const loc = writeSuccessfulRun(`${tmp}/clean`);
     expect(loadJournal(loc.journalPath).integrity).toEqual({
       verified: true,
-      events: 30,
+      events: 24,
       breakAt: undefined,
       tornTail: false,
       corruptLines: [],
     });
   });
 
-  it('breaks at the event after an edited one: a changed duration on line 8', () => {
+  it('breaks at the event after an edited one: a changed duration on line 7', () => {
     const loc = tampered((lines) => {
-      // line 8 = event 7: a step-attempt of stop-traffic; shave 3 minutes off it.
-      expect(lines[7]).toContain('"type":"step-finished"');
-      lines[7] = lines[7]!.replace('"durationMs":240000', '"durationMs":60000');
+      // line 7 = event 6: stop-traffic finished; shave 3 minutes off it.
+      expect(lines[6]).toContain('"type":"step-finished"');
+      lines[6] = lines[6]!.replace('"durationMs":240000', '"durationMs":60000');
       return lines;
     });
     const { integrity } = loadJournal(loc.journalPath);
     expect(integrity.verified).toBe(false);
     expect(integrity.breakAt).toEqual({
-      seq: 8,
-      line: 9,
-      reason: 'prev hash does not match the event before it (event 7 was altered)',
+      seq: 7,
+      line: 8,
+      reason: 'prev hash does not match the event before it (event 6 was altered)',
     });
   });
 
@@ -82,9 +82,9 @@ describe('journal integrity', () => {
 
   it('accepts a torn last line (a crash mid-write) as intact, and says so', () => {
     const loc = writeSuccessfulRun(`${tmp}/torn`);
-    appendFileSync(loc.journalPath, '{"seq":30,"ts":"2026-11-21T17:0');
+    appendFileSync(loc.journalPath, '{"seq":24,"ts":"2026-11-21T17:0');
     const { integrity } = loadJournal(loc.journalPath);
-    expect(integrity).toMatchObject({ verified: true, events: 30, tornTail: true });
+    expect(integrity).toMatchObject({ verified: true, events: 24, tornTail: true });
   });
 
   it('still reports a broken journal, marked NOT VERIFIED with the place it breaks', () => {

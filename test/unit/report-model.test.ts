@@ -50,7 +50,7 @@ describe('successful run', () => {
       startedBy: 'sre.lead@bastion-main',
       resumes: [],
     });
-    expect(ok.integrity).toMatchObject({ verified: true, events: 30, tornTail: false });
+    expect(ok.integrity).toMatchObject({ verified: true, events: 24, tornTail: false });
     expect(ok.warnings).toEqual([]);
   });
 
@@ -86,11 +86,13 @@ describe('successful run', () => {
       startedAt: iso(16 * MIN),
       finishedAt: iso(17 * MIN),
       durationMs: MIN,
-      approvedBy: 'dba.chen',
+      attempts: 1,
     });
-    expect(mysql.notes).toEqual([
-      'waited 2m00s for approval',
-      'approved by dba.chen via prompt: GTID positions equal',
+    expect(mysql.approvedBy).toBeUndefined();
+    expect(mysql.notes).toEqual([]);
+    expect(step(ok, 'declare').notes).toEqual([
+      'waited 1m55s for approval',
+      'approved by pm.lee via cli: all 14 teams on the bridge',
     ]);
     expect(step(ok, 'switch-redis')).toMatchObject({
       durationMs: 30 * SEC,
@@ -130,16 +132,25 @@ describe('successful run', () => {
     expect(ok.steps.filter((s) => s.critical).map((s) => s.id)).toEqual(ok.criticalPath.steps);
   });
 
-  it('finds the approval wait and the time nothing ran though open-traffic was ready', () => {
+  it('finds the approval waits and the times nothing ran though a step was ready', () => {
     expect(ok.idleGaps).toEqual([
       {
         kind: 'awaiting-approval',
+        startedAt: iso(5 * SEC),
+        endedAt: iso(2 * MIN),
+        startOffsetMs: 5 * SEC,
+        durationMs: 115 * SEC,
+        steps: ['declare'],
+        reason: 'waiting for approval of declare',
+      },
+      {
+        kind: 'nothing-running',
         startedAt: iso(14 * MIN + 30 * SEC),
         endedAt: iso(16 * MIN),
         startOffsetMs: 14 * MIN + 30 * SEC,
         durationMs: 90 * SEC,
         steps: ['switch-mysql'],
-        reason: 'waiting for approval of switch-mysql',
+        reason: 'nothing running although switch-mysql could have started',
       },
       {
         kind: 'nothing-running',
@@ -149,6 +160,15 @@ describe('successful run', () => {
         durationMs: 3 * MIN,
         steps: ['open-traffic'],
         reason: 'nothing running although open-traffic could have started',
+      },
+      {
+        kind: 'awaiting-approval',
+        startedAt: iso(22 * MIN),
+        endedAt: iso(60 * MIN),
+        startOffsetMs: 22 * MIN,
+        durationMs: 38 * MIN,
+        steps: ['business-verified'],
+        reason: 'waiting for approval of business-verified',
       },
     ]);
   });
@@ -244,7 +264,10 @@ describe('failed run', () => {
     const qa = failed.roles.find((r) => r.name === 'QA')!;
     expect(qa).toMatchObject({ notRun: 1, sumMs: 0, spanMs: 0 });
     expect(qa.startedAt).toBeUndefined();
-    expect(failed.idleGaps).toEqual([]);
+    // Only the PM's sign-off of declare: nothing else could run while it was awaited.
+    expect(failed.idleGaps.map((g) => [g.kind, g.startOffsetMs, g.durationMs, g.steps])).toEqual([
+      ['awaiting-approval', 0, MIN, ['declare']],
+    ]);
   });
 
   it('keeps the differences the gate found', () => {
@@ -296,9 +319,14 @@ describe('resumed run', () => {
   });
 
   it('shows the time drctl was down as an idle gap and keeps the RTO clock running through it', () => {
-    expect(resumed.idleGaps).toEqual([
-      expect.objectContaining({ kind: 'process-down', startedAt: iso(3 * MIN), durationMs: 7 * MIN }),
+    expect(resumed.idleGaps.map((g) => [g.kind, g.startedAt, g.durationMs])).toEqual([
+      ['awaiting-approval', iso(0), 2 * MIN],
+      ['process-down', iso(3 * MIN), 7 * MIN],
+      ['awaiting-approval', iso(18 * MIN), 12 * MIN],
     ]);
+    expect(resumed.idleGaps[1]!.reason).toBe(
+      'drctl was not running (the run was interrupted and later resumed)',
+    );
     expect(resumed.rto.technical).toMatchObject({ status: 'met', elapsedMs: 16 * MIN });
     expect(resumed.rto.compliance).toMatchObject({ status: 'met', elapsedMs: 30 * MIN });
   });

@@ -165,7 +165,7 @@ describe('report formats', () => {
     expect(text).toContain(
       'declare → stop-traffic → verify-core → switch-mysql → open-traffic → business-verified',
     );
-    expect(text).toContain('Idle gaps (2, 4m30s in all)');
-    expect(text).toContain('hash chain verified (30 events)');
+    expect(text).toContain('Idle gaps (4, 44m25s in all)');
+    expect(text).toContain('hash chain verified (24 events)');
   });
 });

@@ -7,7 +7,9 @@ export type * from './types.js';
  * for the drivers of every system. A kind that is not implemented yet resolves to undefined:
  * a check step of that kind fails with a message naming it, it never passes.
  */
-const loaders: Partial<Record<CheckTarget['kind'], () => Promise<Checker<never>>>> = {};
+const loaders: Partial<Record<CheckTarget['kind'], () => Promise<Checker<never>>>> = {
+  es: async () => (await import('./es/index.js')).esChecker as Checker<never>,
+};
 
 export const checkerKinds = ['mysql', 's3', 'es', 'redis'] as const satisfies readonly CheckTarget['kind'][];
 

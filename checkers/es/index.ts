@@ -1,0 +1,2 @@
+export { esChecker } from './checker.js';
+export { esOptionsSchema, type EsOptions } from './options.js';

@@ -1,5 +1,6 @@
+import { checkerOptionSchemas } from '../../checkers/options.js';
 import type { Diagnostics, Origin } from './diagnostics.js';
-import { closest } from './diagnostics.js';
+import { addZodIssues, closest } from './diagnostics.js';
 import type { ExpandedStep } from './expand.js';
 import { isGlob, matchIds } from './glob.js';
 import { ActionError, resourcesOf, toAction, toRetryPolicy } from './normalize.js';
@@ -204,6 +205,7 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
       }
     }
     checkActionResource(step, step.action, at(step), [], input.resources, diags);
+    if (step.action.kind === 'check') checkCheckerOptions(step.action.check, at(step), diags);
     if (step.rollback)
       checkActionResource(step, step.rollback.action, at(step), ['rollback'], input.resources, diags);
     if (step.drill.mode === 'action')
@@ -236,6 +238,29 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
       hint: 'a step cannot (indirectly) need itself; remove one of these needs',
     });
   }
+}
+
+function checkCheckerOptions(
+  check: Extract<Action, { kind: 'check' }>['check'],
+  origin: Origin,
+  diags: Diagnostics,
+): void {
+  const schema = checkerOptionSchemas[check.kind];
+  if (!schema) {
+    diags.at(
+      origin,
+      ['check', 'kind'],
+      `drctl has no ${check.kind} checker yet: this step will fail when it runs`,
+      {
+        severity: 'warning',
+        hint: 'use a run step with your own comparison tool until the checker exists',
+      },
+    );
+    return;
+  }
+  const parsed = schema.safeParse(check.options);
+  if (!parsed.success)
+    addZodIssues(diags, { file: origin.file, path: [...origin.path, 'check'] }, parsed.error);
 }
 
 function checkActionResource(

@@ -265,3 +265,16 @@ steps:
     expect(r.steps[0]!.action).toMatchObject({ argv: ['echo', 'dr', '${HOME}'] });
   });
 });
+
+describe('loadRunbook: check steps', () => {
+  it('validates checker options at their place', () => {
+    const dir = writeTree({
+      'r.yaml': `${HEADER}resources:\n  core: { kind: mysql, primary: "mysql://a@h", replica: "mysql://a@r" }\nsteps:\n  - id: gate\n    owner: DBA\n    check: { kind: mysql, resource: core, rows: some, gtdi: true }\n`,
+    });
+    const errs = loadErrors(join(dir, 'r.yaml'));
+    expect(errs.map((e) => e.split('\n')[0]!.replace(/^.*?r\.yaml:/, ''))).toEqual([
+      '10:49 steps[0].check.rows: Invalid option: expected one of "full"|"none"',
+      '10:55 steps[0].check.gtdi: unknown field "gtdi"',
+    ]);
+  });
+});

@@ -18,7 +18,11 @@ export class Diagnostics {
     d: Omit<Diagnostic, 'severity'> & { severity?: Diagnostic['severity']; hint?: string | undefined },
   ): void {
     const { hint, ...rest } = d;
-    const key = `${d.file}:${d.line}:${d.col}:${d.path}:${d.message}`;
+    // A warning (e.g. an unset env var used in ten places) is said once, at its first place.
+    const key =
+      d.severity === 'warning'
+        ? `warning:${d.message}`
+        : `${d.file}:${d.line}:${d.col}:${d.path}:${d.message}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.items.push({ severity: 'error', ...rest, ...(hint ? { hint } : {}) });

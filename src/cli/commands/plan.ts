@@ -10,7 +10,7 @@ import { collectVar, parseDirection, readHistory, requireFile } from '../options
 import { printError, printJson, printLine } from '../output.js';
 
 interface PlanOptions {
-  direction: Direction;
+  direction?: Direction;
   drill?: boolean;
   var?: Record<string, string>;
   json?: boolean;
@@ -23,7 +23,11 @@ export function registerPlan(program: Command): void {
     .command('plan')
     .description('show the execution plan: waves, roles, critical path, RTO forecast against the objectives')
     .argument('<runbook>', 'runbook file')
-    .option('--direction <direction>', 'switchover or switchback', parseDirection, 'switchover')
+    .option(
+      '--direction <direction>',
+      "switchover or switchback (default: the runbook's direction:, else switchover)",
+      parseDirection,
+    )
     .option('--drill', 'plan the rehearsal variant')
     .option('--var <name=value>', 'set a var (repeatable)', collectVar)
     .option(
@@ -38,7 +42,7 @@ export function registerPlan(program: Command): void {
     .action((file: string, opts: PlanOptions) => {
       requireFile(file);
       const rb = loadRunbook(file, {
-        direction: opts.direction,
+        ...(opts.direction ? { direction: opts.direction } : {}),
         drill: opts.drill ?? false,
         vars: opts.var ?? {},
         lenientSecrets: true,

@@ -19,7 +19,20 @@ export async function startRedis(): Promise<RedisServer> {
   const server = startServer(
     'redis-server',
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+    ],
     { cwd: dir, logFile: join(dir, 'redis.log') },
   );
   const url = `redis://127.0.0.1:${port}`;

@@ -42,7 +42,8 @@ describe('executor with real processes', () => {
   it('honours a role concurrency limit', async () => {
     const dir = makeTempDir('engine-role');
     const out = join(dir, 'out.txt');
-    const step = (id: string) => makeStep(id, shellAction(`echo start-${id} >> ${out}; sleep 0.2; echo end-${id} >> ${out}`));
+    const step = (id: string) =>
+      makeStep(id, shellAction(`echo start-${id} >> ${out}; sleep 0.2; echo end-${id} >> ${out}`));
     const rb = makeRunbook([step('a'), step('b'), step('c')], { roles: { SRE: { concurrency: 1 } } });
     const run = await execRunbook(rb, { dir });
     expect(run.result.status).toBe('succeeded');
@@ -70,7 +71,9 @@ describe('executor with real processes', () => {
     const dir = makeTempDir('engine-timeout');
     const pidFile = join(dir, 'bg.pid');
     const rb = makeRunbook([
-      makeStep('hang', shellAction(`sleep 30 & echo $! > ${pidFile}; echo waiting >&2; wait`), { timeoutMs: 500 }),
+      makeStep('hang', shellAction(`sleep 30 & echo $! > ${pidFile}; echo waiting >&2; wait`), {
+        timeoutMs: 500,
+      }),
     ]);
     const t0 = Date.now();
     const run = await execRunbook(rb, { dir });
@@ -125,7 +128,11 @@ describe('executor with real processes', () => {
       makeStep('a', append(out, 'a'), { rollback: undo('a') }),
       makeStep('b', append(out, 'b'), { needs: ['a'], rollback: undo('b') }),
       makeStep('nothing-to-undo', append(out, 'n'), { needs: ['b'] }),
-      makeStep('c', runAction(['false']), { needs: ['nothing-to-undo'], onFailure: 'rollback', rollback: undo('c') }),
+      makeStep('c', runAction(['false']), {
+        needs: ['nothing-to-undo'],
+        onFailure: 'rollback',
+        rollback: undo('c'),
+      }),
     ]);
     const run = await execRunbook(rb, { dir });
     expect(run.result.status).toBe('failed');
@@ -139,7 +146,11 @@ describe('executor with real processes', () => {
     const out = join(dir, 'out.txt');
     const rb = makeRunbook([
       makeStep('a', append(out, 'a')),
-      makeStep('b', { kind: 'http', http: { url: 'http://127.0.0.1:9/webhook', method: 'POST' } }, { needs: ['a'] }),
+      makeStep(
+        'b',
+        { kind: 'http', http: { url: 'http://127.0.0.1:9/webhook', method: 'POST' } },
+        { needs: ['a'] },
+      ),
       makeStep('c', { kind: 'manual', instructions: 'Confirm', approvers: ['QA'] }, { needs: ['b'] }),
     ]);
     const run = await execRunbook(rb, { dir, dryRun: true });
@@ -162,7 +173,9 @@ describe('executor with real processes', () => {
     const rb = makeRunbook(
       [
         makeStep('skipped', append(out, 'real-skipped'), { drill: { mode: 'skip' } }),
-        makeStep('swapped', append(out, 'real-swapped'), { drill: { mode: 'action', action: append(out, 'drill-swapped') } }),
+        makeStep('swapped', append(out, 'real-swapped'), {
+          drill: { mode: 'action', action: append(out, 'drill-swapped') },
+        }),
         makeStep('same', append(out, 'same')),
       ],
       { drill: true },
@@ -179,24 +192,45 @@ describe('executor with real processes', () => {
     const missing: string[] = [];
     for (const k of checkerKinds) if ((await loadChecker(k)) === undefined) missing.push(k);
     const steps = [
-      makeStep('undeclared', { kind: 'check', check: { kind: 'mysql', resource: 'nowhere', options: {} } }, { onFailure: 'continue' }),
+      makeStep(
+        'undeclared',
+        { kind: 'check', check: { kind: 'mysql', resource: 'nowhere', options: {} } },
+        { onFailure: 'continue' },
+      ),
       ...missing.map((k) =>
-        makeStep(`gate-${k}`, { kind: 'check', check: { kind: k as 'redis', resource: 'r', options: {} } }, { onFailure: 'continue' }),
+        makeStep(
+          `gate-${k}`,
+          { kind: 'check', check: { kind: k as 'redis', resource: 'r', options: {} } },
+          { onFailure: 'continue' },
+        ),
       ),
     ];
-    const run = await execRunbook(makeRunbook(steps, { resources: { r: { kind: 'redis', source: 'redis://127.0.0.1:9', target: 'redis://127.0.0.1:9' } } }));
+    const run = await execRunbook(
+      makeRunbook(steps, {
+        resources: { r: { kind: 'redis', source: 'redis://127.0.0.1:9', target: 'redis://127.0.0.1:9' } },
+      }),
+    );
     expect(run.result.status).toBe('failed');
     const fin = ofType(run.events, 'step-finished');
     expect(fin.every((f) => f.status === 'failed')).toBe(true);
-    for (const k of missing) expect(fin.find((f) => f.step === `gate-${k}`)!.error).toMatch(new RegExp(`no ${k} checker`));
+    for (const k of missing)
+      expect(fin.find((f) => f.step === `gate-${k}`)!.error).toMatch(new RegExp(`no ${k} checker`));
     expect(fin.find((f) => f.step === 'undeclared')!.error).toMatch(/not declared/);
   });
 
   it('manual: approved through the inbox, rejected without retry', async () => {
     const dir = makeTempDir('engine-manual');
     const rb = makeRunbook([
-      makeStep('ok', { kind: 'manual', instructions: 'Confirm traffic stopped', approvers: [] }, { retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } }),
-      makeStep('no', { kind: 'manual', instructions: 'Open traffic', approvers: ['QA'] }, { needs: ['ok'], retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } }),
+      makeStep(
+        'ok',
+        { kind: 'manual', instructions: 'Confirm traffic stopped', approvers: [] },
+        { retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } },
+      ),
+      makeStep(
+        'no',
+        { kind: 'manual', instructions: 'Open traffic', approvers: ['QA'] },
+        { needs: ['ok'], retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } },
+      ),
     ]);
     const run = await execRunbook(rb, {
       dir,
@@ -205,7 +239,11 @@ describe('executor with real processes', () => {
         onEvent: (ev) => {
           if (ev.type !== 'approval-requested') return;
           const decision = ev.step === 'ok' ? 'approved' : 'rejected';
-          setTimeout(() => submitApproval(dir, { step: ev.step, decision, by: 'alice', comment: `${decision} in test` }), 50);
+          setTimeout(
+            () =>
+              submitApproval(dir, { step: ev.step, decision, by: 'alice', comment: `${decision} in test` }),
+            50,
+          );
         },
       },
     });
@@ -266,11 +304,15 @@ describe('executor with real processes', () => {
     const dir = makeTempDir('engine-secret');
     registerSecret('hunter2-very-secret');
     const rb = makeRunbook([
-      makeStep('leak', shellAction('echo token is hunter2-very-secret; echo pw hunter2-very-secret >&2; exit 4')),
+      makeStep(
+        'leak',
+        shellAction('echo token is hunter2-very-secret; echo pw hunter2-very-secret >&2; exit 4'),
+      ),
     ]);
     const run = await execRunbook(rb, { dir });
     const journal = readFileSync(join(dir, 'journal.jsonl'), 'utf8');
-    const stored = readText(join(dir, 'steps', 'leak.stdout.log')) + readText(join(dir, 'steps', 'leak.stderr.log'));
+    const stored =
+      readText(join(dir, 'steps', 'leak.stdout.log')) + readText(join(dir, 'steps', 'leak.stderr.log'));
     for (const text of [journal, stored]) {
       expect(text).not.toContain('hunter2-very-secret');
       expect(text).toContain('***');

@@ -15,7 +15,11 @@ describe('selectSteps', () => {
     expect(selectSteps(steps, undefined, undefined)).toBeUndefined();
   });
   it('selects ids and globs with --only', () => {
-    expect([...selectSteps(steps, 'switch-*,verify', undefined)!].sort()).toEqual(['switch-a', 'switch-b', 'verify']);
+    expect([...selectSteps(steps, 'switch-*,verify', undefined)!].sort()).toEqual([
+      'switch-a',
+      'switch-b',
+      'verify',
+    ]);
   });
   it('selects a step and everything downstream with --from', () => {
     expect([...selectSteps(steps, undefined, 'switch-a')!].sort()).toEqual(['switch-a', 'verify']);

@@ -1,0 +1,115 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Endpoint } from '../types.js';
+import { parseListObjectsV2, type ListedPage } from './list-xml.js';
+
+/** Env vars for per-side static credentials (the SDK chain and profiles work too). */
+export const CREDENTIAL_ENV = {
+  source: { id: 'DRCTL_S3_SOURCE_ACCESS_KEY_ID', secret: 'DRCTL_S3_SOURCE_SECRET_ACCESS_KEY' },
+  target: { id: 'DRCTL_S3_TARGET_ACCESS_KEY_ID', secret: 'DRCTL_S3_TARGET_SECRET_ACCESS_KEY' },
+} as const;
+
+/** Attempts per request: throttling (503 SlowDown), 5xx and dropped connections back off and retry. */
+export const MAX_ATTEMPTS = 6;
+
+// The raw ListObjectsV2 bodies, keyed by the command input they answer (see installRawListing).
+const rawPages = new WeakMap<object, ListedPage>();
+
+interface RawResponse {
+  statusCode: number;
+  body: Readable;
+}
+
+/**
+ * Parses successful ListObjectsV2 answers with our lean parser before the SDK's deserializer sees
+ * them, and hands the SDK an empty document instead. Errors pass through untouched, so typed
+ * errors and the retry strategy (which wraps this step) behave as usual.
+ */
+function installRawListing(client: S3Client): void {
+  // Structural types: the SDK's middleware types live in a package drctl does not depend on.
+  type Args = { input: object };
+  type Out = { response: unknown; output: unknown };
+  const middleware =
+    (next: (args: Args) => Promise<Out>, context: { commandName?: string }) => async (args: Args) => {
+      const out = await next(args);
+      const response = out.response as RawResponse;
+      if (context.commandName === 'ListObjectsV2Command' && response.statusCode === 200) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+        rawPages.set(args.input, parseListObjectsV2(Buffer.concat(chunks)));
+        response.body = Readable.from([Buffer.from('<ListBucketResult></ListBucketResult>')]);
+      }
+      return out;
+    };
+  client.middlewareStack.addRelativeTo(middleware as never, {
+    relation: 'after',
+    toMiddleware: 'deserializerMiddleware',
+    name: 'drctlRawListObjectsV2',
+  });
+}
+
+/** One page of `bucket` after `startAfter` (keys url-encoded on the wire, decoded to bytes here). */
+export async function listPage(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  startAfter: string | undefined,
+  signal: AbortSignal,
+): Promise<ListedPage> {
+  const input = {
+    Bucket: bucket,
+    Prefix: prefix === '' ? undefined : prefix,
+    StartAfter: startAfter,
+    MaxKeys: 1000,
+    EncodingType: 'url' as const,
+  };
+  await client.send(new ListObjectsV2Command(input), { abortSignal: signal });
+  const page = rawPages.get(input);
+  if (!page) throw new Error('ListObjectsV2 answer was not captured (SDK middleware order changed?)');
+  return page;
+}
+
+/** `http://host:port` without userinfo, for messages and evidence. */
+export function displayEndpoint(endpoint: string | undefined): string {
+  if (!endpoint) return 'AWS default endpoint';
+  try {
+    const u = new URL(endpoint);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(invalid endpoint)';
+  }
+}
+
+/**
+ * An S3 client for one side: path-style (Ceph RGW), checksums only when an operation requires
+ * them, the SDK's standard retry strategy, keep-alive sockets for parallel listing.
+ */
+export function createS3Client(ep: S3Endpoint, side: 'source' | 'target', sockets = 64): S3Client {
+  // drctl supports Node 20; the SDK's notice about future versions is not for the operator.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const env = CREDENTIAL_ENV[side];
+  const accessKeyId = ep.accessKeyId ?? process.env[env.id];
+  const secretAccessKey = ep.secretAccessKey ?? process.env[env.secret];
+  const agentOptions = { keepAlive: true, maxSockets: sockets };
+  const client = new S3Client({
+    endpoint: ep.endpoint,
+    region: ep.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    forcePathStyle: ep.forcePathStyle ?? true,
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+    ...(ep.profile ? { profile: ep.profile } : {}),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: MAX_ATTEMPTS,
+    retryMode: 'standard',
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 60_000,
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    },
+  });
+  installRawListing(client);
+  return client;
+}

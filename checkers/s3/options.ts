@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { parseDuration } from '../../src/util/duration.js';
+
+/**
+ * Options of the s3 checker: the extra fields of a runbook `check: { kind: s3, resource, … }`
+ * step, and what `drctl check s3` builds from its flags. Cheap to import (no SDK).
+ */
+export const s3OptionsSchema = z
+  .object({
+    /**
+     * Compare these buckets (same name on both sides) instead of the buckets in the resource;
+     * `all` = every bucket of the source account, plus buckets that exist only on the target.
+     */
+    buckets: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
+    /** Incremental: compare only objects modified after this time on either side (ISO time, or a duration ago such as `24h`). The listing is still full. */
+    since: z.string().min(1).optional(),
+    /** Download and hash both copies of objects whose ETags cannot be compared (multipart). Default false. */
+    download: z.boolean().default(false),
+    /** Also report a different LastModified as a difference. Default false (replication rewrites it). */
+    compareModTime: z.boolean().default(false),
+    /** Key ranges listed at once per bucket (each lists both sides). Default 8. */
+    concurrency: z.number().int().min(1).max(64).default(8),
+    /** Write rclone-style `= key` lines for every object to this file (`-` = stdout). */
+    combined: z.string().min(1).optional(),
+    /** Findings kept in the result (the rest are counted in findingsOmitted). Default 1000. */
+    maxFindings: z.number().int().min(0).default(1000),
+  })
+  .strict();
+
+export type S3CheckOptions = z.output<typeof s3OptionsSchema>;
+
+/** `2026-05-01T00:00:00Z` or a duration ago (`90m`, `24h`, `7d`); undefined when malformed. */
+export function resolveSince(text: string, now: Date = new Date()): Date | undefined {
+  const ms = parseDuration(text);
+  if (ms !== undefined) return new Date(now.getTime() - ms);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined;
+  const t = Date.parse(text.trim());
+  return Number.isNaN(t) ? undefined : new Date(t);
+}

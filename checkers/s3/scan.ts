@@ -1,0 +1,187 @@
+import { setMaxListeners } from 'node:events';
+import { compareObjects, type Verdict } from './compare.js';
+import type { ListedObject } from './list-xml.js';
+import { RangeCursor, type ListingSource } from './range-cursor.js';
+import { planSplit, type KeyRange } from './split-points.js';
+
+/** One compared key, as reported: the rclone symbol, the key relative to the prefix, and why. */
+export interface ObjectResult {
+  verdict: Verdict;
+  name: string;
+  reason?: string | undefined;
+  source?: ListedObject | undefined;
+  target?: ListedObject | undefined;
+  /** Only for `?`: hashing both copies could settle it. */
+  needsContent?: boolean | undefined;
+}
+
+export interface ScanOptions {
+  concurrency: number;
+  /** Compare only keys modified after this instant on either side. */
+  since?: Date | undefined;
+  compareModTime: boolean;
+  signal: AbortSignal;
+  /** Called for every key in range order within a key range (ranges run in parallel). */
+  onObject: (r: ObjectResult) => Promise<void> | void;
+}
+
+export interface ScanCounts {
+  sourceObjects: number;
+  targetObjects: number;
+  sourceBytes: number;
+  targetBytes: number;
+  skippedOlder: number;
+  ranges: number;
+  listRequests: number;
+}
+
+/**
+ * Compares two listings by merge-join on key bytes. The key space is cut into ranges that are
+ * listed and merged independently, several at once; a range splits its own remainder whenever
+ * workers would otherwise sit idle, so one big flat bucket is still listed many ways at once.
+ * Memory: per active range, at most two pages per side.
+ */
+export async function scanBucketPair(
+  source: ListingSource,
+  target: ListingSource,
+  opts: ScanOptions,
+): Promise<ScanCounts> {
+  const counts: ScanCounts = {
+    sourceObjects: 0,
+    targetObjects: 0,
+    sourceBytes: 0,
+    targetBytes: 0,
+    skippedOlder: 0,
+    ranges: 0,
+    listRequests: 0,
+  };
+  const queue: KeyRange[] = [{ within: Buffer.alloc(0) }];
+  let active = 0;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  // The first failing range stops the others: a partial answer is no answer.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([opts.signal, stop.signal]);
+  setMaxListeners(0, signal); // every in-flight request listens for the abort
+  const sinceMs = opts.since?.getTime();
+  const isRecent = (o: ListedObject | undefined) => o !== undefined && Date.parse(o.lastModified) > sinceMs!;
+
+  const report = async (src: ListedObject | undefined, tgt: ListedObject | undefined) => {
+    if (src) {
+      counts.sourceObjects++;
+      counts.sourceBytes += src.size;
+    }
+    if (tgt) {
+      counts.targetObjects++;
+      counts.targetBytes += tgt.size;
+    }
+    if (sinceMs !== undefined && !isRecent(src) && !isRecent(tgt)) {
+      counts.skippedOlder++;
+      return;
+    }
+    const name = (src ?? tgt)!.name;
+    if (src && tgt) {
+      const c = compareObjects(src, tgt, opts.compareModTime);
+      await opts.onObject({
+        verdict: c.verdict,
+        name,
+        reason: c.reason,
+        source: src,
+        target: tgt,
+        needsContent: c.needsContent,
+      });
+    } else if (src) {
+      await opts.onObject({ verdict: '+', name, reason: 'missing on target', source: src });
+    } else {
+      await opts.onObject({ verdict: '-', name, reason: 'only on target', target: tgt });
+    }
+  };
+
+  /** Hands the rest of `range` (beyond what both sides have fetched) to idle workers. */
+  const splitRemainder = (range: KeyRange, a: RangeCursor, b: RangeCursor) => {
+    const live = [a, b].filter((c) => c.hasMore);
+    if (live.some((c) => c.position === undefined)) return;
+    const ahead = [a, b].reduce<RangeCursor | undefined>((m, c) => {
+      if (c.position === undefined) return m;
+      return m === undefined || Buffer.compare(c.position, m.position!) > 0 ? c : m;
+    }, undefined);
+    if (!ahead?.position || !ahead.pageFirst) return;
+    const positions = live.map((c) => c.position!);
+    const lowest = positions.reduce((m, p) => (Buffer.compare(p, m) < 0 ? p : m), ahead.position);
+    const plan = planSplit(range, ahead.pageFirst, ahead.position, lowest);
+    if (!plan) return;
+    range.within = plan.current.within;
+    range.before = plan.current.before;
+    queue.push(...plan.pieces);
+    notify();
+  };
+
+  const mergeRange = async (range: KeyRange) => {
+    counts.ranges++;
+    const a = new RangeCursor(source, range, signal);
+    const b = new RangeCursor(target, range, signal);
+    let pagesSeen = 0;
+    try {
+      let [x, y] = await Promise.all([a.next(), b.next()]);
+      while (x !== undefined || y !== undefined) {
+        signal.throwIfAborted();
+        const c = x === undefined ? 1 : y === undefined ? -1 : Buffer.compare(x.key, y.key);
+        if (c === 0) {
+          await report(x, y);
+          [x, y] = await Promise.all([a.next(), b.next()]);
+        } else if (c < 0) {
+          await report(x, undefined);
+          x = await a.next();
+        } else {
+          await report(undefined, y);
+          y = await b.next();
+        }
+        // Idle workers and more to list here: hand the rest of this range to them.
+        const pages = a.pages + b.pages;
+        if (pages !== pagesSeen) {
+          pagesSeen = pages;
+          if ((a.hasMore || b.hasMore) && queue.length + active < opts.concurrency)
+            splitRemainder(range, a, b);
+        }
+      }
+    } finally {
+      counts.listRequests += a.pages + b.pages;
+    }
+  };
+
+  const worker = async () => {
+    for (;;) {
+      const range = queue.shift();
+      if (range === undefined) {
+        if (active === 0) return;
+        await new Promise<void>((resolve) => {
+          const prev = wake;
+          wake = () => {
+            prev?.();
+            resolve();
+          };
+        });
+        continue;
+      }
+      active++;
+      try {
+        await mergeRange(range);
+      } catch (err) {
+        if (!stop.signal.aborted) stop.abort(err);
+        throw err;
+      } finally {
+        active--;
+        notify();
+      }
+    }
+  };
+
+  const results = await Promise.allSettled(Array.from({ length: opts.concurrency }, worker));
+  if (results.some((r) => r.status === 'rejected'))
+    throw opts.signal.aborted ? opts.signal.reason : stop.signal.reason;
+  return counts;
+}

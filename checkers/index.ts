@@ -9,6 +9,7 @@ export type * from './types.js';
  */
 const loaders: Partial<Record<CheckTarget['kind'], () => Promise<Checker<never>>>> = {
   es: async () => (await import('./es/index.js')).esChecker as Checker<never>,
+  s3: async () => (await import('./s3/index.js')).s3Checker as Checker<never>,
 };
 
 export const checkerKinds = ['mysql', 's3', 'es', 'redis'] as const satisfies readonly CheckTarget['kind'][];

@@ -46,6 +46,13 @@ function labelOffset(ms: number): string {
 }
 
 const WIDTH = 1100;
+
+/** Keeps a label centred on its line unless that would cut it at the chart's edge. */
+function anchorFor(px: number): 'start' | 'middle' | 'end' {
+  if (px > WIDTH - 90) return 'end';
+  if (px < LABEL_W + 90) return 'start';
+  return 'middle';
+}
 const LABEL_W = 230;
 const RIGHT_PAD = 20;
 const TOP = 34;
@@ -66,7 +73,9 @@ export function renderGanttSvg(m: ReportModel, colours: Map<string, string>): st
   const barEnds = m.steps.map((s) => s.endOffsetMs ?? 0);
   const total = Math.max(1, m.run.durationMs, ...barEnds, ...lines.map((l) => l.at * 1.02));
   const x = (ms: number): number => LABEL_W + (ms / total) * chartW;
-  const height = TOP + m.steps.length * rowH + 24;
+  const bottom = TOP + m.steps.length * rowH;
+  const height = bottom + 36;
+  const runStart = Date.parse(m.run.startedAt);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="gantt" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="Timeline of ${m.steps.length} steps">`,
@@ -84,7 +93,9 @@ export function renderGanttSvg(m: ReportModel, colours: Map<string, string>): st
   const tick = pickTick(total);
   for (let t = 0; t <= total; t += tick) {
     const tx = x(t).toFixed(1);
-    out.push(`<line class="tick" x1="${tx}" y1="${TOP - 6}" x2="${tx}" y2="${height - 20}"/>`);
+    out.push(`<line class="tick" x1="${tx}" y1="${TOP - 6}" x2="${tx}" y2="${bottom + 4}"/>`);
+    const clock = new Date(runStart + t).toISOString().slice(11, tick < 60_000 ? 19 : 16);
+    out.push(`<text class="tick-label" x="${tx}" y="${bottom + 14}" text-anchor="middle">${clock}</text>`);
     out.push(
       `<text class="tick-label" x="${tx}" y="${TOP - 10}" text-anchor="middle">${labelOffset(t)}</text>`,
     );
@@ -108,10 +119,10 @@ export function renderGanttSvg(m: ReportModel, colours: Map<string, string>): st
   for (const { clock, at } of lines) {
     const lx = x(at).toFixed(1);
     out.push(
-      `<line class="objective objective-${clock.name}" x1="${lx}" y1="${TOP - 4}" x2="${lx}" y2="${height - 16}"><title>${escapeHtml(`${clock.name} RTO objective ${showDuration(clock.objectiveMs)} from ${clock.fromStep ?? ''}`)}</title></line>`,
+      `<line class="objective objective-${clock.name}" x1="${lx}" y1="${TOP - 4}" x2="${lx}" y2="${clock.name === 'technical' ? bottom : bottom + 20}"><title>${escapeHtml(`${clock.name} RTO objective ${showDuration(clock.objectiveMs)} from ${clock.fromStep ?? ''}`)}</title></line>`,
     );
     out.push(
-      `<text class="objective-label objective-${clock.name}" x="${lx}" y="${clock.name === 'technical' ? 10 : height - 4}" text-anchor="middle">${escapeHtml(`${clock.name} RTO ${showDuration(clock.objectiveMs)}`)}</text>`,
+      `<text class="objective-label objective-${clock.name}" x="${lx}" y="${clock.name === 'technical' ? 10 : height - 4}" text-anchor="${anchorFor(x(at))}">${escapeHtml(`${clock.name} RTO ${showDuration(clock.objectiveMs)}`)}</text>`,
     );
   }
   out.push('</svg>');

@@ -52,6 +52,7 @@ svg.gantt .objective { stroke-width: 2; stroke-dasharray: 6 3; }
 svg.gantt .objective-technical { stroke: #cf222e; fill: #cf222e; } svg.gantt .objective-compliance { stroke: #8250df; fill: #8250df; }
 svg.gantt text.objective-label { stroke: none; font-weight: 600; }
 .notes { color: var(--muted); }
+.nowrap { white-space: nowrap; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
 footer { margin-top: 32px; color: var(--muted); font-size: 11px; }
 @media print {
@@ -124,7 +125,7 @@ export function renderHtml(m: ReportModel): string {
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>${h(title)}</title><style>${REPORT_CSS}</style></head><body>`);
   out.push(`<h1>${h(title)}${marks ? ` ${badge(marks, 'not-reached')}` : ''}</h1>`);
   out.push(
-    `<p class="sub">Status ${badge(r.status, r.status)}${r.error ? ` ${h(r.error)}` : ''} · started ${h(showTime(r.startedAt))} by ${h(r.startedBy)} · ${r.status === 'in-progress' ? 'last event' : 'ended'} ${h(showTime(r.endedAt))} · duration ${showDuration(r.durationMs)} · runbook ${h(r.runbook.file)} <span class="mono">sha256 ${h(r.runbook.sha256.slice(0, 16))}</span></p>`,
+    `<p class="sub">Status ${badge(r.status, r.status)}${r.error ? ` ${h(r.error)}` : ''} · started ${h(showTime(r.startedAt))} by ${h(r.startedBy)} · ${r.status === 'in-progress' ? 'last event' : 'ended'} ${h(showTime(r.endedAt))} · duration ${showDuration(r.durationMs)} · runbook ${h(r.runbook.file)} <span class="nowrap">(sha256 <span class="mono">${h(r.runbook.sha256.slice(0, 12))}</span>)</span></p>`,
   );
   for (const res of r.resumes) out.push(`<p class="sub">Resumed ${h(showTime(res.at))} by ${h(res.by)}</p>`);
   if (r.rollback) {

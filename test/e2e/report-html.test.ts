@@ -10,6 +10,13 @@ import { ROOT, drctl } from './cli-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(ROOT, 'docs/report-screenshot.png');
+
+/** The few DOM members used in the page (tsconfig has no DOM lib). */
+interface DomElement {
+  getBoundingClientRect(): { width: number };
+  getAttribute(name: string): string | null;
+}
+
 let tmp: string;
 let browser: Browser;
 
@@ -77,12 +84,12 @@ describe('HTML report in headless Chromium', () => {
     expect(box!.width).toBeGreaterThan(900);
     const widths = await page
       .locator('svg.gantt rect.bar')
-      .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+      .evaluateAll((els: unknown[]) => els.map((e) => (e as DomElement).getBoundingClientRect().width));
     expect(Math.min(...widths)).toBeGreaterThan(1);
     // Each role has its own colour.
     const fills = await page
       .locator('svg.gantt rect.bar')
-      .evaluateAll((els) => [...new Set(els.map((e) => e.getAttribute('fill')))]);
+      .evaluateAll((els: unknown[]) => [...new Set(els.map((e) => (e as DomElement).getAttribute('fill')))]);
     expect(fills).toHaveLength(model.roles.length);
 
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
@@ -93,7 +100,9 @@ describe('HTML report in headless Chromium', () => {
     const pdf = await page.pdf({ format: 'A4', landscape: true, printBackground: true });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     await page.setViewportSize({ width: 1000, height: 700 });
-    const printedWidth = await page.locator('svg.gantt').evaluate((e) => e.getBoundingClientRect().width);
+    const printedWidth = await page
+      .locator('svg.gantt')
+      .evaluate((e: unknown) => (e as DomElement).getBoundingClientRect().width);
     expect(printedWidth).toBeLessThanOrEqual(1000);
     expect(printedWidth).toBeGreaterThan(900);
     await page.close();

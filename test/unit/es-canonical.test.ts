@@ -1,0 +1,55 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, diffPaths, hashSource } from '../../checkers/es/canonical.js';
+
+function shuffleKeys(v: unknown, seed: number): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x, i) => shuffleKeys(x, seed + i));
+  const entries = Object.entries(v as Record<string, unknown>);
+  const rotated = entries.map((_, i) => entries[(i + seed) % entries.length]!);
+  return Object.fromEntries(rotated.reverse().map(([k, x]) => [k, shuffleKeys(x, seed + 1)]));
+}
+
+describe('canonical _source hash', () => {
+  it('ignores key order at every depth', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat(20), (doc, seed) => {
+        expect(hashSource(shuffleKeys(doc, seed))).toBe(hashSource(doc));
+      }),
+    );
+  });
+
+  it('changes when any leaf changes', () => {
+    const a = { id: 'p1', amount: 10.5, customer: { address: { city: 'Jakarta' } }, tags: ['a', 'b'] };
+    expect(hashSource({ ...a, amount: 10.51 })).not.toBe(hashSource(a));
+    expect(hashSource({ ...a, customer: { address: { city: 'Bandung' } } })).not.toBe(hashSource(a));
+    expect(hashSource({ ...a, tags: ['b', 'a'] })).not.toBe(hashSource(a));
+    expect(hashSource({ ...a, extra: null })).not.toBe(hashSource(a));
+  });
+
+  it('keeps types apart ("1" vs 1) and serializes compactly', () => {
+    expect(canonicalJson({ b: 1, a: '1' })).toBe('{"a":"1","b":1}');
+    expect(hashSource({ a: 1 })).not.toBe(hashSource({ a: '1' }));
+  });
+});
+
+describe('diffPaths', () => {
+  it('names changed, added and removed fields with nested paths', () => {
+    const a = { amount: 1, customer: { address: { city: 'A', zip: '1' } }, items: [{ q: 1 }, { q: 2 }] };
+    const b = {
+      amount: 2,
+      customer: { address: { city: 'B', zip: '1' } },
+      items: [{ q: 1 }, { q: 3 }],
+      note: 'x',
+    };
+    expect(diffPaths(a, b)).toEqual(['amount', 'customer.address.city', 'items[1].q', 'note']);
+  });
+
+  it('is empty exactly when the canonical forms are equal', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (x, y) => {
+        expect(diffPaths(x, y).length === 0).toBe(canonicalJson(x) === canonicalJson(y));
+      }),
+    );
+  });
+});

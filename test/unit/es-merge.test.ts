@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { mergeSorted, ScanOrderError, type MergeSink } from '../../checkers/es/merge.js';
+import type { DocEntry } from '../../checkers/es/scan.js';
+import { sortKeyBytes } from '../../checkers/es/id-order.js';
+
+function entry(key: string, hash = 'h'): DocEntry {
+  return { key, sortKey: sortKeyBytes(key), id: key, hash };
+}
+
+async function* pages(entries: DocEntry[], size: number): AsyncGenerator<DocEntry[]> {
+  for (let i = 0; i < entries.length; i += size) yield entries.slice(i, i + size);
+}
+
+function collect() {
+  const out = {
+    match: [] as string[],
+    different: [] as string[],
+    missing: [] as string[],
+    extra: [] as string[],
+    unverified: [] as string[],
+  };
+  const sink: MergeSink = {
+    match: (a) => out.match.push(a.id),
+    different: (a) => out.different.push(a.id),
+    missing: (a) => out.missing.push(a.id),
+    extra: (b) => out.extra.push(b.id),
+    unverified: (e, side, reason) => out.unverified.push(`${side}:${reason}:${e.id}`),
+  };
+  return { out, sink };
+}
+
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+describe('mergeSorted', () => {
+  it('equals a set comparison for any two sorted id sets and any page sizes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 60 }),
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1, max: 7 }),
+        async (xs, ys, pa, pb) => {
+          const src = [...xs].sort(byBytes);
+          const dst = [...ys].sort(byBytes);
+          const changed = new Set(src.filter((_, i) => i % 5 === 0));
+          const { out, sink } = collect();
+          await mergeSorted(
+            pages(
+              src.map((k) => entry(k)),
+              pa,
+            ),
+            pages(
+              dst.map((k) => entry(k, changed.has(k) ? 'other' : 'h')),
+              pb,
+            ),
+            sink,
+          );
+          const inDst = new Set(dst);
+          const inSrc = new Set(src);
+          expect(out.missing).toEqual(src.filter((k) => !inDst.has(k)));
+          expect(out.extra).toEqual(dst.filter((k) => !inSrc.has(k)));
+          expect(out.different).toEqual(src.filter((k) => inDst.has(k) && changed.has(k)));
+          expect(out.match).toEqual(src.filter((k) => inDst.has(k) && !changed.has(k)));
+        },
+      ),
+    );
+  });
+
+  it('orders like the server: UTF-8 bytes, so "10" < "100" < "14" < "7" < "AB" < "ab" < "é"', async () => {
+    const keys = ['10', '100', '14', '7', 'AB', 'ab', 'é'];
+    const { out, sink } = collect();
+    await mergeSorted(
+      pages(
+        keys.map((k) => entry(k)),
+        2,
+      ),
+      pages(
+        keys.map((k) => entry(k)),
+        3,
+      ),
+      sink,
+    );
+    expect(out.match).toEqual(keys);
+  });
+
+  it('marks documents without a key and repeated keys unverified', async () => {
+    const { out, sink } = collect();
+    const noKey: DocEntry = { key: undefined, sortKey: Buffer.alloc(0), id: 'x1', hash: 'h' };
+    await mergeSorted(
+      pages([entry('a'), entry('b'), { ...entry('b'), id: 'b2' }, noKey], 2),
+      pages([entry('a'), entry('b')], 2),
+      sink,
+    );
+    expect(out.match).toEqual(['a', 'b']);
+    expect(out.unverified).toEqual(['source:duplicate-id:b2', 'source:no-id-field:x1']);
+  });
+
+  it('stops with ScanOrderError when a stream is not in order, instead of guessing', async () => {
+    const { sink } = collect();
+    await expect(mergeSorted(pages([entry('b'), entry('a')], 1), pages([], 1), sink)).rejects.toBeInstanceOf(
+      ScanOrderError,
+    );
+  });
+
+  it('closes both streams when the sink throws', async () => {
+    let closed = 0;
+    async function* tracked(): AsyncGenerator<DocEntry[]> {
+      try {
+        yield [entry('a')];
+        yield [entry('b')];
+      } finally {
+        closed++;
+      }
+    }
+    const sink = {
+      ...collect().sink,
+      match: () => {
+        throw new Error('boom');
+      },
+    };
+    await expect(mergeSorted(tracked(), tracked(), sink)).rejects.toThrow('boom');
+    expect(closed).toBe(2);
+  });
+});

@@ -108,6 +108,7 @@ export class Executor {
   private timedOut = false;
   private rollbackWanted = false;
   private wake: (() => void) | undefined;
+  private syncing: Promise<void> | undefined;
 
   constructor(private readonly opts: ExecutorOptions) {
     this.steps = new Map(opts.runbook.steps.map((s) => [s.id, s]));
@@ -393,6 +394,7 @@ export class Executor {
       recordGate: (result: CheckResult) => this.emit({ type: 'gate-result', step: step.id, result }),
     };
     try {
+      await this.durable();
       return await (this.opts.runAction ?? executeAction)(action, ctx);
     } catch (err) {
       return {
@@ -499,10 +501,29 @@ export class Executor {
     this.opts.observer?.onNotice?.(message);
   }
 
+  /**
+   * Journals an event. Lines are written at once (a crash of this process loses nothing) and
+   * fsynced as a group: before any action starts (`durable()`), and at the start and end of the
+   * run. So an action never runs before the event saying it started is on disk.
+   */
   private emit(body: JournalEventBody): JournalEvent {
-    const ev = this.opts.journal.append(body);
+    const sync =
+      body.type === 'run-started' ||
+      body.type === 'run-resumed' ||
+      body.type === 'run-finished' ||
+      body.type === 'override';
+    const ev = this.opts.journal.append(body, { sync });
     this.opts.observer?.onEvent?.(ev);
     return ev;
+  }
+
+  /** One fsync for every event written in this tick (group commit). */
+  private durable(): Promise<void> {
+    this.syncing ??= Promise.resolve().then(() => {
+      this.syncing = undefined;
+      this.opts.journal.sync();
+    });
+    return this.syncing;
   }
 }
 

@@ -163,6 +163,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 async function seedBank(pair: MariaDbPair): Promise<void> {
   await pair.primary.query(`
     CREATE DATABASE bank CHARACTER SET utf8mb4;
+    USE bank;
     CREATE TABLE bank.accounts (id INT PRIMARY KEY, owner VARCHAR(64) NOT NULL, balance DECIMAL(18,2) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6));
     CREATE TABLE bank.payments (id BIGINT AUTO_INCREMENT PRIMARY KEY, account_id INT NOT NULL, amount DECIMAL(18,2) NOT NULL, status VARCHAR(16) NOT NULL, created_at DATETIME(6) NOT NULL, KEY (account_id));
     CREATE TABLE bank.ledger (account_id INT NOT NULL, seq INT NOT NULL, entry DECIMAL(18,2) NOT NULL, memo VARCHAR(255), PRIMARY KEY (account_id, seq));

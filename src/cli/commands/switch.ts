@@ -17,7 +17,7 @@ import { collectVar, parseDirection, requireFile } from '../options.js';
 import { printError, printLine } from '../output.js';
 
 interface SwitchOptions {
-  direction: Direction;
+  direction?: Direction;
   drill?: boolean;
   dryRun?: boolean;
   yes?: boolean;
@@ -46,7 +46,11 @@ export function registerSwitch(program: Command): void {
       'run a runbook: DAG execution with a journal, approvals, retries and rollback (exit 0 ok, 1 a step failed, 2 bad input, 130 interrupted)',
     )
     .argument('<runbook>', 'runbook file')
-    .option('--direction <direction>', 'switchover or switchback', parseDirection, 'switchover')
+    .option(
+      '--direction <direction>',
+      "switchover or switchback (default: the runbook's direction:, else switchover)",
+      parseDirection,
+    )
     .option('--drill', "rehearsal: run each step's drill variant (skip, same or another action)")
     .option('--dry-run', 'change nothing: show what each step would do')
     .option('--yes', 'start without typing the runbook name to confirm')
@@ -66,7 +70,7 @@ export function registerSwitch(program: Command): void {
     .action(async (file: string, opts: SwitchOptions) => {
       requireFile(file);
       const vars = opts.var ?? {};
-      const runbook = loadRunbook(file, { direction: opts.direction, drill: opts.drill ?? false, vars });
+      const runbook = loadRunbook(file, { ...(opts.direction ? { direction: opts.direction } : {}), drill: opts.drill ?? false, vars });
       for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
       const plan = buildPlan(runbook);
       const selected = selectSteps(runbook.steps, opts.only, opts.from);

@@ -5,16 +5,25 @@ import { redact } from '../util/redact.js';
  * text (the old redactValue) let a URL-password pattern span two fields and corrupt the JSON.
  */
 export function redactStrings<T>(value: T): T {
+  // Keys, ids, roles and statuses repeat thousands of times in a big run: redact each text once.
+  const seen = new Map<string, string>();
+  const text = (s: string): string => {
+    let r = seen.get(s);
+    if (r === undefined) {
+      r = redact(s);
+      seen.set(s, r);
+    }
+    return r;
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return text(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[text(k)] = walk(x);
+      return out;
+    }
+    return v;
+  };
   return walk(value) as T;
-}
-
-function walk(value: unknown): unknown {
-  if (typeof value === 'string') return redact(value);
-  if (Array.isArray(value)) return value.map(walk);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[redact(k)] = walk(v);
-    return out;
-  }
-  return value;
 }

@@ -77,7 +77,7 @@ export function startServer(
     async stop(signal = 'SIGTERM', graceMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
-      const timedOut = await Promise.race([exited.then(() => false), sleep(graceMs).then(() => true)]);
+      const timedOut = await Promise.race([exited.then(() => false), sleep(graceMs, undefined, { ref: false }).then(() => true)]);
       if (timedOut) {
         child.kill('SIGKILL');
         await exited;

@@ -56,6 +56,7 @@ function load(file: string, options: LoadOptions): LoadedRunbook {
     if (err instanceof RunbookError) {
       throw new Error(
         `${relative(ROOT, file)} ${JSON.stringify(options)}:\n${err.diagnostics.map(formatDiagnostic).join('\n')}`,
+        { cause: err },
       );
     }
     throw err;
@@ -98,7 +99,9 @@ describe('every runbook under runbooks/', () => {
     for (const file of [...runbookFiles, ...moduleFiles]) {
       const m = /^# yaml-language-server: \$schema=(\S+)/.exec(readFileSync(file, 'utf8'));
       expect(m, relative(ROOT, file)).not.toBeNull();
-      expect(resolve(dirname(file), m![1]!), relative(ROOT, file)).toBe(join(RUNBOOKS, 'runbook.schema.json'));
+      expect(resolve(dirname(file), m![1]!), relative(ROOT, file)).toBe(
+        join(RUNBOOKS, 'runbook.schema.json'),
+      );
     }
   });
 });
@@ -158,7 +161,9 @@ describe('runbooks/id-bank: the full-size bank example', () => {
       return c?.kind === 'mysql' && Array.isArray(c.options.databases);
     });
     const databases = new Set(
-      dbGates.flatMap((s) => (checkOf(s)!.options.databases as string[]).map((d) => `${checkOf(s)!.resource}/${d}`)),
+      dbGates.flatMap((s) =>
+        (checkOf(s)!.options.databases as string[]).map((d) => `${checkOf(s)!.resource}/${d}`),
+      ),
     );
     expect(databases.size).toBeGreaterThanOrEqual(180);
 
@@ -176,7 +181,9 @@ describe('runbooks/id-bank: the full-size bank example', () => {
   });
 
   it('gives each module its own file with a PIC, and every role owns or approves work', () => {
-    const business = over.rb.modules.filter((m) => !['timeline', 'sre', 'middleware', 'third-party', 'qa'].includes(m.name));
+    const business = over.rb.modules.filter(
+      (m) => !['timeline', 'sre', 'middleware', 'third-party', 'qa'].includes(m.name),
+    );
     expect(business.length).toBeGreaterThanOrEqual(10);
     for (const m of over.rb.modules) {
       expect(m.pic, m.name).toBeTruthy();
@@ -199,8 +206,13 @@ describe('runbooks/id-bank: the full-size bank example', () => {
       const promote = over.byId.get(`promote-${name}`);
       expect(promote, `promote-${name}`).toBeDefined();
       const before = ancestorsOf(over.byId, promote!.id);
-      const gates = over.rb.steps.filter((s) => checkOf(s)?.kind === 'mysql' && checkOf(s)!.resource === name);
-      expect(gates.some((g) => checkOf(g)!.options.gtid === true), `GTID gate of ${name}`).toBe(true);
+      const gates = over.rb.steps.filter(
+        (s) => checkOf(s)?.kind === 'mysql' && checkOf(s)!.resource === name,
+      );
+      expect(
+        gates.some((g) => checkOf(g)!.options.gtid === true),
+        `GTID gate of ${name}`,
+      ).toBe(true);
       expect(gates.filter((g) => !before.has(g.id)).map((g) => g.id)).toEqual([]);
       expect(before.has('traffic-stopped')).toBe(true);
     }
@@ -229,7 +241,9 @@ describe('runbooks/id-bank: the full-size bank example', () => {
         expect(s.action.kind).toBe('redis');
         const key = `bcf.resource.target.${kind}`;
         expect(s.action.kind === 'redis' && s.action.redis.set).toEqual({ [key]: value });
-        expect(s.rollback?.action.kind === 'redis' && s.rollback.action.redis.set).toEqual({ [key]: previous });
+        expect(s.rollback?.action.kind === 'redis' && s.rollback.action.redis.set).toEqual({
+          [key]: previous,
+        });
       }
       const flipMysql = ancestorsOf(loaded.byId, 'flip-config-mysql');
       expect(idsMatching(loaded.rb, /^writable-/).filter((s) => !flipMysql.has(s.id))).toEqual([]);
@@ -266,7 +280,16 @@ describe('runbooks/id-bank: the full-size bank example', () => {
       expect(compliance).toBeLessThan(240);
       expect(plan.warnings.filter((w) => /estimate|exceeds/.test(w))).toEqual([]);
       const phases = plan.phases.map((p) => p.name);
-      for (const p of ['prepare', 'stop-traffic', 'data-gates', 'switch-middleware', 'switch-databases', 'switch-services', 'verify', 'open-traffic'])
+      for (const p of [
+        'prepare',
+        'stop-traffic',
+        'data-gates',
+        'switch-middleware',
+        'switch-databases',
+        'switch-services',
+        'verify',
+        'open-traffic',
+      ])
         expect(phases).toContain(p);
       expect(phases).not.toContain('(no phase)');
     }
@@ -278,9 +301,12 @@ describe('runbooks/id-bank: the full-size bank example', () => {
     expect(loadBank('switchover.yaml', { direction: 'switchback' }).rb.steps.map((s) => s.id)).toEqual(
       back.rb.steps.map((s) => s.id),
     );
-    const core = (l: Loaded) => l.rb.resources['core-01']!;
-    expect(core(over).kind === 'mysql' && core(over).primary).toMatch(/@core-01\.main\./);
-    expect(core(back).kind === 'mysql' && core(back).primary).toMatch(/@core-01\.dr\./);
+    const primaryOf = (l: Loaded) => {
+      const r = l.rb.resources['core-01']!;
+      return r.kind === 'mysql' ? r.primary : undefined;
+    };
+    expect(primaryOf(over)).toMatch(/@core-01\.main\./);
+    expect(primaryOf(back)).toMatch(/@core-01\.dr\./);
     expect(flag(over.byId.get('promote-core-01')!.action, '--dc')).toBe('dr');
     expect(flag(back.byId.get('promote-core-01')!.action, '--dc')).toBe('main');
     // Steps only the way back needs, and a step whose wording differs.
@@ -313,7 +339,11 @@ describe('runbooks/id-bank: the full-size bank example', () => {
   });
 
   it('keeps secrets out of the files: strict loading needs exactly the three secret env vars', () => {
-    const secrets = { IDBANK_DB_PASSWORD: 'pw-db-test', IDBANK_REDIS_PASSWORD: 'pw-redis-test', IDBANK_ES_API_KEY: 'key-es-test' };
+    const secrets = {
+      IDBANK_DB_PASSWORD: 'pw-db-test',
+      IDBANK_REDIS_PASSWORD: 'pw-redis-test',
+      IDBANK_ES_API_KEY: 'key-es-test',
+    };
     const missing = (() => {
       try {
         loadRunbook(join(ID_BANK, 'switchover.yaml'), { lenientSecrets: false });
@@ -323,7 +353,11 @@ describe('runbooks/id-bank: the full-size bank example', () => {
         return err.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
       }
     })();
-    expect(missing.sort()).toEqual(Object.keys(secrets).map((k) => `environment variable ${k} is not set`).sort());
+    expect(missing.sort()).toEqual(
+      Object.keys(secrets)
+        .map((k) => `environment variable ${k} is not set`)
+        .sort(),
+    );
     const saved = { ...process.env };
     Object.assign(process.env, secrets);
     try {
@@ -334,14 +368,20 @@ describe('runbooks/id-bank: the full-size bank example', () => {
       for (const k of Object.keys(secrets)) if (saved[k] === undefined) delete process.env[k];
     }
     for (const file of yamlFilesUnder(ID_BANK))
-      expect(readFileSync(file, 'utf8'), relative(ROOT, file)).not.toMatch(/password:\s*[^$\s]|:\/\/[^$/\s]+:[^$@\s]+@/i);
+      expect(readFileSync(file, 'utf8'), relative(ROOT, file)).not.toMatch(
+        /password:\s*[^$\s]|:\/\/[^$/\s]+:[^$@\s]+@/i,
+      );
   });
 
   it('the scripts the steps call exist, are executable, and their dry runs exit 0', () => {
     const drill = loadBank('drill.yaml', { drill: true });
     const commands = new Map<string, string[]>();
     for (const s of [...over.rb.steps, ...drill.rb.steps]) {
-      for (const a of [s.action, s.rollback?.action, s.drill.mode === 'action' ? s.drill.action : undefined]) {
+      for (const a of [
+        s.action,
+        s.rollback?.action,
+        s.drill.mode === 'action' ? s.drill.action : undefined,
+      ]) {
         const run = a?.kind === 'wait' ? a.until : a;
         if (run?.kind !== 'run' || !run.argv) continue;
         expect(run.argv[0], s.id).toMatch(/^runbooks\/id-bank\/scripts\/[a-z-]+\.sh$/);
@@ -352,7 +392,10 @@ describe('runbooks/id-bank: the full-size bank example', () => {
     expect(commands.size).toBeGreaterThanOrEqual(10);
     for (const [, args] of commands) {
       accessSync(join(ROOT, args[0]!), constants.X_OK);
-      const out = execFileSync(join(ROOT, args[0]!), [...args.slice(1), '--dry-run'], { cwd: ROOT, encoding: 'utf8' });
+      const out = execFileSync(join(ROOT, args[0]!), [...args.slice(1), '--dry-run'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
       expect(out, args.join(' ')).toMatch(/would|lag=0/);
     }
   });

@@ -8,6 +8,7 @@ export type * from './types.js';
  * a check step of that kind fails with a message naming it, it never passes.
  */
 const loaders: Partial<Record<CheckTarget['kind'], () => Promise<Checker<never>>>> = {
+  mysql: async () => (await import('./mysql/index.js')).mysqlChecker as Checker<never>,
   es: async () => (await import('./es/index.js')).esChecker as Checker<never>,
   s3: async () => (await import('./s3/index.js')).s3Checker as Checker<never>,
 };

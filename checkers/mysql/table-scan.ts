@@ -1,0 +1,284 @@
+import {
+  encodeKey,
+  keysPredicate,
+  quoteIdent,
+  quoteTable,
+  rangePredicate,
+  rowHashExpr,
+  rowTextExpr,
+  compareKeysBinary,
+  type HashAlgorithm,
+  type KeyColumn,
+} from './row-sql.js';
+import type { ColumnInfo } from './schema.js';
+import type { Session } from './session.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/** What to compare in one table. */
+export interface TablePlan {
+  db: string;
+  table: string;
+  /** Row key (primary key or unique NOT NULL key); undefined = compare the table whole. */
+  key: KeyColumn[] | undefined;
+  keyIndex: string | undefined;
+  /** Columns compared (present on both sides), in source order; includes the key. */
+  columns: ColumnInfo[];
+  /** Extra WHERE predicate (time window), or ''. */
+  filter: string;
+  algo: HashAlgorithm;
+}
+
+export type RowDiffKind = 'missing' | 'extra' | 'different';
+
+export interface RowDiff {
+  kind: RowDiffKind;
+  key: (Buffer | null)[];
+  /** Columns whose values differ (kind `different`). */
+  columns?: string[];
+  /** The source row (all plan columns) when known: for `missing` and `different`. */
+  sourceRow?: (Buffer | null)[];
+}
+
+export interface ScanStats {
+  rowsSource: number;
+  rowsTarget: number;
+  missing: number;
+  extra: number;
+  different: number;
+  chunks: number;
+  mismatchedChunks: number;
+}
+
+export interface ScanOptions {
+  chunkTimeMs: number;
+  limiter: RateLimiter;
+  signal: AbortSignal;
+  /** Called for each differing key, in binary key order within a chunk. */
+  onDiff: (diff: RowDiff) => void;
+  /** Fetch source rows of missing keys too (for --fix-sql). */
+  wantSourceRows: boolean;
+  onProgress?: (rowsDone: number) => void;
+}
+
+interface Checksum {
+  count: number;
+  sum: string;
+}
+
+const LEAF_ROWS = 2000;
+const SPLIT_WAYS = 8;
+const MIN_CHUNK = 200;
+const MAX_CHUNK = 2_000_000;
+const FETCH_BATCH = 200;
+
+/**
+ * Compares one table: walks the key in chunks whose size adapts to `chunkTimeMs`, checksums each
+ * chunk on both sides at once, and drills a mismatching chunk down to the exact keys.
+ */
+export async function scanTable(
+  plan: TablePlan,
+  source: Session,
+  target: Session,
+  opts: ScanOptions,
+): Promise<ScanStats> {
+  const stats: ScanStats = {
+    rowsSource: 0,
+    rowsTarget: 0,
+    missing: 0,
+    extra: 0,
+    different: 0,
+    chunks: 0,
+    mismatchedChunks: 0,
+  };
+  const table = quoteTable(plan.db, plan.table);
+  const hash = rowHashExpr(rowTextExpr(plan.columns), plan.algo);
+  const where = (range: string) => (plan.filter ? `${range} AND (${plan.filter})` : range);
+
+  if (!plan.key) {
+    const sql = `SELECT COUNT(*) AS n, COALESCE(SUM(${hash}), 0) AS h FROM ${table}${plan.filter ? ` WHERE ${plan.filter}` : ''}`;
+    const [a, b] = await Promise.all([checksum(source, sql), checksum(target, sql)]);
+    stats.rowsSource = a.count;
+    stats.rowsTarget = b.count;
+    stats.chunks = 1;
+    if (a.count !== b.count || a.sum !== b.sum) stats.mismatchedChunks = 1;
+    return stats;
+  }
+
+  const key = plan.key;
+  const keyList = key.map((k) => quoteIdent(k.name)).join(', ');
+  const force = plan.keyIndex ? ` FORCE INDEX (${quoteIdent(plan.keyIndex)})` : '';
+  const checksumSql = (range: string) =>
+    `SELECT COUNT(*) AS n, COALESCE(SUM(${hash}), 0) AS h FROM ${table}${force} WHERE ${where(range)}`;
+  const boundarySql = (range: string, offset: number) =>
+    `SELECT ${keyList} FROM ${table}${force} WHERE ${where(range)} ORDER BY ${keyList} LIMIT 1 OFFSET ${offset}`;
+
+  const findBoundary = async (s: Session, range: string, offset: number) => {
+    const rows = await s.queryRaw(boundarySql(range, offset));
+    return rows[0];
+  };
+
+  const compareRange = async (
+    lower: (Buffer | null)[] | undefined,
+    upper: (Buffer | null)[] | undefined,
+    a: Checksum,
+    b: Checksum,
+  ): Promise<void> => {
+    if (a.count === b.count && a.sum === b.sum) return;
+    const range = rangePredicate(key, lower, upper);
+    const biggest = Math.max(a.count, b.count);
+    if (biggest <= LEAF_ROWS) {
+      await compareLeaf(range);
+      return;
+    }
+    // Split by keys of the side with more rows in this range.
+    const side = a.count >= b.count ? source : target;
+    const step = Math.ceil(biggest / SPLIT_WAYS);
+    const bounds: ((Buffer | null)[] | undefined)[] = [lower];
+    for (let i = 1; i < SPLIT_WAYS; i++) {
+      const k = await findBoundary(side, range, i * step - 1);
+      if (!k) break;
+      bounds.push(k);
+    }
+    bounds.push(upper);
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const sub = rangePredicate(key, bounds[i], bounds[i + 1]);
+      const [sa, sb] = await Promise.all([
+        checksum(source, checksumSql(sub)),
+        checksum(target, checksumSql(sub)),
+      ]);
+      await compareRange(bounds[i], bounds[i + 1], sa, sb);
+    }
+  };
+
+  const compareLeaf = async (range: string): Promise<void> => {
+    const sql = `SELECT ${keyList}, ${hash} FROM ${table}${force} WHERE ${where(range)}`;
+    const [srcRows, dstRows] = await Promise.all([source.queryRaw(sql), target.queryRaw(sql)]);
+    const n = key.length;
+    const dst = new Map<string, { key: (Buffer | null)[]; h: string }>();
+    for (const r of dstRows) dst.set(encodeKey(r.slice(0, n)), { key: r.slice(0, n), h: String(r[n]) });
+    const missing: (Buffer | null)[][] = [];
+    const differing: (Buffer | null)[][] = [];
+    for (const r of srcRows) {
+      const k = encodeKey(r.slice(0, n));
+      const other = dst.get(k);
+      if (!other) missing.push(r.slice(0, n));
+      else {
+        if (other.h !== String(r[n])) differing.push(r.slice(0, n));
+        dst.delete(k);
+      }
+    }
+    const extra = [...dst.values()].map((v) => v.key);
+    const diffs: RowDiff[] = [];
+    for (const k of extra) diffs.push({ kind: 'extra', key: k });
+    if (missing.length > 0) {
+      const rows = opts.wantSourceRows
+        ? await fetchRows(source, missing)
+        : new Map<string, (Buffer | null)[]>();
+      for (const k of missing) {
+        const row = rows.get(encodeKey(k));
+        diffs.push(row ? { kind: 'missing', key: k, sourceRow: row } : { kind: 'missing', key: k });
+      }
+    }
+    if (differing.length > 0) {
+      const [a, b] = await Promise.all([fetchRows(source, differing), fetchRows(target, differing)]);
+      for (const k of differing) {
+        const ek = encodeKey(k);
+        const sr = a.get(ek);
+        const tr = b.get(ek);
+        if (!sr || !tr) continue; // changed between the two reads; the re-check will see it again
+        const cols = plan.columns
+          .filter((_c, i) => !sameBytes(sr[i] ?? null, tr[i] ?? null))
+          .map((c) => c.name);
+        diffs.push({ kind: 'different', key: k, columns: cols, sourceRow: sr });
+      }
+    }
+    diffs.sort((x, y) => compareKeysBinary(x.key, y.key));
+    for (const d of diffs) {
+      stats[d.kind]++;
+      opts.onDiff(d);
+    }
+  };
+
+  const colList = plan.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const keyPos = key.map((k) => plan.columns.findIndex((c) => c.name === k.name));
+  const fetchRows = async (s: Session, keys: (Buffer | null)[][]) => {
+    const out = new Map<string, (Buffer | null)[]>();
+    for (let i = 0; i < keys.length; i += FETCH_BATCH) {
+      const batch = keys.slice(i, i + FETCH_BATCH);
+      const rows = await s.queryRaw(`SELECT ${colList} FROM ${table} WHERE ${keysPredicate(key, batch)}`);
+      for (const r of rows) out.set(encodeKey(keyPos.map((p) => r[p] ?? null)), r);
+    }
+    return out;
+  };
+
+  let lower: (Buffer | null)[] | undefined;
+  let size = 1000;
+  for (;;) {
+    if (opts.signal.aborted)
+      throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('interrupted');
+    const range = rangePredicate(key, lower, undefined);
+    const upper = await findBoundary(source, range, size - 1);
+    const chunkRange = rangePredicate(key, lower, upper);
+    const t0 = performance.now();
+    const [a, b] = await Promise.all([
+      checksum(source, checksumSql(chunkRange)),
+      checksum(target, checksumSql(chunkRange)),
+    ]);
+    const elapsed = performance.now() - t0;
+    stats.chunks++;
+    stats.rowsSource += a.count;
+    stats.rowsTarget += b.count;
+    if (a.count !== b.count || a.sum !== b.sum) {
+      stats.mismatchedChunks++;
+      await compareRange(lower, upper, a, b);
+    }
+    opts.onProgress?.(stats.rowsSource);
+    await opts.limiter.take(Math.max(a.count, b.count), opts.signal);
+    if (!upper) break;
+    lower = upper;
+    // Adapt the chunk size to the target time; bounded growth so one slow chunk does not explode it.
+    const factor = elapsed > 0 ? opts.chunkTimeMs / elapsed : 4;
+    size = Math.round(Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size * Math.min(4, Math.max(0.25, factor)))));
+  }
+  return stats;
+}
+
+async function checksum(s: Session, sql: string): Promise<Checksum> {
+  const [row] = await s.query<{ n: string | number; h: string | number | null }>(sql);
+  return { count: Number(row?.n ?? 0), sum: String(row?.h ?? '0') };
+}
+
+function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.equals(b);
+}
+
+/** Re-reads the given keys on both sides; returns the ones that still differ (lag settles, loss stays). */
+export async function recheckKeys(
+  plan: TablePlan,
+  source: Session,
+  target: Session,
+  keys: (Buffer | null)[][],
+): Promise<Set<string>> {
+  const still = new Set<string>();
+  if (!plan.key || keys.length === 0) return still;
+  const key = plan.key;
+  const table = quoteTable(plan.db, plan.table);
+  const hash = rowHashExpr(rowTextExpr(plan.columns), plan.algo);
+  const keyList = key.map((k) => quoteIdent(k.name)).join(', ');
+  const n = key.length;
+  for (let i = 0; i < keys.length; i += FETCH_BATCH) {
+    const batch = keys.slice(i, i + FETCH_BATCH);
+    const sql = `SELECT ${keyList}, ${hash} FROM ${table} WHERE (${keysPredicate(key, batch)})${plan.filter ? ` AND (${plan.filter})` : ''}`;
+    const [a, b] = await Promise.all([source.queryRaw(sql), target.queryRaw(sql)]);
+    const m = new Map(b.map((r) => [encodeKey(r.slice(0, n)), String(r[n])]));
+    const seen = new Set<string>();
+    for (const r of a) {
+      const k = encodeKey(r.slice(0, n));
+      seen.add(k);
+      if (m.get(k) !== String(r[n])) still.add(k);
+    }
+    for (const k of m.keys()) if (!seen.has(k)) still.add(k);
+  }
+  return still;
+}

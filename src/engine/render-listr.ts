@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ListrEnquirerPromptAdapter } from '@listr2/prompt-adapter-enquirer';
 import { Listr, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
 import type { Step } from '../runbook/schema.js';
@@ -13,8 +14,17 @@ type Task = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRende
 interface Entry {
   title: string;
   task?: Task;
-  settle?: { resolve(): void; reject(err: Error): void };
-  done: boolean;
+  /** Settles the listr2 task: listr2 may call the task function after the step's events arrived. */
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+  settled: boolean;
+  taskReady: Promise<Task>;
+  onTask(task: Task): void;
+  /** Latest title/output/skip, applied when the task function is called. */
+  shownTitle?: string;
+  output?: string;
+  skip?: string;
 }
 
 /**
@@ -29,16 +39,38 @@ export class ListrView implements EngineObserver {
   private running: Promise<unknown> | undefined;
 
   constructor(steps: Step[]) {
-    for (const s of steps) this.entries.set(s.id, { title: `${s.id}: ${s.title}`, done: false });
+    for (const s of steps) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => undefined);
+      let onTask!: (task: Task) => void;
+      const taskReady = new Promise<Task>((res) => (onTask = res));
+      this.entries.set(s.id, {
+        title: s.title === s.id ? s.id : `${s.id}: ${s.title}`,
+        promise,
+        resolve,
+        reject,
+        settled: false,
+        taskReady,
+        onTask,
+      });
+    }
     this.listr = new Listr<unknown, 'default', 'simple'>(
       steps.map((s) => ({
-        title: `${s.id}: ${s.title} ${dim('(waiting)')}`,
-        task: (_ctx: unknown, task: Task) =>
-          new Promise<void>((resolve, reject) => {
-            const e = this.entries.get(s.id)!;
-            e.task = task;
-            e.settle = { resolve, reject };
-          }),
+        title: `${s.title === s.id ? s.id : `${s.id}: ${s.title}`} ${dim('(waiting)')}`,
+        task: (_ctx: unknown, task: Task) => {
+          const e = this.entries.get(s.id)!;
+          e.task = task;
+          e.onTask(task);
+          if (e.shownTitle !== undefined) task.title = e.shownTitle;
+          if (e.output !== undefined) task.output = e.output;
+          if (e.skip !== undefined) task.skip(e.skip);
+          return e.promise;
+        },
       })),
       {
         concurrent: true,
@@ -52,50 +84,67 @@ export class ListrView implements EngineObserver {
     this.running = this.listr.run().catch(() => undefined);
   }
 
-  /** Settles tasks that never ran and waits for the renderer to draw its last frame. */
+  /** Settles tasks that never ran and waits (briefly) for the renderer to draw its last frame. */
   async finish(): Promise<void> {
-    for (const e of this.entries.values()) {
-      if (e.done) continue;
-      e.done = true;
-      e.task?.skip(`${e.title} (not run)`);
-      e.settle?.resolve();
-    }
-    await this.running;
+    for (const e of this.entries.values()) if (!e.settled) this.settle(e, 'skip', `${e.title} (not run)`);
+    await Promise.race([this.running, sleep(3000)]);
+  }
+
+  private settle(e: Entry, how: 'ok' | 'skip' | 'fail', text?: string): void {
+    if (e.settled) return;
+    e.settled = true;
+    if (how === 'skip') {
+      e.skip = text;
+      e.task?.skip(text);
+      e.resolve();
+    } else if (how === 'ok') {
+      if (text !== undefined) this.setTitle(e, text);
+      e.resolve();
+    } else e.reject(new Error(text));
+  }
+
+  private setTitle(e: Entry, title: string): void {
+    e.shownTitle = title;
+    if (e.task) e.task.title = title;
+  }
+
+  private setOutput(e: Entry, output: string): void {
+    e.output = output;
+    if (e.task) e.task.output = output;
   }
 
   onEvent: EngineObserver['onEvent'] = (ev) => {
     if (!('step' in ev)) return;
     const e = this.entries.get(ev.step);
-    if (!e?.task) return;
-    const line = redact(describeEvent(ev));
+    if (!e) return;
     switch (ev.type) {
       case 'step-started':
-        e.task.title = `${e.title}${ev.dryRun ? ' [dry run]' : ''}`;
-        e.task.output = redact(ev.dryRun ? `would run: ${ev.description ?? ''}` : (ev.description ?? ''));
+        this.setTitle(e, `${e.title}${ev.dryRun ? ' [dry run]' : ''}`);
+        this.setOutput(e, redact(ev.dryRun ? `would run: ${ev.description ?? ''}` : (ev.description ?? '')));
         break;
       case 'step-finished':
-        e.done = true;
         if (ev.status === 'succeeded' || ev.status === 'done-by-override') {
-          e.task.title = `${e.title} ${dim(`(${ev.status === 'succeeded' ? formatDuration(ev.durationMs) : 'marked done'})`)}`;
-          e.settle?.resolve();
+          this.settle(
+            e,
+            'ok',
+            `${e.title} ${dim(`(${ev.status === 'succeeded' ? formatDuration(ev.durationMs) : 'marked done'})`)}`,
+          );
         } else {
           const tail = ev.outputTail?.length ? `\n${ev.outputTail.join('\n')}` : '';
-          e.settle?.reject(new Error(redact(`${ev.status}: ${ev.error ?? ''}${tail}`)));
+          this.settle(e, 'fail', redact(`${ev.status}: ${ev.error ?? ''}${tail}`));
         }
         break;
       case 'step-skipped':
-        e.done = true;
-        e.task.skip(`${e.title} (skipped: ${ev.reason})`);
-        e.settle?.resolve();
+        this.settle(e, 'skip', `${e.title} (skipped: ${ev.reason})`);
         break;
       default:
-        e.task.output = line;
+        this.setOutput(e, redact(describeEvent(ev)));
     }
   };
 
   onLog: EngineObserver['onLog'] = (step, line) => {
-    const t = this.entries.get(step)?.task;
-    if (t) t.output = line;
+    const e = this.entries.get(step);
+    if (e) this.setOutput(e, line);
   };
 
   onNotice: EngineObserver['onNotice'] = (message) => {
@@ -120,7 +169,10 @@ export class ListrView implements EngineObserver {
     role: string,
     signal: AbortSignal,
   ): Promise<ApprovalDecision | undefined> {
-    const task = this.entries.get(step.id)?.task;
+    const entry = this.entries.get(step.id);
+    if (!entry) return undefined;
+    // listr2 may not have called this step's task function yet.
+    const task = entry.task ?? (await Promise.race([entry.taskReady, sleep(5000).then(() => undefined)]));
     if (!task || signal.aborted) return undefined;
     const prompt = task.prompt(ListrEnquirerPromptAdapter);
     const cancel = (): void => prompt.cancel();

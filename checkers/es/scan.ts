@@ -77,7 +77,8 @@ export async function* scanSorted(
 
 function toEntry(h: Hit, byId: boolean, keepSource: boolean): DocEntry {
   const raw = byId ? h._id : h.sort?.[0];
-  const key = raw === null || raw === undefined ? undefined : String(raw);
+  // A keyword sort value is a string; a document without the field sorts last with null.
+  const key = typeof raw === 'string' ? raw : typeof raw === 'number' ? String(raw) : undefined;
   const entry: DocEntry = {
     key,
     sortKey: key === undefined ? Buffer.alloc(0) : sortKeyBytes(key),

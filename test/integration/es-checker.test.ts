@@ -166,7 +166,9 @@ describe.each(flavors)('es checker on $flavor', ({ flavor, idField }) => {
     expect(ids(r.findings, 'extra')).toEqual([EXTRA_ID]);
     const different = r.findings.filter((f) => f.kind === 'different');
     expect(different.map((f) => f.details?.id).sort()).toEqual([idFor(CHANGED), idFor(NESTED)].sort());
-    const fields = Object.fromEntries(different.map((f) => [f.details?.id, f.details?.fields]));
+    const fields: Record<string, unknown> = Object.fromEntries(
+      different.map((f) => [String(f.details?.id), f.details?.fields]),
+    );
     expect(fields[idFor(CHANGED)]).toEqual(['amount']);
     expect(fields[idFor(NESTED)]).toEqual(['customer.address.city']);
     expect(r.counts).toMatchObject({

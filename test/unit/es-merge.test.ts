@@ -9,7 +9,10 @@ function entry(key: string, hash = 'h'): DocEntry {
 }
 
 async function* pages(entries: DocEntry[], size: number): AsyncGenerator<DocEntry[]> {
-  for (let i = 0; i < entries.length; i += size) yield entries.slice(i, i + size);
+  for (let i = 0; i < entries.length; i += size) {
+    await Promise.resolve(); // a page arrives asynchronously, as from the server
+    yield entries.slice(i, i + size);
+  }
 }
 
 function collect() {
@@ -107,6 +110,7 @@ describe('mergeSorted', () => {
     let closed = 0;
     async function* tracked(): AsyncGenerator<DocEntry[]> {
       try {
+        await Promise.resolve();
         yield [entry('a')];
         yield [entry('b')];
       } finally {

@@ -1,0 +1,227 @@
+/**
+ * Benchmark of `drctl check es` on >= 1,000,000 small documents per side (DRCTL_BENCH_ES_DOCS),
+ * on two real OpenSearch nodes started here. The physical limit is the raw scan rate of the same
+ * clusters: a point-in-time scan that only reads (sorted by _id like drctl, and in index (_doc)
+ * order, the cheapest possible read), both sides at once as drctl reads them.
+ *
+ *   npm run build && node --import tsx bench/es.bench.ts
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { startSearch, type SearchFlavor, type SearchServer } from '../test/harness/search.js';
+
+const DOCS = Number(process.env.DRCTL_BENCH_ES_DOCS ?? 1_000_000);
+const FLAVOR = (process.env.DRCTL_BENCH_ES_FLAVOR ?? 'opensearch') as SearchFlavor;
+const HEAP_MB = Number(process.env.DRCTL_BENCH_ES_HEAP_MB ?? 768);
+const INDEX = 'bench-payments';
+const BULK = 5000;
+
+async function call(url: string, method: string, path: string, body?: string | object): Promise<unknown> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'content-type': typeof body === 'string' ? 'application/x-ndjson' : 'application/json' },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const json = (await res.json()) as { errors?: boolean };
+  if (!res.ok || json.errors)
+    throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  return json;
+}
+
+function doc(i: number): string {
+  return JSON.stringify({
+    id: `p${i}`,
+    amount: (i % 100_000) / 100,
+    status: i % 7 === 0 ? 'settled' : 'pending',
+    at: new Date(1_763_000_000_000 + i * 1000).toISOString(),
+    customer: { id: i % 50_000, city: i % 2 ? 'Jakarta' : 'Surabaya' },
+  });
+}
+
+async function load(url: string): Promise<void> {
+  await call(url, 'PUT', `/${INDEX}`, {
+    settings: {
+      number_of_shards: 2,
+      number_of_replicas: 0,
+      refresh_interval: '-1',
+      'translog.durability': 'async',
+    },
+    mappings: {
+      properties: {
+        id: { type: 'keyword' },
+        amount: { type: 'double' },
+        status: { type: 'keyword' },
+        at: { type: 'date' },
+        customer: { properties: { id: { type: 'long' }, city: { type: 'keyword' } } },
+      },
+    },
+  });
+  let next = 0;
+  const worker = async () => {
+    while (next < DOCS) {
+      const from = next;
+      next = Math.min(DOCS, next + BULK);
+      let body = '';
+      for (let i = from; i < next; i++) body += `{"index":{"_id":"p${i}"}}\n${doc(i)}\n`;
+      await call(url, 'POST', `/${INDEX}/_bulk`, body);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  await call(url, 'PUT', `/${INDEX}/_settings`, { refresh_interval: '1s' });
+  await call(url, 'POST', `/${INDEX}/_refresh`);
+}
+
+/** Reads every document through a point in time, doing nothing with it: the physical limit. */
+async function rawScan(url: string, flavor: SearchFlavor, sort: 'id' | 'doc'): Promise<number> {
+  const os = flavor === 'opensearch';
+  const opened = (await call(
+    url,
+    'POST',
+    os ? `/${INDEX}/_search/point_in_time?keep_alive=5m` : `/${INDEX}/_pit?keep_alive=5m`,
+  )) as {
+    id?: string;
+    pit_id?: string;
+  };
+  const pit = (os ? opened.pit_id : opened.id) ?? '';
+  let after: unknown[] | undefined;
+  let n = 0;
+  for (;;) {
+    const page = (await call(
+      url,
+      'POST',
+      '/_search?filter_path=hits.hits._id,hits.hits._source,hits.hits.sort',
+      {
+        size: 1000,
+        pit: { id: pit, keep_alive: '5m' },
+        sort: sort === 'id' ? [{ _id: 'asc' }] : ['_doc'],
+        track_total_hits: false,
+        ...(after ? { search_after: after } : {}),
+      },
+    )) as { hits?: { hits?: { sort: unknown[] }[] } };
+    const hits = page.hits?.hits ?? [];
+    n += hits.length;
+    if (hits.length < 1000) break;
+    after = hits[hits.length - 1]!.sort;
+  }
+  await call(url, 'DELETE', os ? '/_search/point_in_time' : '/_pit', os ? { pit_id: [pit] } : { id: pit });
+  return n;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - t };
+}
+
+/** Runs the built CLI, sampling its RSS from /proc every 250 ms. */
+async function runDrctl(
+  args: string[],
+): Promise<{ code: number; ms: number; peakKb: number; samplesKb: number[]; stdout: string }> {
+  const t = performance.now();
+  const child = spawn('node', ['bin/drctl.js', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const samplesKb: number[] = [];
+  let peakKb = 0;
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      samplesKb.push(rss);
+    } catch {
+      /* exited */
+    }
+  }, 250);
+  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  clearInterval(timer);
+  return { code, ms: performance.now() - t, peakKb, samplesKb, stdout };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  if (!existsSync('dist/src/cli/main.js')) throw new Error('build first: npm run build');
+  console.log(`es bench: ${fmt(DOCS)} docs per side on two ${FLAVOR} nodes (heap ${HEAP_MB} MB each)`);
+  const servers: SearchServer[] = await Promise.all([
+    startSearch(FLAVOR, { heapMb: HEAP_MB }),
+    startSearch(FLAVOR, { heapMb: HEAP_MB }),
+  ]);
+  const [main, dr] = servers as [SearchServer, SearchServer];
+  try {
+    const loadT = await timed(() => Promise.all([load(main.url), load(dr.url)]));
+    console.log(
+      `loaded both sides in ${(loadT.ms / 1000).toFixed(1)} s (${fmt((2 * DOCS) / (loadT.ms / 1000))} docs/s)`,
+    );
+    // Three planted differences, so the run proves it finds them at scale.
+    await call(dr.url, 'DELETE', `/${INDEX}/_doc/p${Math.floor(DOCS / 2)}?refresh=true`);
+    await call(dr.url, 'POST', `/${INDEX}/_update/p${Math.floor(DOCS / 3)}?refresh=true`, {
+      doc: { amount: -1 },
+    });
+    await call(dr.url, 'PUT', `/${INDEX}/_doc/zz-only-dr?refresh=true`, { id: 'zz-only-dr', amount: 1 });
+
+    const rawShard = await timed(() => rawScan(main.url, FLAVOR, 'doc'));
+    const rawId = await timed(() => rawScan(main.url, FLAVOR, 'id'));
+    const rawBoth = await timed(() =>
+      Promise.all([rawScan(main.url, FLAVOR, 'id'), rawScan(dr.url, FLAVOR, 'id')]),
+    );
+    const run = await runDrctl([
+      'check',
+      'es',
+      '--source',
+      main.url,
+      '--target',
+      dr.url,
+      '--index',
+      INDEX,
+      '--json',
+    ]);
+    const result = JSON.parse(run.stdout) as { status: string; counts: Record<string, number> };
+
+    const rows: [string, number, number, string][] = [
+      ['raw PIT scan, index order (_doc), 1 side', rawShard.ms, rawShard.value, '-'],
+      ['raw PIT scan, sorted by _id, 1 side', rawId.ms, rawId.value, '-'],
+      ['raw PIT scan, sorted by _id, both sides at once', rawBoth.ms, rawBoth.value[0], '-'],
+      [
+        'drctl check es (both sides, hash + merge)',
+        run.ms,
+        result.counts.docsSource ?? 0,
+        `${fmt(run.peakKb / 1024)} MB`,
+      ],
+    ];
+    console.log('');
+    console.log(
+      `${'what'.padEnd(50)} ${'wall s'.padStart(8)} ${'docs/side/s'.padStart(12)} ${'peak RSS'.padStart(9)}`,
+    );
+    for (const [what, ms, docs, rss] of rows) {
+      console.log(
+        `${what.padEnd(50)} ${(ms / 1000).toFixed(1).padStart(8)} ${fmt(docs / (ms / 1000)).padStart(12)} ${rss.padStart(9)}`,
+      );
+    }
+    const s = run.samplesKb.filter((x) => x > 0);
+    const q = (f: number) => fmt((s[Math.min(s.length - 1, Math.floor(f * s.length))] ?? 0) / 1024);
+    console.log('');
+    console.log(
+      `drctl RSS over the run (MB at 10/25/50/75/100%): ${q(0.1)} / ${q(0.25)} / ${q(0.5)} / ${q(0.75)} / ${q(0.999)}`,
+    );
+    console.log(
+      `drctl vs raw both-sides scan: ${((rawBoth.ms / run.ms) * 100).toFixed(0)}% of the physical limit`,
+    );
+    console.log(
+      `drctl result: exit ${run.code}, ${result.status}; missing ${result.counts.missing}, extra ${result.counts.extra}, different ${result.counts.different}, matched ${fmt(result.counts.matched ?? 0)}`,
+    );
+    const ok =
+      run.code === 1 &&
+      result.counts.missing === 1 &&
+      result.counts.extra === 1 &&
+      result.counts.different === 1;
+    if (!ok) {
+      console.error('bench: drctl did not report exactly the 3 planted differences');
+      process.exitCode = 1;
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+await main();

@@ -1,0 +1,153 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { selectDatabase, selectTable } from '../../checkers/mysql/filters.js';
+import {
+  compareKeysBinary,
+  encodeKey,
+  keyComparison,
+  rowTextExpr,
+  sqlLiteral,
+  chooseHashAlgorithm,
+} from '../../checkers/mysql/row-sql.js';
+import { parseWindowBound, windowPredicate } from '../../checkers/mysql/window.js';
+import { buildRepairStatement } from '../../checkers/mysql/fix-sql.js';
+import { mysqlOptionsSchema } from '../../checkers/mysql/options.js';
+
+const int = { name: 'id', dataType: 'bigint', charset: null, nullable: false };
+const text = { name: 'name', dataType: 'varchar', charset: 'utf8mb4', nullable: true };
+const bin = { name: 'code', dataType: 'varbinary', charset: null, nullable: false };
+const dt = { name: 'at', dataType: 'datetime', charset: null, nullable: true };
+
+describe('row encoding', () => {
+  it('appends byte lengths of string columns and flags NULLs of nullable columns', () => {
+    expect(rowTextExpr([int, text, dt])).toBe(
+      "CONCAT_WS(_binary'#', CONCAT(ISNULL(`name`), ISNULL(`at`)), `id`, `name`, `at`, LENGTH(`name`))",
+    );
+    expect(rowTextExpr([int])).toBe("CONCAT_WS(_binary'#', `id`)");
+  });
+
+  it('quotes identifiers with backticks doubled', () => {
+    expect(rowTextExpr([{ ...int, name: 'we`ird' }])).toContain('`we``ird`');
+  });
+
+  it('uses CRC32+CRC32C on MariaDB >= 10.8 and an MD5 prefix elsewhere', () => {
+    expect(chooseHashAlgorithm('mariadb', '10.11.19-MariaDB')).toBe('crc32x2');
+    expect(chooseHashAlgorithm('mariadb', '10.6.1-MariaDB')).toBe('md5-64');
+    expect(chooseHashAlgorithm('mysql', '8.4.0')).toBe('md5-64');
+  });
+});
+
+describe('SQL literals', () => {
+  it('writes numbers bare, temporals quoted, text with its charset introducer, binary as hex', () => {
+    expect(sqlLiteral(int, Buffer.from('-42'))).toBe('-42');
+    expect(sqlLiteral({ dataType: 'decimal', charset: null }, Buffer.from('12.50'))).toBe('12.50');
+    expect(sqlLiteral(dt, Buffer.from('2024-01-01 00:00:00.000001'))).toBe("'2024-01-01 00:00:00.000001'");
+    expect(sqlLiteral(text, Buffer.from("it's"))).toBe("_utf8mb4 X'69742773'");
+    expect(sqlLiteral(text, Buffer.from(''))).toBe("_utf8mb4''");
+    expect(sqlLiteral(bin, Buffer.from([0, 255]))).toBe("X'00ff'");
+    expect(sqlLiteral(text, null)).toBe('NULL');
+  });
+
+  it('never lets a value break out of its literal (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        const lit = sqlLiteral(text, Buffer.from(bytes));
+        expect(lit).toMatch(/^_utf8mb4( X'[0-9a-f]+'|'')$/);
+        expect(sqlLiteral(int, Buffer.from(bytes))).toMatch(/^(X'[0-9a-f]*'|[-+]?[\d.]+(e[-+]?\d+)?)$/i);
+      }),
+    );
+  });
+
+  it('expands composite key comparisons into ranges', () => {
+    const key = [int, { ...text, nullable: false }];
+    expect(keyComparison(key, [Buffer.from('1'), Buffer.from('a')], '>')).toBe(
+      "(`id` > 1 OR (`id` = 1 AND `name` > _utf8mb4 X'61'))",
+    );
+    expect(keyComparison([int], [Buffer.from('7')], '<=')).toBe('`id` <= 7');
+  });
+});
+
+describe('keys', () => {
+  const key = fc.array(
+    fc.option(
+      fc.uint8Array({ maxLength: 6 }).map((a) => Buffer.from(a)),
+      { nil: null },
+    ),
+    { minLength: 1, maxLength: 3 },
+  );
+  it('encodeKey is injective (property)', () => {
+    fc.assert(
+      fc.property(key, key, (a, b) => {
+        const same =
+          a.length === b.length &&
+          a.every((x, i) => (x === null ? b[i] === null : b[i] !== null && x.equals(b[i]!)));
+        expect(encodeKey(a) === encodeKey(b)).toBe(same);
+      }),
+    );
+  });
+  it('orders keys by bytes, not by collation', () => {
+    const keys = [[Buffer.from('b')], [Buffer.from('B')], [Buffer.from('a')], [Buffer.from([0xff])], [null]];
+    keys.sort(compareKeysBinary);
+    expect(keys.map((k) => (k[0] ? k[0].toString('hex') : 'null'))).toEqual(['null', '42', '61', '62', 'ff']);
+  });
+});
+
+describe('table filters', () => {
+  it('selects databases and tables by glob and excludes', () => {
+    const f = { databases: ['bank*'], tables: ['acc*', 'bank2.pay'], exclude: ['*.tmp_*', 'audit'] };
+    expect(selectDatabase(f, 'bank')).toBe(true);
+    expect(selectDatabase(f, 'other')).toBe(false);
+    expect(selectTable(f, 'bank', 'accounts')).toBe(true);
+    expect(selectTable(f, 'bank', 'payments')).toBe(false);
+    expect(selectTable(f, 'bank2', 'pay')).toBe(true);
+    expect(selectTable({ exclude: ['*.tmp_*'] }, 'bank', 'tmp_x')).toBe(false);
+    expect(selectTable({ exclude: ['bank'] }, 'bank', 'accounts')).toBe(false);
+    expect(selectTable({}, 'bank', 'a.b')).toBe(true);
+  });
+});
+
+describe('time window', () => {
+  const now = new Date('2026-11-22T12:00:00Z');
+  it('accepts durations ago and UTC datetimes', () => {
+    expect(parseWindowBound('2h', '--since', now)).toBe('2026-11-22 10:00:00.000000');
+    expect(parseWindowBound('2026-11-21', '--since', now)).toBe('2026-11-21 00:00:00.000000');
+    expect(parseWindowBound('2026-11-21T10:00:00+02:00', '--since', now)).toBe('2026-11-21 08:00:00.000000');
+    expect(() => parseWindowBound('yesterday', '--since', now)).toThrow(/--since: expected a duration/);
+  });
+  it('builds a half-open predicate', () => {
+    expect(windowPredicate('updated_at', 'A', 'B')).toBe("`updated_at` >= 'A' AND `updated_at` < 'B'");
+  });
+  it('options need a column for a window', () => {
+    expect(mysqlOptionsSchema.safeParse({ since: '2h' }).success).toBe(false);
+    expect(mysqlOptionsSchema.safeParse({ since: '2h', column: 'updated_at' }).success).toBe(true);
+  });
+});
+
+describe('repair statements', () => {
+  const plan = {
+    db: 'bank',
+    table: 'accounts',
+    key: [int],
+    keyIndex: 'PRIMARY',
+    columns: [int, text],
+    filter: '',
+    algo: 'crc32x2' as const,
+  } as unknown as Parameters<typeof buildRepairStatement>[0];
+  it('inserts missing rows, deletes extra ones and updates only differing columns', () => {
+    const k = [Buffer.from('5')];
+    expect(buildRepairStatement(plan, { kind: 'extra', key: k })).toBe(
+      'DELETE FROM `bank`.`accounts` WHERE `id` IN (5) LIMIT 1;',
+    );
+    expect(buildRepairStatement(plan, { kind: 'missing', key: k, sourceRow: [k[0]!, null] })).toBe(
+      'INSERT INTO `bank`.`accounts` (`id`, `name`) VALUES (5, NULL);',
+    );
+    expect(
+      buildRepairStatement(plan, {
+        kind: 'different',
+        key: k,
+        columns: ['name'],
+        sourceRow: [k[0]!, Buffer.from('x')],
+      }),
+    ).toBe("UPDATE `bank`.`accounts` SET `name` = _utf8mb4 X'78' WHERE `id` IN (5) LIMIT 1;");
+  });
+});

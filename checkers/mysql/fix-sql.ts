@@ -58,7 +58,8 @@ export class FixSqlWriter {
       s.write(
         `-- drctl check mysql: statements that would make ${this.targetDisplay} ${name} equal to the source.\n` +
           `-- Written, never run. Review first. On a replica, run them with SET SESSION sql_log_bin = 0\n` +
-          `-- (or fix the primary instead) so they do not create errant GTIDs.\n` +
+          `-- (or fix the primary instead) so they do not create errant GTIDs. Triggers on the table\n` +
+          `-- fire when these run (unlike replicated row events): check them first.\n` +
           `SET SESSION time_zone = '+00:00';\nSET NAMES utf8mb4;\n`,
       );
     }

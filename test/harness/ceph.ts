@@ -18,6 +18,8 @@ export interface CephCluster {
   accessKeyId: string;
   secretAccessKey: string;
   dir: string;
+  /** Creates another S3 user (a separate account with its own buckets). */
+  createUser(uid: string): Promise<{ accessKeyId: string; secretAccessKey: string }>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,9 @@ export interface StartCephOptions {
   /** memstore capacity in bytes; default 4 GiB (memory is only used as objects are written). */
   memstoreBytes?: number;
 }
+
+// Tests, the demo and the bench run on Node 20; the SDK's notice about its future minimum is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const APT = 'apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common';
 const BINARIES = [
@@ -43,7 +48,13 @@ const DAEMONS = ['client.rgw.gw', 'osd.0', 'mon.a'] as const;
 const ACCESS_KEY = 'DRCTLLABKEY';
 const SECRET_KEY = 'drctl-lab-secret';
 
-function renderConfig(dir: string, fsid: string, monPort: number, rgwPort: number, memstoreBytes: number): string {
+function renderConfig(
+  dir: string,
+  fsid: string,
+  monPort: number,
+  rgwPort: number,
+  memstoreBytes: number,
+): string {
   return `[global]
 fsid = ${fsid}
 mon initial members = a
@@ -117,7 +128,13 @@ export async function stopCeph(dir: string): Promise<void> {
   }
 }
 
-async function pollUntil(what: string, dir: string, log: string, timeoutMs: number, probe: () => Promise<boolean>) {
+async function pollUntil(
+  what: string,
+  dir: string,
+  log: string,
+  timeoutMs: number,
+  probe: () => Promise<boolean>,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
@@ -127,7 +144,9 @@ async function pollUntil(what: string, dir: string, log: string, timeoutMs: numb
     }
     await sleep(200);
   }
-  throw new Error(`ceph: ${what} not ready after ${timeoutMs} ms (dir ${dir}); log tail:\n${tailFile(join(dir, 'log', log))}`);
+  throw new Error(
+    `ceph: ${what} not ready after ${timeoutMs} ms (dir ${dir}); log tail:\n${tailFile(join(dir, 'log', log))}`,
+  );
 }
 
 /** Starts mon + osd (memstore) + radosgw and creates one S3 user; about 10–15 s. */
@@ -135,7 +154,8 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
   for (const bin of BINARIES) requireBinary(bin, APT);
   const ownsDir = opts.dir === undefined;
   const dir = opts.dir ?? makeTempDir('ceph');
-  for (const sub of ['run', 'log', 'mon.a', 'osd.0', 'rgw', 'crash']) mkdirSync(join(dir, sub), { recursive: true });
+  for (const sub of ['run', 'log', 'mon.a', 'osd.0', 'rgw', 'crash'])
+    mkdirSync(join(dir, sub), { recursive: true });
   const monPort = await freePort();
   const rgwPort = await freePort();
   const fsid = randomUUID();
@@ -147,8 +167,28 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
   const endpoint = `http://127.0.0.1:${rgwPort}`;
   try {
     const keyring = join(dir, 'keyring');
-    await run('ceph-authtool', ['--create-keyring', keyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
-    await run('ceph-authtool', [keyring, '--gen-key', '-n', 'client.admin', '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *']);
+    await run('ceph-authtool', [
+      '--create-keyring',
+      keyring,
+      '--gen-key',
+      '-n',
+      'mon.',
+      '--cap',
+      'mon',
+      'allow *',
+    ]);
+    await run('ceph-authtool', [
+      keyring,
+      '--gen-key',
+      '-n',
+      'client.admin',
+      '--cap',
+      'mon',
+      'allow *',
+      '--cap',
+      'osd',
+      'allow *',
+    ]);
     const monmap = join(dir, 'monmap');
     await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, monmap]);
     await run('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', keyring]);
@@ -191,6 +231,18 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
     accessKeyId: ACCESS_KEY,
     secretAccessKey: SECRET_KEY,
     dir,
+    async createUser(uid: string) {
+      const keys = { accessKeyId: `${uid.toUpperCase()}KEY`, secretAccessKey: `${uid}-secret` };
+      await run('radosgw-admin', [
+        'user',
+        'create',
+        `--uid=${uid}`,
+        `--display-name=${uid}`,
+        `--access-key=${keys.accessKeyId}`,
+        `--secret=${keys.secretAccessKey}`,
+      ]);
+      return keys;
+    },
     async stop() {
       await stopCeph(dir);
       if (ownsDir) removeDir(dir);

@@ -3,7 +3,7 @@
 # Central into a cache dir, for the es checker's tests, benchmark and demo. Idempotent: an
 # unpacked version is not fetched again. Needs mvn (or curl) and unzip; the servers need a JDK 17+.
 #
-#   scripts/fetch-search-servers.sh            # all default flavors
+#   scripts/fetch-search-servers.sh            # all flavors the tests use: opensearch elasticsearch elasticsearch7
 #   scripts/fetch-search-servers.sh opensearch # one flavor
 #
 # Versions that exist on Maven Central as integ-test-zip (checked 2026-11-22):
@@ -45,7 +45,7 @@ fetch() { # group artifact version
 }
 
 flavors=("$@")
-[[ ${#flavors[@]} -eq 0 ]] && flavors=(opensearch elasticsearch)
+[[ ${#flavors[@]} -eq 0 ]] && flavors=(opensearch elasticsearch elasticsearch7)
 for f in "${flavors[@]}"; do
   case "$f" in
     opensearch) fetch org.opensearch.distribution.integ-test-zip opensearch "$OPENSEARCH_VERSION" ;;

@@ -77,6 +77,38 @@ describe('drctl check es (built CLI)', () => {
     expect(json.findings).toEqual([expect.objectContaining({ kind: 'missing', object: 'ledger/4' })]);
   });
 
+  it('takes the endpoints from an es resource of a runbook (--resource -f)', async () => {
+    const dir = makeTempDir('es-runbook');
+    const file = join(dir, 'runbook.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: drctl/v1',
+        'kind: Runbook',
+        'name: es-check-e2e',
+        'roles: { MW-SRE: {} }',
+        'resources:',
+        '  search:',
+        '    kind: es',
+        '    source: { url: "${env:ES_MAIN}", username: ops, password: "${env:ES_MAIN_PASSWORD}" }',
+        '    target: { url: "${env:ES_DR}" }',
+        'steps:',
+        '  - id: verify-search',
+        '    owner: MW-SRE',
+        '    check: { kind: es, resource: search, index: ledger }',
+        '',
+      ].join('\n'),
+    );
+    const r = await drctl(['--resource', 'search', '-f', file, '--index', 'ledger'], {
+      ES_MAIN: main.url,
+      ES_DR: dr.url,
+      ES_MAIN_PASSWORD: SECRET,
+    });
+    removeDir(dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/missing\s+ledger\/4/);
+  });
+
   it('exits 2 for an unreachable cluster', async () => {
     const port = await freePort();
     const r = await drctl([

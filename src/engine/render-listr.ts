@@ -137,8 +137,13 @@ export class ListrView implements EngineObserver {
       case 'step-skipped':
         this.settle(e, 'skip', `${e.title} (skipped: ${ev.reason})`);
         break;
-      default:
+      case 'step-attempt':
+      case 'approval-requested':
+      case 'approval':
+      case 'gate-result':
+      case 'override':
         this.setOutput(e, redact(describeEvent(ev)));
+        break;
     }
   };
 

@@ -20,13 +20,13 @@ export const stepHandlers: StepHandlers = {
 };
 
 function handlerFor<K extends Action['kind']>(kind: K): StepHandler<K> {
-  return stepHandlers[kind] as StepHandler<K>;
+  return stepHandlers[kind];
 }
 
 export function describeAction(action: Action): string {
-  return handlerFor(action.kind).describe(action as never);
+  return handlerFor(action.kind).describe(action);
 }
 
 export function executeAction(action: Action, ctx: StepContext): Promise<StepOutcome> {
-  return handlerFor(action.kind).execute(action as never, ctx);
+  return handlerFor(action.kind).execute(action, ctx);
 }

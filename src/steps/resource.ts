@@ -13,12 +13,13 @@ export function findResource<K extends Resource['kind']>(
 }
 
 /** Compares a value read from a system with an expected scalar the way a person means it. */
-export function matchesExpected(actual: unknown, expected: unknown): boolean {
+export function matchesExpected(actual: unknown, expected: string | number | boolean | null): boolean {
   if (expected === null) return actual === null || actual === undefined;
   if (actual === null || actual === undefined) return false;
+  const text = typeof actual === 'object' ? JSON.stringify(actual) : String(actual);
   if (typeof expected === 'boolean') {
-    const s = String(actual).toLowerCase();
+    const s = text.toLowerCase();
     return expected ? ['1', 'true', 'on', 'yes'].includes(s) : ['0', 'false', 'off', 'no'].includes(s);
   }
-  return String(actual) === String(expected);
+  return text === String(expected);
 }

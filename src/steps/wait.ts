@@ -45,10 +45,9 @@ export const waitHandler: StepHandler<'wait'> = {
   async execute(action, ctx): Promise<StepOutcome> {
     const t0 = Date.now();
     let polls = 0;
-    let last: StepOutcome = { ok: false, error: 'not polled' };
     for (;;) {
       polls += 1;
-      last = await probe(action.until, ctx);
+      const last = await probe(action.until, ctx);
       if (ctx.signal.aborted) {
         return {
           ok: false,

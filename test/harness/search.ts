@@ -126,10 +126,13 @@ function readableHome(home: string, uid: number, gid: number): string {
     cpSync(home, tmp, { recursive: true });
     execFileSync('chmod', ['-R', 'a+rX', tmp]);
     writeFileSync(join(tmp, '.drctl-staged'), '');
-    if (!existsSync(marker)) {
-      removeDir(staged);
-      execFileSync('mv', ['-T', tmp, staged]);
-    } else {
+    try {
+      if (existsSync(staged) && !existsSync(marker)) removeDir(staged); // a half-made copy
+      execFileSync('mv', ['-T', tmp, staged], { stdio: 'pipe' });
+    } catch (err) {
+      // Another test file staged it at the same moment: use theirs.
+      if (!existsSync(marker)) throw err;
+    } finally {
       removeDir(tmp);
     }
   }

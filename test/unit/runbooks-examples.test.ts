@@ -334,6 +334,14 @@ describe('runbooks/id-bank: the full-size bank example', () => {
       if (s.drill.mode === 'action' && s.drill.action.kind === 'redis')
         expect(s.drill.action.redis.set, s.id).toBeUndefined();
     }
+    // Started without --drill, its guard runs first and fails, so the run aborts.
+    expect(drill.byId.has('require-drill')).toBe(false);
+    const guard = loadBank('drill.yaml').byId.get('require-drill')!;
+    expect(guard.needs).toEqual([]);
+    expect(guard.onFailure).toBe('abort');
+    expect(() => execFileSync(join(ROOT, argv(guard.action)[0]!), { cwd: ROOT, stdio: 'pipe' })).toThrow(
+      /exited with 1|Command failed/,
+    );
     // The data gates are read-only, so the rehearsal runs them for real.
     expect(drill.rb.steps.filter((s) => s.action.kind === 'check' && s.drill.mode !== 'same')).toEqual([]);
   });

@@ -16,7 +16,13 @@ export function findResource<K extends Resource['kind']>(
 export function matchesExpected(actual: unknown, expected: string | number | boolean | null): boolean {
   if (expected === null) return actual === null || actual === undefined;
   if (actual === null || actual === undefined) return false;
-  const text = typeof actual === 'object' ? JSON.stringify(actual) : String(actual);
+  const text =
+    typeof actual === 'string' ||
+    typeof actual === 'number' ||
+    typeof actual === 'boolean' ||
+    typeof actual === 'bigint'
+      ? String(actual)
+      : JSON.stringify(actual);
   if (typeof expected === 'boolean') {
     const s = text.toLowerCase();
     return expected ? ['1', 'true', 'on', 'yes'].includes(s) : ['0', 'false', 'off', 'no'].includes(s);

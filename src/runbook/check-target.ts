@@ -28,7 +28,12 @@ export async function checkTargetFromRunbook(
       unresolved[1] === 'unset'
         ? `resource "${resource}" needs environment variable ${unresolved[2]}, which is not set`
         : `resource "${resource}" needs file ${unresolved[2]}, which cannot be read`,
-      { hint: unresolved[1] === 'unset' ? `export ${unresolved[2]}=… and run again` : 'check the path and its permissions' },
+      {
+        hint:
+          unresolved[1] === 'unset'
+            ? `export ${unresolved[2]}=… and run again`
+            : 'check the path and its permissions',
+      },
     );
   }
   return toCheckTarget(resource, res);
@@ -50,6 +55,8 @@ export function toCheckTarget(name: string, res: Resource): CheckTarget {
       }
       return { kind: 'redis', source: res.source, target: res.target };
     default:
-      throw new UsageError(`resource "${name}" is of kind ${res.kind}; drctl has checkers for mysql, s3, es and redis`);
+      throw new UsageError(
+        `resource "${name}" is of kind ${res.kind}; drctl has checkers for mysql, s3, es and redis`,
+      );
   }
 }

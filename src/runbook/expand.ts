@@ -52,7 +52,7 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
   const as = typeof raw.as === 'string' ? raw.as : 'item';
   if (raw.foreach !== undefined) {
     const problems: InterpolationProblem[] = [];
-    const list = interpolate(raw.foreach, { baseDir, scope, secret: false, lenient: ctx.lenient }, problems);
+    const list = interpolate(raw.foreach, { baseDir, scope, lenient: ctx.lenient }, problems);
     report(diags, origin, ['foreach'], problems);
     if (problems.some((p) => p.severity === 'error')) return [];
     if (!Array.isArray(list)) {
@@ -73,7 +73,7 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
   const out: ExpandedStep[] = [];
   for (const item of items) {
     const itemScope = raw.foreach === undefined ? scope : { ...scope, [as]: item };
-    const ictx: InterpolationContext = { baseDir, scope: itemScope, secret: true, lenient: ctx.lenient };
+    const ictx: InterpolationContext = { baseDir, scope: itemScope, lenient: ctx.lenient };
     let spec = interpolateFields(body, ictx, diags, origin, []);
     if (ctx.direction === 'switchback' && raw.switchback && typeof raw.switchback === 'object') {
       spec = {

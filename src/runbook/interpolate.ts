@@ -12,14 +12,18 @@ import { registerSecret } from '../util/redact.js';
  *   `${dir.x}` (the `directions:` values of the current direction).
  * A value that is exactly one expression keeps its type (a list for foreach); inside a longer
  * string it is converted to text. `$${` writes a literal `${`.
+ *
+ * Secrets: the value of `${env:NAME}` when NAME looks like a credential (PASS, PWD, PW, SECRET,
+ * TOKEN, KEY, CREDENTIAL, AUTH) and every text read by `${file:…}` are masked wherever text
+ * leaves drctl; so are passwords inside URLs/DSNs and resource credential fields (load.ts).
  */
+export const SECRET_ENV_NAME = /PASS|PWD|(^|_)PW(_|$)|SECRET|TOKEN|KEY|CREDENTIAL|AUTH/i;
+
 export interface InterpolationContext {
   /** Directory that `${file:…}` paths are relative to. */
   baseDir: string;
   /** Named values: vars, dir, direction, the foreach item, with. */
   scope: Record<string, unknown>;
-  /** Values read from env/file become secrets (masked everywhere) when true. */
-  secret: boolean;
   /** When true, a missing env var or file is a warning and a placeholder is used (validate/plan). */
   lenient: boolean;
 }
@@ -91,7 +95,7 @@ function readEnv(spec: string, ctx: InterpolationContext, problems: Interpolatio
     });
     return `<unset:${name}>`;
   }
-  if (ctx.secret) registerSecret(value);
+  if (SECRET_ENV_NAME.test(name)) registerSecret(value);
   return value;
 }
 
@@ -121,7 +125,7 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
     }
   }
   const value = text.trim();
-  if (ctx.secret) registerSecret(value);
+  registerSecret(value);
   return value;
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname, relative, resolve } from 'node:path';
 import { RunbookError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
+import { registerSecret } from '../util/redact.js';
 import { addZodIssues, Diagnostics, type Origin } from './diagnostics.js';
 import { expandStep, report, type ExpandedStep, type SourceStep } from './expand.js';
 import { expandFileGlob } from './glob.js';
@@ -120,30 +121,24 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   const scope: Record<string, unknown> = { vars, direction };
   for (const [name, value] of Object.entries({ ...varsRaw, ...(options.vars ?? {}) })) {
     const problems: InterpolationProblem[] = [];
-    vars[name] = interpolate(value, { baseDir, scope, secret: true, lenient }, problems);
+    vars[name] = interpolate(value, { baseDir, scope, lenient }, problems);
     report(diags, { file: main, path: ['vars'] }, [name], problems);
   }
   const dirProblems: InterpolationProblem[] = [];
-  scope.dir = interpolate(
-    rb.directions?.[direction] ?? {},
-    { baseDir, scope, secret: false, lenient },
-    dirProblems,
-  );
+  scope.dir = interpolate(rb.directions?.[direction] ?? {}, { baseDir, scope, lenient }, dirProblems);
   report(diags, { file: main, path: ['directions'] }, [direction], dirProblems);
 
   const resources: Record<string, Resource> = {};
   for (const [name, r] of Object.entries(rawResources)) {
     const origin = resourceOrigins.get(name)!;
     const problems: InterpolationProblem[] = [];
-    const value = interpolate(
-      r,
-      { baseDir: dirname(origin.file.path), scope, secret: true, lenient },
-      problems,
-    );
+    const value = interpolate(r, { baseDir: dirname(origin.file.path), scope, lenient }, problems);
     report(diags, origin, [], problems);
     const parsed = ResourceSchema.safeParse(value);
-    if (parsed.success) resources[name] = parsed.data;
-    else addZodIssues(diags, origin, parsed.error, () => RESOURCE_KEYS);
+    if (parsed.success) {
+      resources[name] = parsed.data;
+      registerCredentials(parsed.data);
+    } else addZodIssues(diags, origin, parsed.error, () => RESOURCE_KEYS);
   }
 
   const expanded: ExpandedStep[] = sources.flatMap((s) =>
@@ -187,6 +182,21 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     modules: modules.map((m) => ({ name: m.data.name, file: m.file.display, pic: m.data.pic })),
     warnings: diags.warnings,
   };
+}
+
+/** Credential fields of a resource are secrets wherever their value came from. */
+function registerCredentials(resource: Resource): void {
+  const sides: unknown[] = [
+    resource,
+    'source' in resource ? resource.source : undefined,
+    'target' in resource ? resource.target : undefined,
+  ];
+  for (const side of sides) {
+    if (!isRecord(side)) continue;
+    for (const key of ['password', 'secretAccessKey', 'apiKey']) {
+      if (typeof side[key] === 'string') registerSecret(side[key]);
+    }
+  }
 }
 
 function loadModules(

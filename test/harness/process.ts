@@ -76,8 +76,14 @@ export function startServer(
     logTail: (n = 30) => tailFile(options.logFile, n),
     async stop(signal = 'SIGTERM', graceMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      // The child is unref'd so it never holds a test process open; while we wait for it to
+      // exit it must be ref'd, or Node sees nothing to wait for and exits mid-await.
+      child.ref();
       child.kill(signal);
-      const timedOut = await Promise.race([exited.then(() => false), sleep(graceMs, undefined, { ref: false }).then(() => true)]);
+      const timedOut = await Promise.race([
+        exited.then(() => false),
+        sleep(graceMs, undefined, { ref: false }).then(() => true),
+      ]);
       if (timedOut) {
         child.kill('SIGKILL');
         await exited;

@@ -278,3 +278,19 @@ describe('loadRunbook: check steps', () => {
     ]);
   });
 });
+
+describe('secrets', () => {
+  it('masks credential-named env vars, file texts and resource credential fields, not ordinary env values', async () => {
+    const { redact } = await import('../../src/util/redact.js');
+    process.env.DRCTL_T_APP_URL = 'http://app.internal:8080';
+    process.env.DRCTL_T_API_TOKEN = 'tok-123456';
+    const dir = writeTree({
+      'r.yaml': `${HEADER}resources:\n  es: { kind: es, source: { url: "http://a:9200", password: "inline-es-pw" }, target: { url: "http://b:9200" } }\nsteps:\n  - { id: a, owner: SRE, http: { url: "\${env:DRCTL_T_APP_URL}/x", headers: { Authorization: "Bearer \${env:DRCTL_T_API_TOKEN}", X-Key: "\${file:key.txt}" } } }\n`,
+      'key.txt': 'file-secret-abc\n',
+    });
+    loadOk(join(dir, 'r.yaml'));
+    expect(redact('http://app.internal:8080/x tok-123456 file-secret-abc inline-es-pw')).toBe(
+      'http://app.internal:8080/x *** *** ***',
+    );
+  });
+});

@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { JournalEvent } from '../../src/journal/events.js';
+import { readJournal, verifyChain } from '../../src/journal/journal.js';
+import { makeTempDir } from '../harness/process.js';
+import { ROOT } from './cli-helpers.js';
+
+/** Runs the README's demo (scripts/demo/run.ts) with its lab in a temp dir. */
+function runDemo(args: string[]): Promise<{ code: number; output: string; dir: string }> {
+  const dir = makeTempDir('demo');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/run.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DRCTL_DEMO_DIR: dir, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, output, dir }));
+  });
+}
+
+function journals(dir: string): JournalEvent[][] {
+  const runs = join(dir, 'drctl', 'runs');
+  return readdirSync(runs)
+    .sort()
+    .map((id) => {
+      const j = readJournal(join(runs, id, 'journal.jsonl'));
+      expect(verifyChain(j).ok).toBe(true);
+      return j.events;
+    });
+}
+
+const finished = (events: JournalEvent[]) =>
+  new Map(events.flatMap((e) => (e.type === 'step-finished' ? [[e.step, e.status] as const] : [])));
+const gates = (events: JournalEvent[]) => events.flatMap((e) => (e.type === 'gate-result' ? [e] : []));
+
+describe('npm run demo (real servers, the real CLI)', () => {
+  it('switches the demo bank to DR and back with RPO = 0 proven by mysql, s3 and es gates', async () => {
+    const { code, output, dir } = await runDemo([]);
+    expect(code, output).toBe(0);
+    const [over, back] = journals(dir);
+    for (const [events, target] of [
+      [over!, 'dr'],
+      [back!, 'live'],
+    ] as const) {
+      const run = events.find((e) => e.type === 'run-finished');
+      expect(run, output).toMatchObject({ status: 'succeeded' });
+      const status = finished(events);
+      for (const id of [
+        'declare',
+        'stop-traffic',
+        'gate-core-banking',
+        'gate-documents',
+        'gate-search',
+        'flip-mysql',
+        'health-check',
+        'qa-verify',
+        'open-traffic',
+        'business-verified',
+      ]) {
+        expect(status.get(id), `${id} in ${target} run`).toBe('succeeded');
+      }
+      expect(
+        gates(events)
+          .map((g) => [g.result.checker, g.result.status])
+          .sort(),
+      ).toEqual([
+        ['es', 'consistent'],
+        ['mysql', 'consistent'],
+        ['s3', 'consistent'],
+      ]);
+      const approval = events.find((e) => e.type === 'approval');
+      expect(approval).toMatchObject({
+        step: 'qa-verify',
+        decision: 'approved',
+        by: 'demo-qa-bot',
+        via: 'cli',
+      });
+      expect(JSON.stringify(approval)).toContain('auto-approved by the demo');
+    }
+    expect(output).toMatch(/drctl switch exited 0; app uses mysql=dr/);
+    expect(output).toMatch(/drctl switch exited 0; app uses mysql=live/);
+    // Secrets of the demo never reach the journal.
+    for (const events of [over!, back!]) {
+      const text = JSON.stringify(events);
+      expect(text).not.toContain('demo-check-pw-91c2');
+      expect(text).not.toContain('replpass');
+    }
+    expect(existsSync(join(dir, 'report-switchover.html'))).toBe(true);
+    expect(existsSync(join(dir, 'pids.json')), 'every process the demo started is stopped').toBe(false);
+  }, 420_000);
+
+  it('stops before promotion when a transaction never reached DR', async () => {
+    const { code, output, dir } = await runDemo(['--data-loss', '--no-s3', '--no-es']);
+    expect(code, output).toBe(0);
+    const [run] = journals(dir);
+    const status = finished(run!);
+    expect(status.get('gate-core-banking')).toBe('failed');
+    expect(status.has('promote-dr')).toBe(false);
+    expect(run!.some((e) => e.type === 'step-started' && e.step === 'promote-dr')).toBe(false);
+    const [gate] = gates(run!);
+    expect(gate!.result.status).toBe('different');
+    expect(gate!.result.counts.missingTransactions).toBeGreaterThan(0);
+    expect(gate!.result.findings.some((f) => f.kind.includes('gtid') || f.kind === 'missing')).toBe(true);
+    expect(run!.find((e) => e.type === 'run-finished')).toMatchObject({ status: 'failed' });
+    expect(output).toContain('as intended: the mysql gate found transactions missing on DR');
+    expect(existsSync(join(dir, 'pids.json'))).toBe(false);
+  }, 300_000);
+});

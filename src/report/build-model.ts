@@ -12,6 +12,7 @@ import {
   type RunInfo,
   type StepReport,
 } from './model.js';
+import { pickKeyEvidence } from './key-evidence.js';
 import { measureRtoClock } from './rto-clocks.js';
 import { collectTracks, countAttempts, type StepTrack } from './step-tracks.js';
 
@@ -201,6 +202,7 @@ function collectGates(events: JournalEvent[]): GateEvidence[] {
             summary: e.result.summary,
             counts: e.result.counts,
             evidence: e.result.evidence,
+            keyEvidence: pickKeyEvidence(e.result.evidence),
             findings: e.result.findings,
             findingsOmitted: e.result.findingsOmitted,
             startedAt: e.result.startedAt,

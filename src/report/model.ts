@@ -149,6 +149,8 @@ export interface GateEvidence {
   summary: string;
   counts: Record<string, number>;
   evidence: Record<string, unknown>;
+  /** The telling fields of `evidence` (positions on both sides, endpoints, versions) as dotted paths. */
+  keyEvidence: { key: string; value: string }[];
   findings: Finding[];
   findingsOmitted: number;
   startedAt: string;

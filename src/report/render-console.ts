@@ -97,6 +97,11 @@ export function renderConsole(m: ReportModel): string {
   for (const g of m.gates) {
     out.push(`  ${showClock(g.at)}  ${g.step}  ${g.checker}  ${g.status.toUpperCase()}  ${g.summary}`);
     if (Object.keys(g.counts).length > 0) out.push(`      counts: ${showCounts(g.counts)}`);
+    if (g.keyEvidence.length > 0)
+      out.push(`      evidence: ${g.keyEvidence.map((k) => `${k.key}=${k.value}`).join(', ')}`);
+    for (const f of g.findings.slice(0, 5)) out.push(`      ${f.kind} ${f.object}: ${f.message}`);
+    if (g.findings.length + g.findingsOmitted > 5)
+      out.push(`      … ${g.findings.length + g.findingsOmitted - 5} more findings`);
   }
   out.push('');
   const header = [

@@ -53,6 +53,8 @@ svg.gantt .objective-technical { stroke: #cf222e; fill: #cf222e; } svg.gantt .ob
 svg.gantt text.objective-label { stroke: none; font-weight: 600; }
 .notes { color: var(--muted); }
 .nowrap { white-space: nowrap; }
+pre.evidence { white-space: pre-wrap; max-height: 16em; overflow: auto; margin: 0; background: #f6f8fa; padding: 4px 6px; border-radius: 4px; }
+@media print { pre.evidence { max-height: none; overflow: visible; } }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
 footer { margin-top: 32px; color: var(--muted); font-size: 11px; }
 @media print {
@@ -182,11 +184,12 @@ export function renderHtml(m: ReportModel): string {
       ['Summary', h(g.summary)],
     ];
     if (Object.keys(g.counts).length > 0) rows.push(['Counts', h(showCounts(g.counts))]);
-    for (const [k, v] of Object.entries(g.evidence)) {
-      const text = typeof v === 'string' ? v : JSON.stringify(v);
+    for (const k of g.keyEvidence) rows.push([h(k.key), `<span class="mono">${h(k.value)}</span>`]);
+    if (Object.keys(g.evidence).length > 0) {
+      const all = JSON.stringify(g.evidence, null, 1);
       rows.push([
-        h(k),
-        `<span class="mono">${h(text.length > 2000 ? `${text.slice(0, 2000)}…` : text)}</span>`,
+        'All evidence',
+        `<pre class="mono evidence">${h(all.length > 20_000 ? `${all.slice(0, 20_000)}…` : all)}</pre>`,
       ]);
     }
     if (g.findings.length > 0) {

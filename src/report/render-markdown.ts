@@ -128,8 +128,9 @@ export function renderMarkdown(m: ReportModel): string {
     );
     out.push(`- Summary: ${escapeCell(g.summary)}`);
     if (Object.keys(g.counts).length > 0) out.push(`- Counts: ${showCounts(g.counts)}`);
+    for (const k of g.keyEvidence) out.push(`- ${escapeCell(k.key)}: \`${k.value.replace(/`/g, "'")}\``);
     if (Object.keys(g.evidence).length > 0)
-      out.push(`- Evidence: ${escapeCell(showEvidence(g.evidence, 2000))}`);
+      out.push(`- All evidence: ${escapeCell(showEvidence(g.evidence, 2000))}`);
     if (g.findings.length > 0) {
       out.push(
         `- Findings (${g.findings.length}${g.findingsOmitted ? ` shown, ${g.findingsOmitted} more` : ''}):`,

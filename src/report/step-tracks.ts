@@ -1,3 +1,4 @@
+import { formatDuration } from '../util/duration.js';
 import type { JournalEvent, JournalStepInfo, StepStatus } from '../journal/events.js';
 import type { ApprovalNote, OverrideNote, ReportStepStatus } from './model.js';
 
@@ -136,7 +137,7 @@ export function collectTracks(events: JournalEvent[], runDryRun: boolean): Track
         const t = trackOf(ev.step, ev.type);
         t.attemptEvents += 1;
         if (!ev.ok) {
-          const retry = ev.retryInMs === undefined ? '' : ` (retry in ${Math.round(ev.retryInMs / 1000)}s)`;
+          const retry = ev.retryInMs === undefined ? '' : ` (retry in ${formatDuration(ev.retryInMs)})`;
           const code = ev.exitCode === undefined ? '' : ` exit ${ev.exitCode}`;
           t.attemptErrors.push(`attempt ${ev.attempt} failed${code}: ${ev.error ?? 'no error text'}${retry}`);
         }

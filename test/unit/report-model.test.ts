@@ -216,6 +216,11 @@ describe('successful run', () => {
       evidence: { sourceGtid: '0-1-5012', targetGtid: '0-1-5012' },
       durationMs: 7 * MIN,
     });
+    expect(ok.gates[1]!.keyEvidence).toEqual([
+      { key: 'sourceGtid', value: '0-1-5012' },
+      { key: 'targetGtid', value: '0-1-5012' },
+      { key: 'serverVersion', value: '10.11.6-MariaDB' },
+    ]);
     expect(ok.gates[0]).toMatchObject({
       step: 'verify-docs',
       checker: 's3',
@@ -237,7 +242,7 @@ describe('failed run', () => {
       durationMs: 4 * MIN,
     });
     expect(step(failed, 'stop-traffic').notes).toEqual([
-      'attempt 1 failed exit 1: gateway returned 503 (retry in 1s)',
+      'attempt 1 failed exit 1: gateway returned 503 (retry in 1.00s)',
     ]);
     expect(step(failed, 'verify-core')).toMatchObject({
       status: 'failed',

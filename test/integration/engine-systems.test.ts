@@ -6,7 +6,7 @@ import type { JournalEvent } from '../../src/journal/events.js';
 import type { Resource } from '../../src/runbook/schema.js';
 import { execRunbook } from '../fixtures/engine-exec.js';
 import { makeRunbook, makeStep } from '../fixtures/engine-runbook.js';
-import { startMariaDbPair, type MariaDbPair } from '../harness/mysql.js';
+import { startMariaDbPair, waitForReplicaCatchUp, type MariaDbPair } from '../harness/mysql.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
 
 /** sql, redis, http and wait steps against real servers the test starts. */
@@ -89,6 +89,44 @@ describe('step kinds against real systems', () => {
       verify: 'ok',
       wrong: 'redis bcf.resource.target.mysql: expected "live", got "dr"',
     });
+  });
+
+  it('check: a mysql gate runs the registry checker and journals its whole result', async () => {
+    await pair.primary.query(
+      'CREATE DATABASE gate; CREATE TABLE gate.acct (id INT PRIMARY KEY, balance DECIMAL(12,2)); INSERT INTO gate.acct VALUES (1, 10.00), (2, 20.00)',
+    );
+    await waitForReplicaCatchUp(pair);
+    const resources: Record<string, Resource> = {
+      core: { kind: 'mysql', primary: pair.primary.dsn, replica: pair.replica.dsn },
+    };
+    const gate = (id: string) =>
+      makeStep(
+        id,
+        {
+          kind: 'check',
+          check: { kind: 'mysql', resource: 'core', options: { databases: ['gate'], waitMs: 5000 } },
+        },
+        { onFailure: 'continue' },
+      );
+    const consistent = await execRunbook(makeRunbook([gate('rpo-gate')], { resources }));
+    const result = consistent.events.find((e) => e.type === 'gate-result');
+    expect(result, JSON.stringify(finished(consistent.events))).toMatchObject({
+      step: 'rpo-gate',
+      result: { checker: 'mysql', ok: true, status: 'consistent' },
+    });
+    expect(finished(consistent.events)['rpo-gate']).toBe('ok');
+
+    // A row lost on DR: the gate must fail, with the evidence kept.
+    await pair.replica.query(
+      'SET SESSION sql_log_bin = 0; SET GLOBAL read_only = OFF; DELETE FROM gate.acct WHERE id = 2; SET GLOBAL read_only = ON',
+    );
+    const different = await execRunbook(makeRunbook([gate('rpo-gate')], { resources }));
+    const bad = different.events.find((e) => e.type === 'gate-result');
+    expect(bad).toMatchObject({ result: { ok: false } });
+    expect(finished(different.events)['rpo-gate']).toMatch(/mysql check (different|unverified)/);
+    await pair.replica.query(
+      'SET SESSION sql_log_bin = 0; SET GLOBAL read_only = OFF; INSERT INTO gate.acct VALUES (2, 20.00); SET GLOBAL read_only = ON',
+    );
   });
 
   it('sql: runs statements on the primary or the replica and checks the expected value', async () => {

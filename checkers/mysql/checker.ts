@@ -86,18 +86,22 @@ export async function runMysqlCheck(
   };
 
   const sessions: Session[] = [];
-  const open = async (dsn: string, side: 'source' | 'target') => {
-    const s = await openSession(dsn, side);
-    sessions.push(s);
-    return s;
+  /** Opens one session per side; if either fails, the other is closed too (no dangling socket). */
+  const openBoth = async (): Promise<[Session, Session]> => {
+    const [a, b] = await Promise.allSettled([
+      openSession(target.source, 'source'),
+      openSession(target.target, 'target'),
+    ]);
+    if (a.status === 'fulfilled') sessions.push(a.value);
+    if (b.status === 'fulfilled') sessions.push(b.value);
+    if (a.status === 'rejected') throw a.reason;
+    if (b.status === 'rejected') throw b.reason;
+    return [a.value, b.value];
   };
   const fix = options.fixSqlDir ? { dir: options.fixSqlDir } : undefined;
   let fixWriter: FixSqlWriter | undefined;
   try {
-    const [source, replica] = await Promise.all([
-      open(target.source, 'source'),
-      open(target.target, 'target'),
-    ]);
+    const [source, replica] = await openBoth();
     const [srcInfo, dstInfo] = await Promise.all([readServerInfo(source), readServerInfo(replica)]);
     if (srcInfo.serverId === dstInfo.serverId) {
       throw new UsageError(`--source and --target are the same server (server_id ${srcInfo.serverId})`, {
@@ -174,6 +178,17 @@ export async function runMysqlCheck(
       }
     }
     if (options.schema) {
+      for (const s of [source, replica]) {
+        if (!(await hasGlobalPrivilege(s, 'TRIGGER'))) {
+          addFinding({
+            kind: 'triggers-not-visible',
+            severity: 'warning',
+            object: s.side,
+            message: `triggers not compared on the ${s.side}: MariaDB/MySQL show trigger definitions only to users with the TRIGGER privilege`,
+            details: { hint: 'GRANT TRIGGER ON *.* to the checker user to compare triggers too' },
+          });
+        }
+      }
       for (const db of dbs) {
         if (!srcDbs.includes(db)) schemaDiff(db, 'database missing on source');
         else if (!dstDbs.includes(db)) schemaDiff(db, 'database missing on target');
@@ -197,7 +212,7 @@ export async function runMysqlCheck(
       const limiter = createRateLimiter(options.maxRowsPerSecond);
       const queue = [...pairs];
       const worker = async () => {
-        const ws = await Promise.all([open(target.source, 'source'), open(target.target, 'target')]);
+        const ws = await openBoth();
         for (;;) {
           const next = queue.shift();
           if (!next) return;
@@ -300,6 +315,14 @@ function emptySummary(table: string, result: CheckStatus, note: string): TableSu
     ms: 0,
     note,
   };
+}
+
+async function hasGlobalPrivilege(session: Session, privilege: string): Promise<boolean> {
+  const rows = await session.query(
+    'SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = ?',
+    [privilege],
+  );
+  return rows.length > 0;
 }
 
 /** Without SELECT ON *.*, databases the user cannot read are invisible, and would pass unseen. */

@@ -23,7 +23,9 @@ async function check(opts: MysqlOptionsInput): Promise<CheckResult> {
 
 /** Writes on the replica only, without binlogging: a silent divergence. */
 async function onReplicaOnly(sql: string): Promise<void> {
-  await pair.replica.query(`SET SESSION sql_log_bin = 0; ${sql.trim().replace(/;$/, '')}; SET SESSION sql_log_bin = 1`);
+  await pair.replica.query(
+    `SET SESSION sql_log_bin = 0; ${sql.trim().replace(/;$/, '')}; SET SESSION sql_log_bin = 1`,
+  );
 }
 
 function rowFindings(r: CheckResult) {
@@ -172,7 +174,9 @@ describe('mysql checker against a real primary and replica', () => {
       'sch.rich: view rich definition differs',
     ]);
     const tables = r.evidence['tables'] as { table: string; structureEqual: boolean; result: string }[];
-    expect(tables).toEqual([expect.objectContaining({ table: 'sch.acc', structureEqual: false, result: 'consistent' })]);
+    expect(tables).toEqual([
+      expect.objectContaining({ table: 'sch.acc', structureEqual: false, result: 'consistent' }),
+    ]);
     expect(r.status).toBe('different');
   });
 
@@ -180,7 +184,9 @@ describe('mysql checker against a real primary and replica', () => {
     await pair.primary.query('CREATE DATABASE lag; CREATE TABLE lag.t (id INT PRIMARY KEY, v INT)');
     await waitForReplicaCatchUp(pair);
     await pair.replica.query('STOP SLAVE SQL_THREAD');
-    await pair.primary.query('USE lag; INSERT INTO lag.t SELECT seq, seq FROM seq_1_to_500; UPDATE lag.t SET v = 0 WHERE id < 10');
+    await pair.primary.query(
+      'USE lag; INSERT INTO lag.t SELECT seq, seq FROM seq_1_to_500; UPDATE lag.t SET v = 0 WHERE id < 10',
+    );
     const running = check({ databases: ['lag'], waitMs: 30_000 });
     await sleep(1500);
     await pair.replica.query('START SLAVE SQL_THREAD');
@@ -192,7 +198,9 @@ describe('mysql checker against a real primary and replica', () => {
   });
 
   it('finds the transactions and exact rows the replica lacks when its IO thread stopped while the primary committed', async () => {
-    await pair.primary.query('CREATE DATABASE io; CREATE TABLE io.pay (id BIGINT PRIMARY KEY, amt DECIMAL(10,2))');
+    await pair.primary.query(
+      'CREATE DATABASE io; CREATE TABLE io.pay (id BIGINT PRIMARY KEY, amt DECIMAL(10,2))',
+    );
     await pair.primary.query('USE io; INSERT INTO io.pay SELECT seq, seq FROM seq_1_to_3000');
     await waitForReplicaCatchUp(pair);
     await pair.replica.query('STOP SLAVE IO_THREAD');
@@ -202,7 +210,9 @@ describe('mysql checker against a real primary and replica', () => {
     const r = await check({ databases: ['io'], waitMs: 1000 });
     expect(r.status).toBe('different');
     expect(r.counts['missingTransactions']).toBe(3);
-    expect(r.findings.find((f) => f.kind === 'missing-gtid')?.message).toMatch(/lacks 3 transactions.*did not catch up/);
+    expect(r.findings.find((f) => f.kind === 'missing-gtid')?.message).toMatch(
+      /lacks 3 transactions.*did not catch up/,
+    );
     expect(r.findings.some((f) => f.kind === 'replication' && /IO No/.test(f.message))).toBe(true);
     expect(rowFindings(r)).toEqual([
       'io.pay id=1500: different on target: amt',
@@ -233,7 +243,10 @@ describe('mysql checker against a real primary and replica', () => {
       until: '2026-11-05T00:00:00Z',
       fields: ['balance', 'status'],
     });
-    expect(rowFindings(r)).toEqual(['win.acc id=50: different on target: balance', 'win.acc id=70: different on target: status']);
+    expect(rowFindings(r)).toEqual([
+      'win.acc id=50: different on target: balance',
+      'win.acc id=70: different on target: status',
+    ]);
   });
 
   it('reports an errant transaction written on the replica', async () => {

@@ -1,0 +1,124 @@
+import { execa } from 'execa';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMariaDbPair, waitForReplicaCatchUp, type MariaDbPair } from '../harness/mysql.js';
+
+/** `drctl check mysql` as the DBA runs it: the built bin/drctl.js, exit codes and output. */
+const PASSWORD = 'Sup3r-Secret-pw';
+let pair: MariaDbPair;
+let src: string;
+let dst: string;
+
+async function drctl(...args: string[]) {
+  const r = await execa('node', ['bin/drctl.js', 'check', 'mysql', ...args], {
+    reject: false,
+    env: { NO_COLOR: '1' },
+  });
+  return { code: r.exitCode, out: r.stdout, err: r.stderr, all: `${r.stdout}\n${r.stderr}` };
+}
+
+beforeAll(async () => {
+  const build = await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { reject: false, all: true });
+  if (build.exitCode !== 0) throw new Error(`npm run build failed:\n${build.all ?? ''}`);
+  pair = await startMariaDbPair();
+  await pair.primary.query(`
+    CREATE USER 'dba'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}';
+    GRANT SELECT, SHOW VIEW, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'dba'@'127.0.0.1';
+    CREATE USER 'nomon'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}';
+    GRANT SELECT, SHOW VIEW ON *.* TO 'nomon'@'127.0.0.1';
+    CREATE DATABASE bank; USE bank;
+    CREATE TABLE accounts (id INT PRIMARY KEY, balance DECIMAL(12,2));
+    INSERT INTO accounts SELECT seq, seq FROM seq_1_to_1000;`);
+  await waitForReplicaCatchUp(pair);
+  src = `mysql://dba:${PASSWORD}@127.0.0.1:${pair.primary.port}`;
+  dst = `mysql://dba:${PASSWORD}@127.0.0.1:${pair.replica.port}`;
+});
+
+afterAll(async () => {
+  await pair?.stop();
+});
+
+describe('drctl check mysql', () => {
+  it('exits 0 on a consistent pair and prints the per-table summary', async () => {
+    const r = await drctl('--source', src, '--target', dst);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/bank\.accounts\s+consistent\s+equal\s+1,000\s+1,000/);
+    expect(r.out).toMatch(/CONSISTENT: 1 table, 1,000 rows/);
+    expect(r.all).not.toContain(PASSWORD);
+  });
+
+  it('exits 1 with the differing keys, --json has everything, --fix-sql writes files', async () => {
+    await pair.replica.query(
+      'SET sql_log_bin = 0; UPDATE bank.accounts SET balance = 0 WHERE id = 500; SET sql_log_bin = 1',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'drctl-fix-'));
+    const r = await drctl('--source', src, '--target', dst, '--json', '--fix-sql', dir);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out) as {
+      status: string;
+      counts: Record<string, number>;
+      findings: { message: string }[];
+    };
+    expect(doc.status).toBe('different');
+    expect(doc.counts['different']).toBe(1);
+    expect(doc.findings.map((f) => f.message)).toContain('id=500: different on target: balance');
+    expect(readdirSync(dir)).toEqual(['bank.accounts.sql']);
+    expect(readFileSync(join(dir, 'bank.accounts.sql'), 'utf8')).toContain(
+      'UPDATE `bank`.`accounts` SET `balance` = 500.00 WHERE `id` IN (500) LIMIT 1;',
+    );
+    expect(r.all).not.toContain(PASSWORD);
+    await pair.replica.query(
+      'SET sql_log_bin = 0; UPDATE bank.accounts SET balance = 500 WHERE id = 500; SET sql_log_bin = 1',
+    );
+  });
+
+  it('exits 2 on a malformed DSN, naming the flag', async () => {
+    const r = await drctl('--source', `mysql//dba:${PASSWORD}@x`, '--target', dst);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--source: not a MySQL DSN/);
+    expect(r.all).not.toContain(PASSWORD);
+  });
+
+  it('exits 2 on a wrong password, without showing it', async () => {
+    const r = await drctl(
+      '--source',
+      `mysql://dba:Wrong-pass-123@127.0.0.1:${pair.primary.port}`,
+      '--target',
+      dst,
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/source dba@127\.0\.0\.1:\d+: access denied for user dba/);
+    expect(r.err).toMatch(/hint:/);
+    expect(r.all).not.toContain('Wrong-pass-123');
+    expect(r.all).not.toContain(PASSWORD);
+  });
+
+  it('exits 2 when the user lacks a privilege, and says which', async () => {
+    const nomon = (port: number) => `mysql://nomon:${PASSWORD}@127.0.0.1:${port}`;
+    const r = await drctl('--source', nomon(pair.primary.port), '--target', nomon(pair.replica.port));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/missing a privilege: .*(SLAVE MONITOR|REPLICA MONITOR|SUPER)/);
+    expect(r.all).not.toContain(PASSWORD);
+  });
+
+  it('exits 2 when the target is not a replica', async () => {
+    const r = await drctl('--source', dst, '--target', src);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--target dba@127\.0\.0\.1:\d+ is not a replica/);
+  });
+
+  it('exits 2 when the table filter matches nothing', async () => {
+    const r = await drctl('--source', src, '--target', dst, '--tables', 'nosuch*');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/the table filter matches no table \(--tables nosuch\*\)/);
+  });
+
+  it('exits 2 on a malformed --wait', async () => {
+    const r = await drctl('--source', src, '--target', dst, '--wait', 'soon');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--wait: expected a duration/);
+  });
+});

@@ -1,4 +1,4 @@
-import { HeadBucketCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../../src/errors.js';
 import type {
   Checker,
@@ -50,7 +50,9 @@ async function listAllBuckets(s: Side, signal: AbortSignal): Promise<Set<string>
 
 async function requireBucket(s: Side, bucket: string, signal: AbortSignal): Promise<void> {
   try {
-    await s.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    // A one-key listing, not HeadBucket: same permission, and its error body names the problem
+    // (NoSuchBucket, InvalidAccessKeyId, SignatureDoesNotMatch) where HEAD only has a status.
+    await s.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: signal });
   } catch (err) {
     throw describeS3Error(err, { side: s.side, endpoint: s.endpoint, bucket });
   }
@@ -62,7 +64,7 @@ function listing(s: Side, bucket: string, exists: boolean): ListingSource {
     client: exists ? s.client : undefined,
     endpoint: s.endpoint,
     bucket,
-    prefix: (s.side === 'source' ? s.ep.prefix : s.ep.prefix) ?? '',
+    prefix: s.ep.prefix ?? '',
   };
 }
 

@@ -48,9 +48,13 @@ export function describeS3Error(
   const { side, endpoint, bucket } = where;
   const env = CREDENTIAL_ENV[side];
   const status = e.$metadata?.httpStatusCode;
-  const name = e.name ?? 'Error';
+  // Answers without an error body (HEAD) come back as `Unknown`: the status says more.
+  const name =
+    e.name === undefined || e.name === 'Unknown' || e.name === 'UnknownError'
+      ? `HTTP ${status ?? '?'}`
+      : e.name;
   const on = bucket ? ` bucket ${bucket}` : '';
-  if (name === 'NoSuchBucket' || (status === 404 && (name === 'NotFound' || name === 'UnknownError'))) {
+  if (name === 'NoSuchBucket' || (status === 404 && (name === 'NotFound' || name === 'HTTP 404'))) {
     return new UsageError(`${side}${on} does not exist at ${endpoint}`, {
       hint: `check the bucket name in --${side} (or the runbook resource); the ${side} credentials must own or see it`,
       cause: err,
@@ -86,7 +90,7 @@ export function describeS3Error(
     });
   }
   if (name === 'AbortError') return new DrctlError('interrupted', { exitCode: 130, cause: err });
-  const statusText = status === undefined ? '' : ` (HTTP ${status})`;
+  const statusText = status === undefined || name.startsWith('HTTP ') ? '' : ` (HTTP ${status})`;
   return new ConnectionError(`${side} S3 request failed at ${endpoint}${on}: ${name}${statusText}`, {
     hint: 'throttling and 5xx answers were retried with backoff; check the gateway logs',
     cause: err,

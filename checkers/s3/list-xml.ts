@@ -100,7 +100,8 @@ export function parseListObjectsV2(xml: Buffer): ListedPage {
     if (end < 0) throw new ListingFormatError('truncated listing: <Contents> without </Contents>');
     const rawKey = tagText(xml, 'Key', pos, end);
     const size = tagText(xml, 'Size', pos, end);
-    if (rawKey === undefined || size === undefined) throw new ListingFormatError('listed object without Key or Size');
+    if (rawKey === undefined || size === undefined)
+      throw new ListingFormatError('listed object without Key or Size');
     const key = urlEncoded ? decodeUrlKey(unescapeXml(rawKey)) : Buffer.from(unescapeXml(rawKey), 'utf8');
     const lastModified = tagText(xml, 'LastModified', pos, end) ?? '';
     objects.push({

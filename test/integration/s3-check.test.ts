@@ -111,7 +111,11 @@ const SAME_KEYS = [
   // U+FFFD sorts after U+1F600 in JS string order but before it in UTF-8 byte order (S3's).
   'z\uFFFD',
   'z😀',
+  'y😀',
 ];
+// Only on Main, and sorts before `y😀` by bytes but after it in JS string order: a merge that
+// compared JS strings would report `y😀` as both missing and extra.
+const ORDER_TRAP = 'y\uFFFD-only-main';
 const BULK = 2500;
 const bulkKey = (i: number) => `bulk/${String(i).padStart(5, '0')}`;
 
@@ -125,6 +129,7 @@ beforeAll(async () => {
   for (const k of SAME_KEYS) for (const b of ['plant-src', 'plant-dst']) await put(b, k, `content of ${k}`);
   await put('plant-src', 'only/on-main.txt', 'main');
   await put('plant-src', 'intl/ñ-missing.txt', 'main');
+  await put('plant-src', ORDER_TRAP, 'main');
   await put('plant-dst', 'only/on-dr.txt', 'dr');
   await put('plant-src', 'docs/same-size.txt', 'AAAA');
   await put('plant-dst', 'docs/same-size.txt', 'BBBB');
@@ -168,6 +173,7 @@ describe('s3 checker on Ceph RGW', () => {
       '= mp/both.bin',
       '+ only/on-main.txt',
       '+ intl/ñ-missing.txt',
+      `+ ${ORDER_TRAP}`,
       `+ ${bulkKey(1234)}`,
       '- only/on-dr.txt',
       '* docs/same-size.txt',
@@ -185,9 +191,9 @@ describe('s3 checker on Ceph RGW', () => {
     expect(r.ok).toBe(false);
     expect(r.counts).toMatchObject({
       buckets: 1,
-      sourceObjects: SAME_KEYS.length + BULK + 8,
+      sourceObjects: SAME_KEYS.length + BULK + 9,
       targetObjects: SAME_KEYS.length + BULK - 1 + 7,
-      missing: 3,
+      missing: 4,
       extra: 1,
       different: 4,
       unverified: 2,
@@ -203,13 +209,13 @@ describe('s3 checker on Ceph RGW', () => {
     expect(byObject.get('plant-src/mp/same.bin')!.message).toContain('2 parts vs single part');
     expect(byObject.get('plant-src/docs/size.txt')!.message).toBe('size 5 vs 13');
     expect(byObject.get('plant-dst/only/on-dr.txt')).toMatchObject({ kind: 'extra' });
-    expect(r.summary).toContain('3 missing on target');
+    expect(r.summary).toContain('4 missing on target');
   });
 
   it('--download settles multipart vs single part by content', async () => {
     const combined = join(tmp, 'plant-download.txt');
     const r = await check(endpoint('plant-src'), endpoint('plant-dst'), { combined, download: true });
-    expect(r.counts).toMatchObject({ missing: 3, extra: 1, different: 5, unverified: 0, downloaded: 2 });
+    expect(r.counts).toMatchObject({ missing: 4, extra: 1, different: 5, unverified: 0, downloaded: 2 });
     expect(combinedLines(combined)).toEqual(expectedLines(true));
   });
 

@@ -116,6 +116,20 @@ export function renderGanttSvg(m: ReportModel, colours: Map<string, string>): st
       `<rect class="${classes}" data-step="${escapeHtml(s.id)}" x="${bx.toFixed(1)}" y="${(y + (rowH - barH) / 2).toFixed(1)}" width="${bw.toFixed(1)}" height="${barH}" fill="${colours.get(s.owner) ?? '#777'}"><title>${escapeHtml(tip)}</title></rect>`,
     );
   });
+  m.steps.forEach((s, i) => {
+    // Say what went wrong next to the bar: colour alone does not print in black and white.
+    if (
+      s.endOffsetMs === undefined ||
+      !['failed', 'unknown', 'cancelled', 'running', 'awaiting-approval', 'done-by-override'].includes(
+        s.status,
+      )
+    )
+      return;
+    const y = TOP + i * rowH + rowH / 2 + 4;
+    out.push(
+      `<text class="bar-note status-${s.status}" x="${(x(s.endOffsetMs) + 4).toFixed(1)}" y="${y}">${escapeHtml(s.status)}</text>`,
+    );
+  });
   for (const { clock, at } of lines) {
     const lx = x(at).toFixed(1);
     out.push(

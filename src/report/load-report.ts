@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
 import { readJournal, verifyChain } from '../journal/journal.js';
 import type { JournalEvent } from '../journal/events.js';
 import type { RunLocation } from '../journal/runs.js';
@@ -70,5 +71,10 @@ function isJson(text: string): boolean {
 /** Loads a run's journal and builds its report model. */
 export function loadReportModel(run: RunLocation, options: BuildReportOptions = {}): ReportModel {
   const { events, integrity } = loadJournal(run.journalPath);
+  if (events.length === 0) {
+    throw new UsageError(`run ${run.id} has no events in its journal (${run.journalPath})`, {
+      hint: 'drctl stopped before it recorded anything; there is nothing to report',
+    });
+  }
   return buildReportModel({ runId: run.id, events, integrity }, options);
 }

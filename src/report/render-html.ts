@@ -47,12 +47,17 @@ svg.gantt .bar.critical { stroke: #000; stroke-width: 2; }
 svg.gantt .bar.status-failed, svg.gantt .bar.status-unknown { stroke: var(--bad); stroke-width: 2; stroke-dasharray: 4 2; }
 svg.gantt .bar.status-running, svg.gantt .bar.status-awaiting-approval { opacity: .55; }
 svg.gantt .idle { fill: #ffd8b5; opacity: .45; }
+svg.gantt .bar-note { font-size: 10px; fill: var(--muted); } svg.gantt .bar-note.status-failed, svg.gantt .bar-note.status-unknown { fill: var(--bad); font-weight: 600; }
 svg.gantt .idle-process-down { fill: #ffcecb; }
 svg.gantt .objective { stroke-width: 2; stroke-dasharray: 6 3; }
 svg.gantt .objective-technical { stroke: #cf222e; fill: #cf222e; } svg.gantt .objective-compliance { stroke: #8250df; fill: #8250df; }
 svg.gantt text.objective-label { stroke: none; font-weight: 600; }
 .notes { color: var(--muted); }
 .nowrap { white-space: nowrap; }
+table.steps { font-size: 12px; }
+table.steps tr.has-notes td { border-bottom: none; }
+table.steps tr.note-row td { color: var(--muted); padding-top: 0; font-size: 11px; }
+table.steps tr.note-row, table.steps tr.has-notes { break-inside: avoid; }
 pre.evidence { white-space: pre-wrap; max-height: 16em; overflow: auto; margin: 0; background: #f6f8fa; padding: 4px 6px; border-radius: 4px; }
 @media print { pre.evidence { max-height: none; overflow: visible; } }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
@@ -86,6 +91,61 @@ function table(
     })
     .join('\n');
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+const STEP_HEADER = [
+  'Step',
+  'Title',
+  'Owner',
+  'Phase',
+  'Status',
+  'Start',
+  'End',
+  'Duration',
+  'Estimate',
+  'Δ',
+  'Tries',
+  'People',
+];
+const STEP_NUMERIC = new Set([7, 8, 9, 10]);
+
+/** One row per step; its notes (overrides, approvals, errors) on a full-width row under it. */
+function renderStepTable(m: ReportModel): string {
+  const th = STEP_HEADER.map((x, i) => `<th${STEP_NUMERIC.has(i) ? ' class="num"' : ''}>${h(x)}</th>`).join(
+    '',
+  );
+  const rows: string[] = [];
+  for (const s of m.steps) {
+    const people = [s.ranBy ? `ran: ${h(s.ranBy)}` : '', s.approvedBy ? `approved: ${h(s.approvedBy)}` : '']
+      .filter(Boolean)
+      .join('<br>');
+    const cells = [
+      h(s.id) + (s.critical ? ' ★' : ''),
+      h(s.title),
+      h(s.owner),
+      h(s.phase ?? ''),
+      badge(s.status, s.status),
+      showClock(s.startedAt),
+      showClock(s.finishedAt),
+      showDuration(s.durationMs),
+      showDuration(s.estimateMs),
+      showDelta(s.varianceMs),
+      String(s.attempts),
+      people,
+    ];
+    const cls = [s.critical ? 'critical' : '', s.notes.length > 0 ? 'has-notes' : '']
+      .filter(Boolean)
+      .join(' ');
+    rows.push(
+      `<tr${cls ? ` class="${cls}"` : ''}>${cells.map((c, i) => `<td${STEP_NUMERIC.has(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`,
+    );
+    if (s.notes.length > 0) {
+      rows.push(
+        `<tr class="note-row"><td></td><td colspan="${STEP_HEADER.length - 1}">${s.notes.map(h).join(' · ')}</td></tr>`,
+      );
+    }
+  }
+  return `<table class="steps"><thead><tr>${th}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
 function groupTable(groups: GroupTotal[], label: string, colours?: Map<string, string>): string {
@@ -204,44 +264,7 @@ export function renderHtml(m: ReportModel): string {
   }
 
   out.push(`<h2>Steps (${m.steps.length})</h2>`);
-  out.push(
-    table(
-      [
-        'Step',
-        'Title',
-        'Owner',
-        'Phase',
-        'Status',
-        'Start',
-        'End',
-        'Duration',
-        'Estimate',
-        'Δ',
-        'Tries',
-        'Run by',
-        'Approved by',
-        'Notes',
-      ],
-      m.steps.map((s) => [
-        h(s.id) + (s.critical ? ' ★' : ''),
-        h(s.title),
-        h(s.owner),
-        h(s.phase ?? ''),
-        badge(s.status, s.status),
-        showClock(s.startedAt),
-        showClock(s.finishedAt),
-        showDuration(s.durationMs),
-        showDuration(s.estimateMs),
-        showDelta(s.varianceMs),
-        String(s.attempts),
-        h(s.ranBy ?? ''),
-        h(s.approvedBy ?? ''),
-        `<span class="notes">${h(s.notes.join('; '))}</span>`,
-      ]),
-      [7, 8, 9, 10],
-      (i) => (m.steps[i]!.critical ? 'critical' : ''),
-    ),
-  );
+  out.push(renderStepTable(m));
   if (m.warnings.length > 0) {
     out.push('<h2>Warnings</h2><ul>');
     for (const w of m.warnings) out.push(`<li>${h(w)}</li>`);

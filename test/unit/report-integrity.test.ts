@@ -87,6 +87,12 @@ describe('journal integrity', () => {
     expect(integrity).toMatchObject({ verified: true, events: 24, tornTail: true });
   });
 
+  it('refuses to report a journal with no events, with a hint (exit 2)', () => {
+    const loc = tampered(() => []);
+    writeFileSync(loc.journalPath, '');
+    expect(() => loadReportModel(loc)).toThrow(/has no events in its journal/);
+  });
+
   it('still reports a broken journal, marked NOT VERIFIED with the place it breaks', () => {
     const loc = tampered((lines) => {
       lines[3] = lines[3]!.replace('all 14 teams on the bridge', 'all teams on the bridge');

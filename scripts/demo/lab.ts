@@ -74,9 +74,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     await seedBank(mysql);
     await seedConfig(redis);
 
-    const ceph = await cephP.catch(async (err: unknown) => {
-      throw new Error(`Ceph did not start: ${(err as Error).message}`);
-    });
+    const ceph = await cephP;
     if (ceph) {
       stops.push(() => ceph.stop());
       pids['ceph'] = -1; // its daemons are stopped by their own pid files (ceph harness)
@@ -274,7 +272,7 @@ export async function stopLeftovers(log: (line: string) => void): Promise<void> 
   const pids = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
   for (const [name, pid] of Object.entries(pids)) {
     if (pid <= 0) continue;
-    let cmd = '';
+    let cmd: string;
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {

@@ -54,7 +54,13 @@ export function toCheckTarget(name: string, res: Resource): CheckTarget {
         });
       }
       return { kind: 'redis', source: res.source, target: res.target };
-    default:
+    case 'http':
+    case 'kafka':
+    case 'zookeeper':
+    case 'mq':
+    case 'service':
+    case 'channel':
+    case 'network':
       throw new UsageError(
         `resource "${name}" is of kind ${res.kind}; drctl has checkers for mysql, s3, es and redis`,
       );

@@ -91,7 +91,7 @@ function flattenIssues(issues: readonly Issue[]): Issue[] {
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // The branch that got furthest into the value says most about what was meant.
       const branches = issue.errors.map((branch) =>
-        branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue),
+        branch.map((i): Issue => ({ ...i, path: [...issue.path, ...i.path] })),
       );
       const depth = (b: Issue[]) => Math.max(...b.map((i) => i.path.length));
       const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a));

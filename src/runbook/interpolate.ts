@@ -74,7 +74,7 @@ function interpolateString(
       });
       return '';
     }
-    return v === undefined ? '' : String(v);
+    return v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   });
 }
 

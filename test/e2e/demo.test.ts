@@ -26,6 +26,7 @@ function runDemo(args: string[]): Promise<{ code: number; output: string; dir: s
 function journals(dir: string): JournalEvent[][] {
   const runs = join(dir, 'drctl', 'runs');
   return readdirSync(runs)
+    .filter((id) => existsSync(join(runs, id, 'journal.jsonl')))
     .sort()
     .map((id) => {
       const j = readJournal(join(runs, id, 'journal.jsonl'));

@@ -200,9 +200,8 @@ steps:
       'switch-cards',
     ]);
     // reverse-replication is left out of switchover; open inherits its needs.
-    expect(r.excluded).toEqual([
-      { id: 'reverse-replication', reason: expect.stringContaining('switchback') },
-    ]);
+    expect(r.excluded.map((e) => e.id)).toEqual(['reverse-replication']);
+    expect(r.excluded[0]!.reason).toContain('switchback');
     expect(r.steps.find((s) => s.id === 'open')!.needs.sort()).toEqual(['flip-mysql', 'loan-verify']);
     expect(r.steps.find((s) => s.id === 'loan-verify')).toMatchObject({
       module: 'loan',

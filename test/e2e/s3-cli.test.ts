@@ -165,6 +165,8 @@ describe('drctl check s3', () => {
         's3://e2e-dst',
         '--source-endpoint',
         `http://127.0.0.1:${port}`,
+        '--target-endpoint',
+        ceph.endpoint,
       ]);
       expectClean(r);
       expect(r.stderr).toContain(

@@ -5,7 +5,7 @@ import { acquireLock } from '../../engine/lock.js';
 import { createRun } from '../../engine/run-dir.js';
 import { selectSteps } from '../../engine/select.js';
 import { runSession } from '../../engine/session.js';
-import { UsageError, formatDiagnostic } from '../../errors.js';
+import { DrctlError, ExitCode, UsageError, formatDiagnostic } from '../../errors.js';
 import { makeRunId, resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
 import type { Plan } from '../../plan/types.js';
@@ -155,8 +155,13 @@ export async function confirmByName(name: string, what: string): Promise<void> {
     });
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const interrupted = new Promise<never>((_, reject) =>
+    rl.once('SIGINT', () =>
+      reject(new DrctlError('interrupted at the confirmation; nothing was started', { exitCode: ExitCode.interrupted })),
+    ),
+  );
   try {
-    const answer = await rl.question(`Type the runbook name (${name}) to ${what}: `);
+    const answer = await Promise.race([rl.question(`Type the runbook name (${name}) to ${what}: `), interrupted]);
     if (answer.trim() !== name) {
       throw new UsageError('confirmation did not match the runbook name; nothing was started', {
         hint: `type ${name} exactly, or pass --yes`,

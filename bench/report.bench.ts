@@ -37,12 +37,14 @@ try {
 
   const rows: { phase: string; ms: number }[] = [];
   const totals: number[] = [];
+  const cpuTotals: number[] = [];
   const perPhase = new Map<string, number[]>();
   const note = (phase: string, ms: number) => perPhase.set(phase, [...(perPhase.get(phase) ?? []), ms]);
   let events = 0;
   let bars = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const loaded = time(() => loadJournal(loc.journalPath));
     note('read + verify hash chain', loaded.ms);
     events = loaded.value.events.length;
@@ -54,10 +56,13 @@ try {
       if (format === 'html') bars = (r.value.match(/<rect class="bar /g) ?? []).length;
     }
     totals.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuTotals.push((c.user + c.system) / 1000);
   }
   for (const [phase, xs] of perPhase) rows.push({ phase, ms: median(xs) });
   const total = median(totals);
   rows.push({ phase: 'TOTAL in process (all 5 formats)', ms: total });
+  rows.push({ phase: 'TOTAL in process, CPU time (load-independent)', ms: median(cpuTotals) });
 
   const bin = join(ROOT, 'bin/drctl.js');
   const cli: { phase: string; ms: number }[] = [];

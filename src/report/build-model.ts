@@ -43,6 +43,11 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
       `hash chain NOT VERIFIED${b ? ` (breaks at event ${b.seq}, line ${b.line}: ${b.reason})` : ''}`,
     );
   }
+  if (started !== undefined && started.runId !== input.runId) {
+    warnings.push(
+      `the journal records run ${started.runId} but was read as run ${input.runId} (a copied or renamed run directory?)`,
+    );
+  }
   const set = collectTracks(events, started?.dryRun ?? false);
   warnings.push(...set.warnings);
   const { tracks, runStart, runEnd } = set;

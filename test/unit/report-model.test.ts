@@ -229,6 +229,17 @@ describe('successful run', () => {
   });
 });
 
+describe('a journal read under another run id', () => {
+  it('keeps the id the journal records and warns', () => {
+    const loc = writeSuccessfulRun(`${tmp}/copied`, '20261121T160000000Z-aaaa');
+    const m = loadReportModel({ ...loc, id: '20261122T000000000Z-copy' });
+    expect(m.run.id).toBe('20261121T160000000Z-aaaa');
+    expect(m.warnings).toEqual([
+      'the journal records run 20261121T160000000Z-aaaa but was read as run 20261122T000000000Z-copy (a copied or renamed run directory?)',
+    ]);
+  });
+});
+
 describe('failed run', () => {
   it('marks the failure, the retry and the steps that never ran', () => {
     expect(failed.run).toMatchObject({

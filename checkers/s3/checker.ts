@@ -146,12 +146,12 @@ export async function runS3Check(
     for (const pair of pairs) {
       const t0 = Date.now();
       const tally = { same: 0, missing: 0, extra: 0, different: 0, unverified: 0, errors: 0, downloaded: 0 };
-      const onObject = async (r: ObjectResult) => {
-        let { verdict, reason } = r;
-        if (verdict === '?' && r.needsContent && options.download) {
-          ({ verdict, reason } = await compareContent(pair, r, ctx.signal));
-          tally.downloaded++;
-        }
+      // Synchronous for the common case; only a download or a full output pipe waits.
+      const record = (
+        r: ObjectResult,
+        verdict: Verdict,
+        reason: string | undefined,
+      ): Promise<void> | void => {
         if (verdict === '=') tally.same++;
         else if (verdict === '+') tally.missing++;
         else if (verdict === '-') tally.extra++;
@@ -188,7 +188,14 @@ export async function runS3Check(
           if (findings.length < options.maxFindings) findings.push(finding);
           else findingsOmitted++;
         }
-        if (sink) await sink.write(verdict, shown);
+        if (sink) return sink.write(verdict, shown);
+      };
+      const onObject = (r: ObjectResult): Promise<void> | void => {
+        if (r.verdict === '?' && r.needsContent && options.download) {
+          tally.downloaded++;
+          return compareContent(pair, r, ctx.signal).then((c) => record(r, c.verdict, c.reason));
+        }
+        return record(r, r.verdict, r.reason);
       };
       ctx.progress({
         phase: 'compare',

@@ -12,6 +12,7 @@ export interface Comparison {
 }
 
 const MULTIPART_RE = /-(\d+)$/;
+const SAME: Comparison = { verdict: '=' };
 
 export function normalizeEtag(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '').toLowerCase();
@@ -30,6 +31,16 @@ export function multipartParts(etag: string): number | undefined {
  * multipart ETags stay unverified (the part sizes may differ), as does multipart vs single part.
  */
 export function compareObjects(src: ListedObject, tgt: ListedObject, compareModTime = false): Comparison {
+  // The common case, without any parsing: same size, same plain (non-multipart) ETag.
+  if (
+    !compareModTime &&
+    src.size === tgt.size &&
+    src.etag === tgt.etag &&
+    src.etag.length > 2 &&
+    !src.etag.includes('-')
+  ) {
+    return SAME;
+  }
   if (src.size !== tgt.size) return { verdict: '*', reason: `size ${src.size} vs ${tgt.size}` };
   const a = normalizeEtag(src.etag);
   const b = normalizeEtag(tgt.etag);

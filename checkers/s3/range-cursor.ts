@@ -104,21 +104,31 @@ export class RangeCursor {
     );
   }
 
+  /**
+   * The next object without waiting when it is already in memory: the object, undefined at the
+   * end of the range, or null when the next page must be awaited (call next()).
+   */
+  tryNext(): ListedObject | undefined | null {
+    const { range } = this;
+    while (this.index < this.page.length) {
+      const o = this.page[this.index++]!;
+      if (range.from !== undefined && Buffer.compare(o.key, range.from) < 0) continue;
+      if (range.before !== undefined && Buffer.compare(o.key, range.before) >= 0) {
+        this.done = true;
+        this.page = [];
+        return undefined;
+      }
+      return o;
+    }
+    return this.done ? undefined : null;
+  }
+
   /** The next object in the range, or undefined at its end. */
   async next(): Promise<ListedObject | undefined> {
     const { range } = this;
     for (;;) {
-      while (this.index < this.page.length) {
-        const o = this.page[this.index++]!;
-        if (range.from !== undefined && Buffer.compare(o.key, range.from) < 0) continue;
-        if (range.before !== undefined && Buffer.compare(o.key, range.before) >= 0) {
-          this.done = true;
-          this.page = [];
-          return undefined;
-        }
-        return o;
-      }
-      if (this.done) return undefined;
+      const ready = this.tryNext();
+      if (ready !== null) return ready;
       const { objects, more } = await (this.pending ?? this.fetch());
       this.pending = undefined;
       const within = range.within;

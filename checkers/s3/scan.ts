@@ -70,7 +70,9 @@ export async function scanBucketPair(
   const sinceMs = opts.since?.getTime();
   const isRecent = (o: ListedObject | undefined) => o !== undefined && Date.parse(o.lastModified) > sinceMs!;
 
-  const report = async (src: ListedObject | undefined, tgt: ListedObject | undefined) => {
+  // Synchronous unless the consumer needs to wait (a download, a full output pipe): most keys
+  // then cost no promise at all.
+  const report = (src: ListedObject | undefined, tgt: ListedObject | undefined): Promise<void> | void => {
     if (src) {
       counts.sourceObjects++;
       counts.sourceBytes += src.size;
@@ -86,7 +88,7 @@ export async function scanBucketPair(
     const name = (src ?? tgt)!.name;
     if (src && tgt) {
       const c = compareObjects(src, tgt, opts.compareModTime);
-      await opts.onObject({
+      return opts.onObject({
         verdict: c.verdict,
         name,
         reason: c.reason,
@@ -95,9 +97,9 @@ export async function scanBucketPair(
         needsContent: c.needsContent,
       });
     } else if (src) {
-      await opts.onObject({ verdict: '+', name, reason: 'missing on target', source: src });
+      return opts.onObject({ verdict: '+', name, reason: 'missing on target', source: src });
     } else {
-      await opts.onObject({ verdict: '-', name, reason: 'only on target', target: tgt });
+      return opts.onObject({ verdict: '-', name, reason: 'only on target', target: tgt });
     }
   };
 
@@ -126,20 +128,17 @@ export async function scanBucketPair(
     const b = new RangeCursor(target, range, signal);
     let pagesSeen = 0;
     try {
-      let [x, y] = await Promise.all([a.next(), b.next()]);
+      let x = a.tryNext();
+      let y = b.tryNext();
+      if (x === null || y === null) [x, y] = await Promise.all([x ?? a.next(), y ?? b.next()]);
       while (x !== undefined || y !== undefined) {
         signal.throwIfAborted();
         const c = x === undefined ? 1 : y === undefined ? -1 : Buffer.compare(x.key, y.key);
-        if (c === 0) {
-          await report(x, y);
-          [x, y] = await Promise.all([a.next(), b.next()]);
-        } else if (c < 0) {
-          await report(x, undefined);
-          x = await a.next();
-        } else {
-          await report(undefined, y);
-          y = await b.next();
-        }
+        const pending = c === 0 ? report(x, y) : c < 0 ? report(x, undefined) : report(undefined, y);
+        if (pending) await pending;
+        if (c <= 0) x = a.tryNext();
+        if (c >= 0) y = b.tryNext();
+        if (x === null || y === null) [x, y] = await Promise.all([x ?? a.next(), y ?? b.next()]);
         // Idle workers and more to list here: hand the rest of this range to them.
         const pages = a.pages + b.pages;
         if (pages !== pagesSeen) {

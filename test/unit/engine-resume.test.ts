@@ -37,7 +37,7 @@ function journal(...bodies: JournalEventBody[]): JournalEvent[] {
         mono: seq,
         prev: '',
         ...b,
-      }) as JournalEvent,
+      }),
   );
 }
 

@@ -2,13 +2,14 @@ import type { CriticalPath } from './model.js';
 import { startOf, type StepTrack } from './step-tracks.js';
 
 /**
- * The chain of steps that determined when the run ended: start from the step that ended last
+ * The chain of steps that determined when the run ended (rollback steps aside): start from the step that ended last
  * and repeatedly step back to the need that ended last before it (its binding predecessor).
  */
 export function findCriticalPath(tracks: Map<string, StepTrack>, runStart: number): CriticalPath {
   let last: StepTrack | undefined;
   for (const t of tracks.values()) {
-    if (t.barEnd === undefined) continue;
+    // Rollback steps undo the run after it failed; the path is about the run's own steps.
+    if (t.barEnd === undefined || t.info.rollbackOf !== undefined) continue;
     if (last === undefined || t.barEnd > last.barEnd! || (t.barEnd === last.barEnd && t.order > last.order))
       last = t;
   }

@@ -3,8 +3,12 @@ import type { RunLocation } from '../../src/journal/runs.js';
 import type { ReportModel, StepReport } from '../../src/report/index.js';
 import { loadReportModel } from '../../src/report/index.js';
 import { makeTempDir, removeDir } from '../harness/process.js';
+import { createRunDir } from '../../src/journal/runs.js';
 import {
+  JournalScript,
   MIN,
+  PLAN,
+  runStarted,
   SEC,
   T0,
   writeFailedRun,
@@ -237,6 +241,51 @@ describe('a journal read under another run id', () => {
     expect(m.warnings).toEqual([
       'the journal records run 20261121T160000000Z-aaaa but was read as run 20261122T000000000Z-copy (a copied or renamed run directory?)',
     ]);
+  });
+});
+
+describe('a failed run that rolled back', () => {
+  it('keeps the rollback out of the critical path and reports it', () => {
+    const id = '20261121T220000000Z-roll';
+    const steps = [
+      ...PLAN,
+      {
+        id: 'rollback/stop-traffic',
+        title: 'Roll back: Drain the Main gateway',
+        owner: 'SRE',
+        kind: 'run',
+        needs: [],
+        rollbackOf: 'stop-traffic',
+      },
+    ];
+    const s = new JournalScript(createRunDir(`${tmp}/roll`, id));
+    s.emit(0, runStarted(id, { steps }));
+    s.step('declare', 0, MIN);
+    s.step('stop-traffic', MIN, 2 * MIN);
+    s.step('verify-core', 2 * MIN, 4 * MIN, { status: 'failed', error: 'gate failed' });
+    s.emit(4 * MIN, {
+      type: 'rollback-started',
+      reason: 'step verify-core failed (onFailure: rollback)',
+      steps: ['rollback/stop-traffic'],
+    });
+    s.step('rollback/stop-traffic', 4 * MIN, 5 * MIN);
+    s.emit(5 * MIN, { type: 'rollback-finished', status: 'succeeded' });
+    s.emit(5 * MIN, { type: 'run-finished', status: 'failed', durationMs: 5 * MIN, error: 'rolled back' });
+    const m = loadReportModel(s.close());
+    expect(m.criticalPath.steps).toEqual(['declare', 'stop-traffic', 'verify-core']);
+    expect(m.run.rollback).toEqual({
+      startedAt: iso(4 * MIN),
+      reason: 'step verify-core failed (onFailure: rollback)',
+      steps: ['rollback/stop-traffic'],
+      finishedAt: iso(5 * MIN),
+      status: 'succeeded',
+    });
+    expect(step(m, 'rollback/stop-traffic')).toMatchObject({
+      status: 'succeeded',
+      durationMs: MIN,
+      rollbackOf: 'stop-traffic',
+    });
+    expect(step(m, 'rollback/stop-traffic').notes).toEqual(['rollback of stop-traffic']);
   });
 });
 

@@ -29,16 +29,13 @@ function journal(...bodies: JournalEventBody[]): JournalEvent[] {
     rto: {},
     steps: journalSteps(runbook),
   };
-  return [start, ...bodies].map(
-    (b, seq) =>
-      ({
-        seq,
-        ts: `2026-11-22T00:00:${String(seq).padStart(2, '0')}.000Z`,
-        mono: seq,
-        prev: '',
-        ...b,
-      }),
-  );
+  return [start, ...bodies].map((b, seq) => ({
+    seq,
+    ts: `2026-11-22T00:00:${String(seq).padStart(2, '0')}.000Z`,
+    mono: seq,
+    prev: '',
+    ...b,
+  }));
 }
 
 const decisions = { retryUnknown: false, markDone: new Map<string, string>(), by: 'carol' };

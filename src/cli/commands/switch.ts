@@ -70,7 +70,11 @@ export function registerSwitch(program: Command): void {
     .action(async (file: string, opts: SwitchOptions) => {
       requireFile(file);
       const vars = opts.var ?? {};
-      const runbook = loadRunbook(file, { ...(opts.direction ? { direction: opts.direction } : {}), drill: opts.drill ?? false, vars });
+      const runbook = loadRunbook(file, {
+        ...(opts.direction ? { direction: opts.direction } : {}),
+        drill: opts.drill ?? false,
+        vars,
+      });
       for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
       const plan = buildPlan(runbook);
       const selected = selectSteps(runbook.steps, opts.only, opts.from);
@@ -157,11 +161,18 @@ export async function confirmByName(name: string, what: string): Promise<void> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const interrupted = new Promise<never>((_, reject) =>
     rl.once('SIGINT', () =>
-      reject(new DrctlError('interrupted at the confirmation; nothing was started', { exitCode: ExitCode.interrupted })),
+      reject(
+        new DrctlError('interrupted at the confirmation; nothing was started', {
+          exitCode: ExitCode.interrupted,
+        }),
+      ),
     ),
   );
   try {
-    const answer = await Promise.race([rl.question(`Type the runbook name (${name}) to ${what}: `), interrupted]);
+    const answer = await Promise.race([
+      rl.question(`Type the runbook name (${name}) to ${what}: `),
+      interrupted,
+    ]);
     if (answer.trim() !== name) {
       throw new UsageError('confirmation did not match the runbook name; nothing was started', {
         hint: `type ${name} exactly, or pass --yes`,

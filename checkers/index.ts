@@ -11,6 +11,7 @@ const loaders: Partial<Record<CheckTarget['kind'], () => Promise<Checker<never>>
   mysql: async () => (await import('./mysql/index.js')).mysqlChecker as Checker<never>,
   es: async () => (await import('./es/index.js')).esChecker as Checker<never>,
   s3: async () => (await import('./s3/index.js')).s3Checker as Checker<never>,
+  redis: async () => (await import('./redis/index.js')).redisChecker as Checker<never>,
 };
 
 export const checkerKinds = ['mysql', 's3', 'es', 'redis'] as const satisfies readonly CheckTarget['kind'][];

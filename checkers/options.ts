@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { esOptionsSchema } from './es/options.js';
 import { mysqlOptionsSchema } from './mysql/options.js';
+import { redisOptionsSchema } from './redis/options.js';
 import { s3OptionsSchema } from './s3/options.js';
 import type { CheckTarget } from './types.js';
 
@@ -13,4 +14,5 @@ export const checkerOptionSchemas: Partial<Record<CheckTarget['kind'], z.ZodType
   mysql: mysqlOptionsSchema,
   s3: s3OptionsSchema,
   es: esOptionsSchema,
+  redis: redisOptionsSchema,
 };

@@ -1,0 +1,2 @@
+export { redisChecker, runRedisCheck } from './checker.js';
+export { redisOptionsSchema, type RedisOptions } from './options.js';

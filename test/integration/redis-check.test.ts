@@ -1,0 +1,163 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRedisCheck } from '../../checkers/redis/checker.js';
+import { redisOptionsSchema } from '../../checkers/redis/options.js';
+import type { CheckResult } from '../../checkers/types.js';
+import { drctl } from '../e2e/cli-helpers.js';
+import { startRedis, type RedisServer } from '../harness/redis.js';
+
+const ctx = () => ({ signal: new AbortController().signal, progress: () => undefined });
+const check = (
+  source: RedisServer,
+  target: RedisServer,
+  opts: Record<string, unknown> = {},
+): Promise<CheckResult> =>
+  runRedisCheck(
+    { kind: 'redis', source: source.url, target: target.url },
+    redisOptionsSchema.parse({ batch: 7, ...opts }),
+    ctx(),
+  );
+
+/** Writes the same bank config and session data to a server. */
+async function seed(c: Redis): Promise<void> {
+  const p = c.pipeline();
+  for (const kind of ['mysql', 'redis', 'ceph', 'es']) p.set(`bcf.resource.target.${kind}`, 'live');
+  for (let i = 0; i < 120; i++) p.hset(`session:${i}`, { user: `u${i}`, channel: i % 2 ? 'mobile' : 'web' });
+  p.rpush('queue:payments', 'p1', 'p2', 'p3');
+  p.sadd('blocked:accounts', 'a7', 'a9', 'a11');
+  p.zadd('rank:merchants', 10, 'm1', 20, 'm2');
+  p.set(Buffer.from([0xff, 0x00, 0x41]), Buffer.from([1, 2, 3]));
+  await p.exec();
+}
+
+describe('redis checker against real redis-server', () => {
+  let main: RedisServer;
+  let dr: RedisServer;
+  let a: Redis;
+  let b: Redis;
+
+  beforeAll(async () => {
+    [main, dr] = await Promise.all([startRedis(), startRedis()]);
+    a = new Redis(main.url);
+    b = new Redis(dr.url);
+  });
+  afterAll(async () => {
+    a?.disconnect();
+    b?.disconnect();
+    await Promise.all([main?.stop(), dr?.stop()]);
+  });
+
+  it('passes identical data, including sets written in another order and binary keys', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await seed(a);
+    await seed(b);
+    await b.del('blocked:accounts');
+    await b.sadd('blocked:accounts', 'a11', 'a9', 'a7');
+    const r = await check(main, dr);
+    expect(r.status).toBe('consistent');
+    expect(r.counts).toMatchObject({
+      keysSource: 128,
+      keysTarget: 128,
+      same: 128,
+      missing: 0,
+      extra: 0,
+      different: 0,
+    });
+  });
+
+  it('finds exactly the planted differences', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await seed(a);
+    await seed(b);
+    await b.del('session:5'); // missing on DR
+    await b.set('only-on-dr', 'x'); // extra
+    await b.hset('session:6', 'channel', 'branch'); // changed hash field
+    await b.del('queue:payments');
+    await b.rpush('queue:payments', 'p1', 'p3', 'p2'); // same members, other order: a different list
+    await b.zadd('rank:merchants', 21, 'm2'); // changed score
+    await b.del('bcf.resource.target.es');
+    await b.hset('bcf.resource.target.es', 'v', 'live'); // same name, other type
+    const r = await check(main, dr);
+    expect(r.status).toBe('different');
+    expect(r.counts).toMatchObject({ missing: 1, extra: 1, different: 4 });
+    const byKind = (k: string) =>
+      r.findings
+        .filter((f) => f.kind === k)
+        .map((f) => f.object)
+        .sort();
+    expect(byKind('missing')).toEqual(['session:5']);
+    expect(byKind('extra')).toEqual(['only-on-dr']);
+    expect(byKind('different')).toEqual([
+      'bcf.resource.target.es',
+      'queue:payments',
+      'rank:merchants',
+      'session:6',
+    ]);
+  });
+
+  it('reports streams as unverified, never as a match', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    for (const c of [a, b]) await c.xadd('events', '1-1', 'f', 'v');
+    const r = await check(main, dr);
+    expect(r.status).toBe('unverified');
+    expect(r.ok).toBe(false);
+  });
+
+  it('waits for a replica to catch up instead of reporting lag as loss', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await b.replicaof('127.0.0.1', main.port);
+    try {
+      await seed(a);
+      const r = await check(main, dr, { waitMs: 10_000 });
+      expect(r.status).toBe('consistent');
+      expect(r.evidence.replication).toMatchObject({ replica: true, caughtUp: true });
+    } finally {
+      await b.replicaof('NO', 'ONE');
+    }
+  });
+
+  it('drctl check redis: exit 0 / 1 / 2, and never shows a password', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await seed(a);
+    await seed(b);
+    const ok = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('redis CONSISTENT: 128 source keys vs 128 target keys: consistent');
+    await b.del('session:1');
+    const diff = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url, '--json']);
+    expect(diff.code).toBe(1);
+    expect((JSON.parse(diff.stdout) as CheckResult).counts.missing).toBe(1);
+    const unreachable = await drctl([
+      'check',
+      'redis',
+      '--source',
+      'redis://:hunter2-pw@127.0.0.1:1',
+      '--target',
+      dr.url,
+    ]);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toContain('--source 127.0.0.1:1: cannot connect');
+    expect(unreachable.stdout + unreachable.stderr).not.toContain('hunter2-pw');
+    await b.config('SET', 'requirepass', 'right-pw-123');
+    try {
+      const wrong = await drctl([
+        'check',
+        'redis',
+        '--source',
+        main.url,
+        '--target',
+        `redis://:wrong-pw-456@127.0.0.1:${dr.port}`,
+      ]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toContain('authentication failed');
+      expect(wrong.stdout + wrong.stderr).not.toContain('wrong-pw-456');
+    } finally {
+      const admin = new Redis(`redis://:right-pw-123@127.0.0.1:${dr.port}`);
+      await admin.config('SET', 'requirepass', '');
+      admin.disconnect();
+    }
+    const bad = await drctl(['check', 'redis', '--source', 'http://x', '--target', dr.url]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--source: scheme must be redis:// or rediss://');
+  });
+});

@@ -56,23 +56,26 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const searchP = opts.es
       ? Promise.all([startSearch('opensearch', { heapMb: 384 }), startSearch('opensearch', { heapMb: 384 })])
       : Promise.resolve(undefined);
-    const [mysql, redis] = await Promise.all([
+    const [mysql, redis, redisDr] = await Promise.all([
       startMariaDbPair({ dir: join(LAB_DIR, 'mysql') }),
+      startRedis(),
       startRedis(),
     ]);
     stops.push(
       () => mysql.stop(),
       () => redis.stop(),
+      () => redisDr.stop(),
     );
     pids['mariadb-primary'] = mysql.primary.pid;
     pids['mariadb-replica'] = mysql.replica.pid;
     pids['redis'] = redis.pid;
+    pids['redis-dr'] = redisDr.pid;
     savePids();
     opts.log(
-      `MariaDB primary 127.0.0.1:${mysql.primary.port} → GTID replica 127.0.0.1:${mysql.replica.port}, Redis ${redis.url} (${since()})`,
+      `MariaDB primary 127.0.0.1:${mysql.primary.port} → GTID replica 127.0.0.1:${mysql.replica.port}, Redis ${redis.url} → DR replica ${redisDr.url} (${since()})`,
     );
     await seedBank(mysql);
-    await seedConfig(redis);
+    await seedConfig(redis, redisDr);
 
     const ceph = await cephP;
     if (ceph) {
@@ -132,6 +135,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       DEMO_CHECK_PASSWORD: CHECK_PASSWORD,
       DEMO_REPL_PASSWORD: 'replpass',
       DEMO_REDIS_URL: redis.url,
+      DEMO_REDIS_DR_URL: redisDr.url,
       DEMO_APP_URL: appUrl,
       DEMO_LAB_DIR: LAB_DIR,
     };
@@ -177,7 +181,11 @@ async function seedBank(pair: MariaDbPair): Promise<void> {
   await pair.replica.query(`SELECT MASTER_GTID_WAIT('${row!.pos}', 30)`);
 }
 
-async function seedConfig(redis: RedisServer): Promise<void> {
+/** The app config lives in Main's Redis; DR's Redis replicates it (checked by a redis gate). */
+async function seedConfig(redis: RedisServer, redisDr: RedisServer): Promise<void> {
+  const dr = new Redis(redisDr.url);
+  await dr.replicaof('127.0.0.1', redis.port);
+  dr.disconnect();
   const c = new Redis(redis.url);
   await c.mset(
     'bcf.resource.target.mysql',

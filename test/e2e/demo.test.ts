@@ -57,6 +57,7 @@ describe('npm run demo (real servers, the real CLI)', () => {
         'gate-core-banking',
         'gate-documents',
         'gate-search',
+        'gate-config',
         'flip-mysql',
         'health-check',
         'qa-verify',
@@ -72,6 +73,7 @@ describe('npm run demo (real servers, the real CLI)', () => {
       ).toEqual([
         ['es', 'consistent'],
         ['mysql', 'consistent'],
+        ['redis', 'consistent'],
         ['s3', 'consistent'],
       ]);
       const approval = events.find((e) => e.type === 'approval');

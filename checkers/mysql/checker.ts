@@ -431,6 +431,7 @@ function buildPlan(
     table: s.name,
     key: keyCols?.map((c) => ({ name: c.name, dataType: c.dataType, charset: c.charset })),
     keyIndex: rowKey?.index,
+    estimatedRows: s.estimatedRows,
     columns,
     filter,
     algo,

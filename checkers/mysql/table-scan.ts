@@ -23,6 +23,8 @@ export interface TablePlan {
   keyIndex: string | undefined;
   /** Columns compared (present on both sides), in source order; includes the key. */
   columns: ColumnInfo[];
+  /** Rows estimated from table statistics (chunk planning only; 0 if unknown). */
+  estimatedRows: number;
   /** Extra WHERE predicate (time window), or ''. */
   filter: string;
   algo: HashAlgorithm;
@@ -118,13 +120,14 @@ export async function scanTable(
   };
 
   const compareRange = async (
+    base: string,
     lower: (Buffer | null)[] | undefined,
     upper: (Buffer | null)[] | undefined,
     a: Checksum,
     b: Checksum,
   ): Promise<void> => {
     if (a.count === b.count && a.sum === b.sum) return;
-    const range = rangePredicate(key, lower, upper);
+    const range = withBase(base, rangePredicate(key, lower, upper));
     const biggest = Math.max(a.count, b.count);
     if (biggest <= LEAF_ROWS) {
       await compareLeaf(range);
@@ -141,12 +144,12 @@ export async function scanTable(
     }
     bounds.push(upper);
     for (let i = 0; i + 1 < bounds.length; i++) {
-      const sub = rangePredicate(key, bounds[i], bounds[i + 1]);
+      const sub = withBase(base, rangePredicate(key, bounds[i], bounds[i + 1]));
       const [sa, sb] = await Promise.all([
         checksum(source, checksumSql(sub)),
         checksum(target, checksumSql(sub)),
       ]);
-      await compareRange(bounds[i], bounds[i + 1], sa, sb);
+      await compareRange(base, bounds[i], bounds[i + 1], sa, sb);
     }
   };
 
@@ -211,18 +214,18 @@ export async function scanTable(
     return out;
   };
 
-  let lower: (Buffer | null)[] | undefined;
-  let size = 1000;
-  for (;;) {
+  const runChunk = async (
+    range: string,
+    lower: KeyTuple | undefined,
+    upper: KeyTuple | undefined,
+    base: string,
+  ) => {
     if (opts.signal.aborted)
       throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('interrupted');
-    const range = rangePredicate(key, lower, undefined);
-    const upper = await findBoundary(source, range, size - 1);
-    const chunkRange = rangePredicate(key, lower, upper);
     const t0 = performance.now();
     const [a, b] = await Promise.all([
-      checksum(source, checksumSql(chunkRange)),
-      checksum(target, checksumSql(chunkRange)),
+      checksum(source, checksumSql(range)),
+      checksum(target, checksumSql(range)),
     ]);
     const elapsed = performance.now() - t0;
     stats.chunks++;
@@ -230,17 +233,80 @@ export async function scanTable(
     stats.rowsTarget += b.count;
     if (a.count !== b.count || a.sum !== b.sum) {
       stats.mismatchedChunks++;
-      await compareRange(lower, upper, a, b);
+      await compareRange(base, lower, upper, a, b);
     }
     opts.onProgress?.(stats.rowsSource);
     await opts.limiter.take(Math.max(a.count, b.count), opts.signal);
+    // Adapt to the target time; bounded growth so one slow chunk does not explode it.
+    return elapsed > 0 ? Math.min(4, Math.max(0.25, opts.chunkTimeMs / elapsed)) : 4;
+  };
+
+  const span = await integerKeySpan(plan, source, target);
+  if (span) {
+    // Dense integer keys: chunks are value ranges of the first key column, no boundary scans.
+    const col = quoteIdent(key[0]!.name);
+    const density = Number(span.max - span.min + 1n) / Math.max(1, plan.estimatedRows);
+    let step = BigInt(Math.max(1, Math.round(1000 * density)));
+    for (let lo = span.min; lo <= span.max;) {
+      const hi = lo + step; // exclusive
+      const base = `${col} >= ${lo} AND ${col} < ${hi}`;
+      const factor = await runChunk(base, undefined, undefined, base);
+      lo = hi;
+      step = BigInt(Math.max(1, Math.round(Math.min(Number(step) * factor, MAX_CHUNK * density))));
+    }
+    return stats;
+  }
+
+  let lower: KeyTuple | undefined;
+  let size = 1000;
+  for (;;) {
+    const upper = await findBoundary(source, rangePredicate(key, lower, undefined), size - 1);
+    const factor = await runChunk(rangePredicate(key, lower, upper), lower, upper, '');
     if (!upper) break;
     lower = upper;
-    // Adapt the chunk size to the target time; bounded growth so one slow chunk does not explode it.
-    const factor = elapsed > 0 ? opts.chunkTimeMs / elapsed : 4;
-    size = Math.round(Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size * Math.min(4, Math.max(0.25, factor)))));
+    size = Math.round(Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size * factor)));
   }
   return stats;
+}
+
+type KeyTuple = (Buffer | null)[];
+
+function withBase(base: string, range: string): string {
+  return base === '' ? range : range === '1=1' ? base : `${base} AND ${range}`;
+}
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+
+/**
+ * MIN and MAX of the first key column over both sides when it is an integer and the keys are
+ * dense enough (at most 4 values per estimated row) for value ranges to make even chunks.
+ */
+async function integerKeySpan(
+  plan: TablePlan,
+  source: Session,
+  target: Session,
+): Promise<{ min: bigint; max: bigint } | undefined> {
+  const first = plan.key?.[0];
+  if (!first || !INTEGER_TYPES.has(first.dataType) || plan.estimatedRows < 1000) return undefined;
+  const col = quoteIdent(first.name);
+  const sql = `SELECT MIN(${col}) AS lo, MAX(${col}) AS hi FROM ${quoteTable(plan.db, plan.table)}`;
+  const rows = await Promise.all([
+    source.query<{ lo: string | null; hi: string | null }>(sql),
+    target.query<{ lo: string | null; hi: string | null }>(sql),
+  ]);
+  const los = rows
+    .map((r) => r[0]?.lo)
+    .filter((v): v is string => v !== null && v !== undefined)
+    .map((v) => BigInt(v));
+  const his = rows
+    .map((r) => r[0]?.hi)
+    .filter((v): v is string => v !== null && v !== undefined)
+    .map((v) => BigInt(v));
+  if (los.length === 0 || his.length === 0) return undefined;
+  const min = los.reduce((a, b) => (a < b ? a : b));
+  const max = his.reduce((a, b) => (a > b ? a : b));
+  if (Number(max - min + 1n) > 4 * plan.estimatedRows + 10_000) return undefined;
+  return { min, max };
 }
 
 async function checksum(s: Session, sql: string): Promise<Checksum> {

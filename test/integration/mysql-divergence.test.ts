@@ -249,6 +249,38 @@ describe('mysql checker against a real primary and replica', () => {
     ]);
   });
 
+  it('drills big chunks down to the exact keys, for dense integer, sparse integer and case-insensitive string keys', async () => {
+    await pair.primary.query(`
+      CREATE DATABASE big; USE big;
+      CREATE TABLE dense (id INT PRIMARY KEY, v INT);
+      INSERT INTO dense SELECT seq, seq FROM seq_1_to_30000;
+      CREATE TABLE sparse (id BIGINT PRIMARY KEY, v INT);
+      INSERT INTO sparse SELECT seq * 1000003, seq FROM seq_1_to_30000;
+      CREATE TABLE strkey (k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT);
+      INSERT INTO strkey SELECT CONCAT('k', seq), seq FROM seq_1_to_30000;
+      ANALYZE TABLE dense, sparse, strkey;`);
+    await waitForReplicaCatchUp(pair);
+    await onReplicaOnly(`
+      DELETE FROM big.dense WHERE id IN (2, 17777); UPDATE big.dense SET v = 0 WHERE id = 29999; INSERT INTO big.dense VALUES (30001, 1);
+      DELETE FROM big.sparse WHERE id = 12 * 1000003; UPDATE big.sparse SET v = 0 WHERE id = 25000 * 1000003;
+      UPDATE big.strkey SET k = 'K5' WHERE k = 'k5'; UPDATE big.strkey SET v = 0 WHERE k = 'k20000'`);
+    const r = await check({ databases: ['big'], chunkTimeMs: 5000 });
+    expect(rowFindings(r)).toEqual(
+      [
+        'big.dense id=17777: missing on target',
+        'big.dense id=2: missing on target',
+        'big.dense id=29999: different on target: v',
+        'big.dense id=30001: extra on target',
+        'big.sparse id=12000036: missing on target',
+        'big.sparse id=25000075000: different on target: v',
+        "big.strkey k='K5': extra on target",
+        "big.strkey k='k20000': different on target: v",
+        "big.strkey k='k5': missing on target",
+      ].sort(),
+    );
+    expect(r.counts).toMatchObject({ rowsSource: 90000, missing: 4, extra: 2, different: 3 });
+  });
+
   it('reports an errant transaction written on the replica', async () => {
     await pair.primary.query('CREATE DATABASE err; CREATE TABLE err.t (id INT PRIMARY KEY)');
     await waitForReplicaCatchUp(pair);

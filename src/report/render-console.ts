@@ -13,6 +13,8 @@ import { renderTextTable } from './text-table.js';
 
 /** Steps listed in full up to this many; above it the console shows the notable ones. */
 const FULL_LIST_MAX = 60;
+/** Gates listed in full up to this many. */
+const GATES_LISTED = 10;
 
 function groupRows(groups: GroupTotal[]): string[][] {
   return groups.map((g) => [
@@ -94,7 +96,18 @@ export function renderConsole(m: ReportModel): string {
   if (m.idleGaps.length > topGaps.length) out.push(`  … ${m.idleGaps.length - topGaps.length} shorter gaps`);
   out.push('');
   out.push(`RPO evidence (${m.gates.length} gate${m.gates.length === 1 ? '' : 's'})`);
-  for (const g of m.gates) {
+  // A big run has a gate per database: list every gate that did not pass, and passing ones only
+  // while the list stays short.
+  const failing = m.gates.filter((g) => !g.ok);
+  const shown = m.gates.length <= GATES_LISTED ? m.gates : failing.slice(0, GATES_LISTED * 2);
+  if (shown.length < m.gates.length) {
+    const which =
+      failing.length === 0
+        ? `all ${m.gates.length} consistent`
+        : `${m.gates.length - failing.length} consistent; ${shown.length === failing.length ? `the ${failing.length}` : `the first ${shown.length} of ${failing.length}`} not consistent below`;
+    out.push(`  ${which} (every gate in --format html|md|json)`);
+  }
+  for (const g of shown) {
     out.push(`  ${showClock(g.at)}  ${g.step}  ${g.checker}  ${g.status.toUpperCase()}  ${g.summary}`);
     if (Object.keys(g.counts).length > 0) out.push(`      counts: ${showCounts(g.counts)}`);
     if (g.keyEvidence.length > 0)
@@ -128,8 +141,9 @@ export function renderConsole(m: ReportModel): string {
       .sort((a, b) => b.varianceMs! - a.varianceMs!)
       .slice(0, 10);
     out.push(`Steps: ${m.steps.length} (use --format html|md|csv|json for every step)`);
-    out.push(`  not succeeded or overridden (${notable.length}):`);
-    out.push(indent(renderTextTable(header, notable.slice(0, 30).map(stepRow), [5, 6, 7]), 4));
+    out.push(`  not succeeded or overridden (${notable.length})${notable.length === 0 ? ': none' : ':'}`);
+    if (notable.length > 0)
+      out.push(indent(renderTextTable(header, notable.slice(0, 30).map(stepRow), [5, 6, 7]), 4));
     out.push('  most over estimate:');
     out.push(
       indent(
@@ -142,8 +156,13 @@ export function renderConsole(m: ReportModel): string {
       ),
     );
   }
+  const big = m.steps.length > FULL_LIST_MAX;
   const noted = m.steps.filter(
-    (s) => s.notes.length > 0 && !(s.notes.length === 1 && s.notes[0] === 'drill'),
+    (s) =>
+      s.notes.length > 0 &&
+      !(s.notes.length === 1 && s.notes[0] === 'drill') &&
+      // In a big run, only what someone must look at: overrides, retries, failures.
+      (!big || s.overrides.length > 0 || s.attempts > 1 || !['succeeded', 'skipped'].includes(s.status)),
   );
   if (noted.length > 0) {
     out.push('');

@@ -3,6 +3,7 @@ import { UsageError } from '../../src/errors.js';
 import { createRunDir } from '../../src/journal/runs.js';
 import {
   REPORT_FORMATS,
+  buildReportModel,
   loadReportModel,
   parseReportFormat,
   renderReport,
@@ -11,6 +12,7 @@ import {
 import { csvField } from '../../src/report/render-csv.js';
 import { clearSecrets, registerSecret } from '../../src/util/redact.js';
 import { makeTempDir, removeDir } from '../harness/process.js';
+import { generatedEvents } from '../fixtures/report-generated.js';
 import { JournalScript, MIN, PLAN, runStarted, writeSuccessfulRun } from '../fixtures/report-journals.js';
 
 let tmp: string;
@@ -156,6 +158,24 @@ describe('report formats', () => {
       const text = renderReport(odd, format);
       expect(text).not.toContain('hunter2-token-xyz');
     }
+  });
+
+  it('console: a big run shows what needs attention, not every step and gate', () => {
+    const big = buildReportModel({
+      runId: 'big',
+      events: generatedEvents('big', { steps: 300 }),
+      integrity: { verified: true, events: 0, breakAt: undefined, tornTail: false, corruptLines: [] },
+    });
+    const text = renderReport(big, 'console');
+    const gates = big.gates.length;
+    expect(gates).toBeGreaterThan(10);
+    expect(text).toContain(
+      `RPO evidence (${gates} gates)\n  all ${gates} consistent (every gate in --format html|md|json)\n`,
+    );
+    expect(text).toContain('Steps: 300 (use --format html|md|csv|json for every step)');
+    expect(text).toContain('not succeeded or overridden (0): none');
+    expect(text).not.toContain('approved by');
+    expect(text.split('\n').length).toBeLessThan(120);
   });
 
   it('console: the summary names the clocks, the critical path and the idle time', () => {

@@ -521,7 +521,7 @@ export class Executor {
   private durable(): Promise<void> {
     this.syncing ??= Promise.resolve().then(() => {
       this.syncing = undefined;
-      this.opts.journal.sync();
+      return this.opts.journal.syncAsync();
     });
     return this.syncing;
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { redactValue } from '../util/redact.js';
 import type { JournalEvent, JournalEventBody } from './events.js';
@@ -19,6 +19,7 @@ export class JournalWriter {
   private seq: number;
   private prev: string;
   private dirty = false;
+  private inflight: Promise<void> | undefined;
   private readonly t0 = performance.now();
 
   private constructor(
@@ -76,6 +77,25 @@ export class JournalWriter {
     if (!force && !this.dirty) return;
     fsyncSync(this.fd);
     this.dirty = false;
+  }
+
+  /**
+   * Like sync() without blocking the event loop (the fsync runs on libuv's pool): resolves once
+   * every event appended before the call is durable.
+   */
+  syncAsync(): Promise<void> {
+    if (!this.dirty) return this.inflight ?? Promise.resolve();
+    this.dirty = false;
+    const p = new Promise<void>((resolve, reject) =>
+      fsync(this.fd, (err) => (err ? reject(err) : resolve())),
+    );
+    const tracked: Promise<void> = p
+      .catch(() => undefined)
+      .then(() => {
+        if (this.inflight === tracked) this.inflight = undefined;
+      });
+    this.inflight = tracked;
+    return p;
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ let dst: string;
 async function drctl(...args: string[]) {
   const r = await execa('node', ['bin/drctl.js', 'check', 'mysql', ...args], {
     reject: false,
-    env: { NO_COLOR: '1' },
+    env: { NO_COLOR: '1', CHECK_PW: PASSWORD },
   });
   return { code: r.exitCode, out: r.stdout, err: r.stderr, all: `${r.stdout}\n${r.stderr}` };
 }
@@ -73,6 +73,35 @@ describe('drctl check mysql', () => {
     await pair.replica.query(
       'SET sql_log_bin = 0; UPDATE bank.accounts SET balance = 500 WHERE id = 500; SET sql_log_bin = 1',
     );
+  });
+
+  it('takes source and target from a runbook resource (--resource -f), secrets from the environment', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drctl-rb-'));
+    const file = join(dir, 'runbook.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: drctl/v1',
+        'kind: Runbook',
+        'name: mysql-check-e2e',
+        'roles: { DBA: {} }',
+        'resources:',
+        '  core-banking:',
+        '    kind: mysql',
+        `    primary: 'mysql://dba:\${env:CHECK_PW}@127.0.0.1:${pair.primary.port}'`,
+        `    replica: 'mysql://dba:\${env:CHECK_PW}@127.0.0.1:${pair.replica.port}'`,
+        'steps:',
+        '  - id: verify-core-banking',
+        '    owner: DBA',
+        '    check: { kind: mysql, resource: core-banking }',
+        '',
+      ].join('\n'),
+    );
+    const r = await drctl('--resource', 'core-banking', '-f', file);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/CONSISTENT: 1 table, 1,000 rows/);
+    expect(r.all).not.toContain(PASSWORD);
   });
 
   it('exits 2 on a malformed DSN, naming the flag', async () => {

@@ -18,6 +18,8 @@ import { startCeph, type CephCluster } from '../test/harness/ceph.js';
 
 const OBJECTS = Number(process.env.S3_BENCH_OBJECTS ?? 100_000);
 const RUNS = Number(process.env.S3_BENCH_RUNS ?? 3);
+/** drctl rows: one per --concurrency value (8 is the default). */
+const CONCURRENCY = (process.env.S3_BENCH_CONCURRENCY ?? '8,1').split(',').map(Number);
 const LOAD_CONCURRENCY = 64;
 const ROOT = join(import.meta.dirname, '..');
 const DRCTL = join(ROOT, 'bin', 'drctl.js');
@@ -112,9 +114,9 @@ async function main(): Promise<void> {
     // DR copy: the same objects, then planted differences both tools must find.
     const dstMs = await load(client, 'bench-dst', OBJECTS, body);
     for (let k = 0; k < PLANT.missing; k++)
-      await client.send(new DeleteObjectCommand({ Bucket: 'bench-dst', Key: keyOf(k * 997) }));
+      await client.send(new DeleteObjectCommand({ Bucket: 'bench-dst', Key: keyOf((k * 997) % OBJECTS) }));
     for (let k = 0; k < PLANT.changed; k++) {
-      const i = k * 991 + 5;
+      const i = (k * 991 + 5) % OBJECTS;
       await client.send(
         new PutObjectCommand({
           Bucket: 'bench-dst',
@@ -172,21 +174,22 @@ async function main(): Promise<void> {
       ...extra,
     ];
 
+    const verifyDrctl = (m: Measured) => {
+      const r = JSON.parse(m.stdout) as { counts: Record<string, number> };
+      const c = r.counts;
+      const ok =
+        c.missing === PLANT.missing &&
+        c.extra === PLANT.extra &&
+        c.different === PLANT.changed &&
+        c.sourceObjects === OBJECTS;
+      return `${ok ? 'found' : 'WRONG:'} ${c.missing} missing, ${c.extra} extra, ${c.different} different (exit ${m.code})`;
+    };
     const tools: Array<{ name: string; run: () => Promise<Measured>; verify: (m: Measured) => string }> = [
-      {
-        name: 'drctl check s3',
-        run: () => measure(process.execPath, drctlArgs, drctlEnv),
-        verify: (m) => {
-          const r = JSON.parse(m.stdout) as { counts: Record<string, number> };
-          const c = r.counts;
-          const ok =
-            c.missing === PLANT.missing &&
-            c.extra === PLANT.extra &&
-            c.different === PLANT.changed &&
-            c.sourceObjects === OBJECTS;
-          return `${ok ? 'found' : 'WRONG:'} ${c.missing} missing, ${c.extra} extra, ${c.different} different (exit ${m.code})`;
-        },
-      },
+      ...CONCURRENCY.map((c) => ({
+        name: `drctl --concurrency ${c}`,
+        run: () => measure(process.execPath, [...drctlArgs, '--concurrency', String(c)], drctlEnv),
+        verify: verifyDrctl,
+      })),
       ...[[], ['--fast-list']].map((extra) => ({
         name: `rclone check${extra.length ? ' ' + extra.join(' ') : ''}`,
         run: () => measure('rclone', rcloneArgs(extra), rcloneEnv),
@@ -224,7 +227,10 @@ async function main(): Promise<void> {
       );
     }
     const drctl = rows[0]!;
-    const bestRclone = Math.min(...rows.slice(1).map((r) => r.ms));
+    console.log(
+      `machine load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (2 cores)`,
+    );
+    const bestRclone = Math.min(...rows.filter((r) => r.name.startsWith('rclone')).map((r) => r.ms));
     console.log(
       `\ndrctl is ${(bestRclone / drctl.ms).toFixed(2)}x faster than the faster rclone mode; objects/s counts both listings.`,
     );

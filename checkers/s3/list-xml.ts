@@ -5,12 +5,18 @@
  */
 
 /** One listed object. `key` is the UTF-8 bytes (the order S3 lists in); `name` the same as text. */
-export interface ListedObject {
-  key: Buffer;
-  name: string;
-  size: number;
-  etag: string;
-  lastModified: string;
+export class ListedObject {
+  constructor(
+    readonly key: Buffer,
+    readonly size: number,
+    readonly etag: string,
+    readonly lastModified: string,
+  ) {}
+
+  /** Decoded on demand: most keys are only ever compared as bytes. */
+  get name(): string {
+    return this.key.toString('utf8');
+  }
 }
 
 export interface ListedPage {
@@ -104,13 +110,9 @@ export function parseListObjectsV2(xml: Buffer): ListedPage {
       throw new ListingFormatError('listed object without Key or Size');
     const key = urlEncoded ? decodeUrlKey(unescapeXml(rawKey)) : Buffer.from(unescapeXml(rawKey), 'utf8');
     const lastModified = tagText(xml, 'LastModified', pos, end) ?? '';
-    objects.push({
-      key,
-      name: key.toString('utf8'),
-      size: Number(size),
-      etag: unescapeXml(tagText(xml, 'ETag', pos, end) ?? ''),
-      lastModified,
-    });
+    objects.push(
+      new ListedObject(key, Number(size), unescapeXml(tagText(xml, 'ETag', pos, end) ?? ''), lastModified),
+    );
     pos = xml.indexOf(CONTENTS_OPEN, end);
     if (pos < 0) truncated ??= tagText(xml, 'IsTruncated', end, xml.length);
   }

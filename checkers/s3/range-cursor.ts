@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DrctlError, ExitCode } from '../../src/errors.js';
 import { listPage } from './client.js';
 import { describeS3Error } from './errors.js';
-import type { ListedObject } from './list-xml.js';
+import { ListedObject } from './list-xml.js';
 import type { KeyRange } from './split-points.js';
 
 /** The server listed keys out of byte order: a merge would give wrong answers, so we stop. */
@@ -84,7 +84,7 @@ export class RangeCursor {
             );
           }
           const key = n > 0 ? o.key.subarray(n) : o.key;
-          objects.push(n > 0 ? { ...o, key, name: key.toString('utf8') } : o);
+          objects.push(n > 0 ? new ListedObject(key, o.size, o.etag, o.lastModified) : o);
         }
         return { objects, more: page.isTruncated };
       },

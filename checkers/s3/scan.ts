@@ -7,7 +7,8 @@ import { planSplit, type KeyRange } from './split-points.js';
 /** One compared key, as reported: the rclone symbol, the key relative to the prefix, and why. */
 export interface ObjectResult {
   verdict: Verdict;
-  name: string;
+  /** The key as text (decoded only when used). */
+  readonly name: string;
   reason?: string | undefined;
   source?: ListedObject | undefined;
   target?: ListedObject | undefined;
@@ -85,21 +86,22 @@ export async function scanBucketPair(
       counts.skippedOlder++;
       return;
     }
-    const name = (src ?? tgt)!.name;
     if (src && tgt) {
       const c = compareObjects(src, tgt, opts.compareModTime);
       return opts.onObject({
         verdict: c.verdict,
-        name,
+        get name() {
+          return src.name;
+        },
         reason: c.reason,
         source: src,
         target: tgt,
         needsContent: c.needsContent,
       });
     } else if (src) {
-      return opts.onObject({ verdict: '+', name, reason: 'missing on target', source: src });
+      return opts.onObject({ verdict: '+', name: src.name, reason: 'missing on target', source: src });
     } else {
-      return opts.onObject({ verdict: '-', name, reason: 'only on target', target: tgt });
+      return opts.onObject({ verdict: '-', name: tgt!.name, reason: 'only on target', target: tgt });
     }
   };
 

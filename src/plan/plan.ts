@@ -15,7 +15,9 @@ export interface PlanOptions {
 export function buildPlan(runbook: Runbook, options: PlanOptions = {}): Plan {
   const steps = runbook.steps;
   const byIdStep = new Map(steps.map((s) => [s.id, s]));
-  const duration = (s: Step) => options.history?.get(s.id) ?? s.estimateMs ?? 0;
+  // In a drill, a step whose drill variant is `skip` takes no time.
+  const duration = (s: Step) =>
+    runbook.drill && s.drill.mode === 'skip' ? 0 : (options.history?.get(s.id) ?? s.estimateMs ?? 0);
   const dependents = new Map<string, string[]>(steps.map((s) => [s.id, []]));
   for (const s of steps) for (const n of s.needs) dependents.get(n)?.push(s.id);
 

@@ -45,14 +45,22 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
     merged = { ...tpl, ...raw };
   }
   const baseDir = dirOf(origin.file.path);
-  const scope: Record<string, unknown> = { ...ctx.scope, with: raw.with ?? {} };
+  // `with:` values may use vars and the direction; templates may carry foreach/as/switchback.
+  const withProblems: InterpolationProblem[] = [];
+  const withValues = interpolate(
+    merged.with ?? {},
+    { baseDir, scope: ctx.scope, lenient: ctx.lenient },
+    withProblems,
+  );
+  report(diags, origin, ['with'], withProblems);
+  const scope: Record<string, unknown> = { ...ctx.scope, with: withValues };
   const body = Object.fromEntries(Object.entries(merged).filter(([k]) => !STEP_SOURCE_ONLY.has(k)));
 
   let items: unknown[] = [undefined];
-  const as = typeof raw.as === 'string' ? raw.as : 'item';
-  if (raw.foreach !== undefined) {
+  const as = typeof merged.as === 'string' ? merged.as : 'item';
+  if (merged.foreach !== undefined) {
     const problems: InterpolationProblem[] = [];
-    const list = interpolate(raw.foreach, { baseDir, scope, lenient: ctx.lenient }, problems);
+    const list = interpolate(merged.foreach, { baseDir, scope, lenient: ctx.lenient }, problems);
     report(diags, origin, ['foreach'], problems);
     if (problems.some((p) => p.severity === 'error')) return [];
     if (!Array.isArray(list)) {
@@ -72,13 +80,15 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
 
   const out: ExpandedStep[] = [];
   for (const item of items) {
-    const itemScope = raw.foreach === undefined ? scope : { ...scope, [as]: item };
+    const itemScope = merged.foreach === undefined ? scope : { ...scope, [as]: item };
     const ictx: InterpolationContext = { baseDir, scope: itemScope, lenient: ctx.lenient };
     let spec = interpolateFields(body, ictx, diags, origin, []);
-    if (ctx.direction === 'switchback' && raw.switchback && typeof raw.switchback === 'object') {
+    if (ctx.direction === 'switchback' && merged.switchback && typeof merged.switchback === 'object') {
       spec = {
         ...spec,
-        ...interpolateFields(raw.switchback as Record<string, unknown>, ictx, diags, origin, ['switchback']),
+        ...interpolateFields(merged.switchback as Record<string, unknown>, ictx, diags, origin, [
+          'switchback',
+        ]),
       };
     }
     if (src.module) {

@@ -14,8 +14,10 @@ import {
   RunbookFileSchema,
   type Direction,
   type ModuleFile,
+  type Action,
   type Resource,
   type Runbook,
+  type Step,
   type RunbookFile,
 } from './schema.js';
 import { readYamlFile, type YamlFile } from './yaml-file.js';
@@ -77,12 +79,14 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   if (!mainParsed.success) throw new RunbookError(diags.items);
   const rb = mainParsed.data;
   const direction = options.direction ?? rb.direction ?? 'switchover';
+  const drill = options.drill ?? rb.drill ?? false;
 
   // Merge what modules declare into the runbook's tables; a name declared twice is an error.
   const roles = { ...(rb.roles ?? {}) };
   const resourceOrigins = new Map<string, Origin>();
   const rawResources: Record<string, Resource> = {};
   const varsRaw: Record<string, unknown> = { ...(rb.vars ?? {}) };
+  const varFiles = new Map<string, YamlFile>(Object.keys(varsRaw).map((k) => [k, main]));
   const templates: Record<string, Record<string, unknown>> = { ...(rb.templates ?? {}) };
   for (const [name, r] of Object.entries(rb.resources ?? {})) {
     rawResources[name] = r;
@@ -95,6 +99,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   for (const { file: mf, data } of modules) {
     mergeTable(diags, mf, 'roles', data.roles, roles);
     mergeTable(diags, mf, 'vars', data.vars, varsRaw);
+    for (const k of Object.keys(data.vars ?? {})) if (!varFiles.has(k)) varFiles.set(k, mf);
     mergeTable(diags, mf, 'templates', data.templates, templates);
     for (const [name, r] of Object.entries(data.resources ?? {})) {
       if (name in rawResources) {
@@ -115,14 +120,16 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     );
   }
 
-  // Vars: the runbook's, then --var overrides; each may use env/file and earlier vars.
+  // Vars: the runbook's and its modules', then --var overrides; each may use env/file (relative
+  // to the file that declares it) and the vars before it.
   const baseDir = dirname(mainPath);
   const vars: Record<string, unknown> = {};
-  const scope: Record<string, unknown> = { vars, direction };
+  const scope: Record<string, unknown> = { vars, direction, drill };
   for (const [name, value] of Object.entries({ ...varsRaw, ...(options.vars ?? {}) })) {
     const problems: InterpolationProblem[] = [];
-    vars[name] = interpolate(value, { baseDir, scope, lenient }, problems);
-    report(diags, { file: main, path: ['vars'] }, [name], problems);
+    const declaredIn = name in (options.vars ?? {}) ? main : (varFiles.get(name) ?? main);
+    vars[name] = interpolate(value, { baseDir: dirname(declaredIn.path), scope, lenient }, problems);
+    report(diags, { file: declaredIn, path: ['vars'] }, [name], problems);
   }
   const dirProblems: InterpolationProblem[] = [];
   scope.dir = interpolate(rb.directions?.[direction] ?? {}, { baseDir, scope, lenient }, dirProblems);
@@ -148,9 +155,12 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   const { steps, graph, excluded, origins } = buildSteps(
     expanded,
     rb,
-    { direction, drill: options.drill ?? false, environment, vars },
+    { direction, drill, environment, vars },
     diags,
   );
+  // Run steps run in the runbook's directory (a relative cwd: is relative to it), so
+  // `run: [./scripts/drain.sh]` works wherever drctl is started.
+  for (const step of steps) anchorRunSteps(step, baseDir);
   checkRules(
     { file: main, steps, graph, excluded, roles, resources, resourceOrigins, rto: rb.rto, origins },
     diags,
@@ -166,7 +176,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     description: rb.description,
     environment,
     direction,
-    drill: options.drill ?? false,
+    drill,
     objectives: {
       technicalMs: ms(rb.objectives?.rto?.technical),
       complianceMs: ms(rb.objectives?.rto?.compliance),
@@ -182,6 +192,18 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     modules: modules.map((m) => ({ name: m.data.name, file: m.file.display, pic: m.data.pic })),
     warnings: diags.warnings,
   };
+}
+
+function anchorRunSteps(step: Step, dir: string): void {
+  const anchor = (a: Action): Action => {
+    if (a.kind === 'run') return { ...a, cwd: resolve(dir, a.cwd ?? '.') };
+    if (a.kind === 'wait' && a.until.kind === 'run')
+      return { ...a, until: { ...a.until, cwd: resolve(dir, a.until.cwd ?? '.') } };
+    return a;
+  };
+  step.action = anchor(step.action);
+  if (step.rollback) step.rollback = { ...step.rollback, action: anchor(step.rollback.action) };
+  if (step.drill.mode === 'action') step.drill = { ...step.drill, action: anchor(step.drill.action) };
 }
 
 /** Credential fields of a resource are secrets wherever their value came from. */

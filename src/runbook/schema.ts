@@ -300,6 +300,9 @@ export const RunbookFileSchema = z
       description:
         'Default direction of this file (a switchback.yaml can include the same modules as switchover.yaml); --direction overrides it',
     }),
+    drill: z.boolean().optional().meta({
+      description: 'This file is a rehearsal: every run of it is a drill (each step runs its drill: variant)',
+    }),
     objectives: z
       .strictObject({
         rto: z.strictObject({ technical: Duration.optional(), compliance: Duration.optional() }).optional(),

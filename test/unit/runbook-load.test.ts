@@ -293,3 +293,46 @@ describe('secrets', () => {
     );
   });
 });
+
+describe('loadRunbook: modules, templates and drills', () => {
+  it('reads module vars relative to the module file and reports them there', () => {
+    const dir = writeTree({
+      'r.yaml': `${HEADER}include: [modules/m.yaml]\nsteps: []\n`,
+      'modules/m.yaml':
+        'kind: Module\nname: m\nvars:\n  list: ${file:list.yaml}\n  broken: ${file:nope.txt}\nsteps:\n  - { id: "s-${item}", foreach: "${vars.list}", owner: SRE, run: [echo] }\n',
+      'modules/list.yaml': '[a, b]\n',
+    });
+    const errs = loadErrors(join(dir, 'r.yaml'));
+    expect(errs).toEqual([
+      expect.stringMatching(/modules\/m\.yaml:5:11 vars\.broken: cannot read \$\{file:nope\.txt\}: ENOENT/),
+    ]);
+  });
+
+  it("applies a template's foreach, as, switchback and interpolated with: values", () => {
+    const dir = writeTree({
+      'r.yaml': `${HEADER}vars: { n: 3, dcs: [x, y] }
+templates:
+  each: { owner: SRE, foreach: "\${vars.dcs}", as: dc, run: [echo, "\${dc}", "\${with.n}"], switchback: { run: [echo, back, "\${dc}"] } }
+steps:
+  - { id: "t-\${dc}", template: each, with: { n: "n=\${vars.n}" } }
+`,
+    });
+    const over = loadOk(join(dir, 'r.yaml'));
+    expect(over.steps.map((s) => [s.id, s.action])).toEqual([
+      ['t-x', expect.objectContaining({ argv: ['echo', 'x', 'n=3'] })],
+      ['t-y', expect.objectContaining({ argv: ['echo', 'y', 'n=3'] })],
+    ]);
+    const back = loadOk(join(dir, 'r.yaml'), { direction: 'switchback' });
+    expect(back.steps[1]!.action).toMatchObject({ argv: ['echo', 'back', 'y'] });
+  });
+
+  it('a file that says drill: true is always a drill, and skipped steps take no time in the plan', async () => {
+    const { buildPlan } = await import('../../src/plan/plan.js');
+    const dir = writeTree({
+      'r.yaml': `${HEADER}drill: true\nsteps:\n  - { id: window, owner: SRE, run: [echo], estimate: 40m, drill: skip }\n  - { id: b, owner: SRE, run: [echo], estimate: 5m, needs: [window] }\n`,
+    });
+    const rb = loadOk(join(dir, 'r.yaml'));
+    expect(rb.drill).toBe(true);
+    expect(buildPlan(rb).makespanMs).toBe(5 * 60_000);
+  });
+});

@@ -43,7 +43,7 @@ export function registerPlan(program: Command): void {
       requireFile(file);
       const rb = loadRunbook(file, {
         ...(opts.direction ? { direction: opts.direction } : {}),
-        drill: opts.drill ?? false,
+        ...(opts.drill ? { drill: true } : {}),
         vars: opts.var ?? {},
         lenientSecrets: true,
       });

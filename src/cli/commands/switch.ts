@@ -72,7 +72,7 @@ export function registerSwitch(program: Command): void {
       const vars = opts.var ?? {};
       const runbook = loadRunbook(file, {
         ...(opts.direction ? { direction: opts.direction } : {}),
-        drill: opts.drill ?? false,
+        ...(opts.drill ? { drill: true } : {}),
         vars,
       });
       for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');

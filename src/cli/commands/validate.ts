@@ -36,7 +36,7 @@ export function registerValidate(program: Command): void {
           for (const direction of directions) {
             const rb = loadRunbook(file, {
               direction,
-              drill: opts.drill ?? false,
+              ...(opts.drill ? { drill: true } : {}),
               vars: opts.var ?? {},
               lenientSecrets: !opts.strict,
             });

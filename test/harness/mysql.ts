@@ -153,7 +153,7 @@ export async function startMariaDb(
       // multi-statement: the last result set that is a row list
       for (let i = rows.length - 1; i >= 0; i--) if (Array.isArray(rows[i])) return rows[i] as unknown[];
     }
-    return Array.isArray(rows) ? (rows) : [];
+    return Array.isArray(rows) ? rows : [];
   };
   return {
     port,

@@ -15,7 +15,7 @@ import { runS3Check, type S3CheckOptions } from '../../checkers/s3/index.js';
 import type { CheckResult, CheckTarget, S3Endpoint } from '../../checkers/types.js';
 import { ConnectionError, UsageError } from '../../src/errors.js';
 import { startCeph, type CephCluster } from '../harness/ceph.js';
-import { freePort, makeTempDir, removeDir } from '../harness/process.js';
+import { makeTempDir, removeDir } from '../harness/process.js';
 
 /**
  * The s3 checker against a real one-host Ceph RGW: planted differences of every kind, keys that
@@ -332,7 +332,8 @@ describe('s3 checker on Ceph RGW', () => {
     });
 
     it('an unreachable endpoint', async () => {
-      const port = await freePort();
+      // Port 1 (tcpmux): privileged and unused, so no other test's server can be listening there.
+      const port = 1;
       const t0 = Date.now();
       const err = await check(
         { ...endpoint('plant-src'), endpoint: `http://127.0.0.1:${port}` },

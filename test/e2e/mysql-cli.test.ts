@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +21,9 @@ async function drctl(...args: string[]) {
 }
 
 beforeAll(async () => {
-  const build = await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { reject: false, all: true });
-  if (build.exitCode !== 0) throw new Error(`npm run build failed:\n${build.all ?? ''}`);
+  // npm test builds once before any test; rebuilding dist/ here would race other files' CLI runs.
+  if (!existsSync('dist/src/cli/main.js'))
+    throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   pair = await startMariaDbPair();
   await pair.primary.query(`
     CREATE USER 'dba'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}';

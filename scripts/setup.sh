@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(mariadb-server mariadb-client redis-server percona-toolkit rclone
-  ceph-mon ceph-mgr ceph-osd radosgw ceph-common chromium unzip maven)
+  ceph-mon ceph-mgr ceph-osd radosgw ceph-common chromium unzip maven time)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

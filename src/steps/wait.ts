@@ -45,16 +45,20 @@ export const waitHandler: StepHandler<'wait'> = {
   async execute(action, ctx): Promise<StepOutcome> {
     const t0 = Date.now();
     let polls = 0;
+    // The last poll that completed: a poll cut short by the timeout says nothing about the condition.
+    let previous: StepOutcome | undefined;
     for (;;) {
       polls += 1;
       const last = await probe(action.until, ctx);
       if (ctx.signal.aborted) {
+        const shown = previous ?? last;
         return {
           ok: false,
-          error: `${abortReason(ctx.signal)} after ${polls} polls; last: ${last.error ?? 'ok'}`,
-          outputTail: last.outputTail,
+          error: `${abortReason(ctx.signal)} after ${polls} polls; last: ${shown.error ?? 'ok'}`,
+          outputTail: shown.outputTail,
         };
       }
+      previous = last;
       if (last.ok) {
         ctx.log(`condition held after ${polls} polls (${formatDuration(Date.now() - t0)})`);
         return { ok: true };

@@ -263,7 +263,7 @@ describe('step kinds against real systems', () => {
       makeStep(
         'never',
         { kind: 'wait', until: { kind: 'http', http: { url: `${httpUrl}/nope` } }, intervalMs: 50 },
-        { timeoutMs: 400 },
+        { timeoutMs: 1500 },
       ),
     ]);
     const run = await execRunbook(rb);

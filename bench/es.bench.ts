@@ -13,6 +13,8 @@ import { startSearch, type SearchFlavor, type SearchServer } from '../test/harne
 const DOCS = Number(process.env.DRCTL_BENCH_ES_DOCS ?? 1_000_000);
 const FLAVOR = (process.env.DRCTL_BENCH_ES_FLAVOR ?? 'opensearch') as SearchFlavor;
 const HEAP_MB = Number(process.env.DRCTL_BENCH_ES_HEAP_MB ?? 768);
+/** Sort/match key: `_id` (default) or the keyword field `id` (DRCTL_BENCH_ES_ID_FIELD=id). */
+const ID_FIELD = process.env.DRCTL_BENCH_ES_ID_FIELD;
 const INDEX = 'bench-payments';
 const BULK = 5000;
 
@@ -93,7 +95,7 @@ async function rawScan(url: string, flavor: SearchFlavor, sort: 'id' | 'doc'): P
       {
         size: 1000,
         pit: { id: pit, keep_alive: '5m' },
-        sort: sort === 'id' ? [{ _id: 'asc' }] : ['_doc'],
+        sort: sort === 'id' ? [{ [ID_FIELD ?? '_id']: 'asc' }] : ['_doc'],
         track_total_hits: false,
         ...(after ? { search_after: after } : {}),
       },
@@ -142,7 +144,9 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   if (!existsSync('dist/src/cli/main.js')) throw new Error('build first: npm run build');
-  console.log(`es bench: ${fmt(DOCS)} docs per side on two ${FLAVOR} nodes (heap ${HEAP_MB} MB each)`);
+  console.log(
+    `es bench: ${fmt(DOCS)} docs per side on two ${FLAVOR} nodes (heap ${HEAP_MB} MB each), key ${ID_FIELD ?? '_id'}`,
+  );
   const servers: SearchServer[] = await Promise.all([
     startSearch(FLAVOR, { heapMb: HEAP_MB }),
     startSearch(FLAVOR, { heapMb: HEAP_MB }),
@@ -180,8 +184,8 @@ async function main(): Promise<void> {
 
     const rows: [string, number, number, string][] = [
       ['raw PIT scan, index order (_doc), 1 side', rawShard.ms, rawShard.value, '-'],
-      ['raw PIT scan, sorted by _id, 1 side', rawId.ms, rawId.value, '-'],
-      ['raw PIT scan, sorted by _id, both sides at once', rawBoth.ms, rawBoth.value[0], '-'],
+      [`raw PIT scan, sorted by ${ID_FIELD ?? '_id'}, 1 side`, rawId.ms, rawId.value, '-'],
+      [`raw PIT scan, sorted by ${ID_FIELD ?? '_id'}, both sides`, rawBoth.ms, rawBoth.value[0], '-'],
       [
         'drctl check es (both sides, hash + merge)',
         run.ms,

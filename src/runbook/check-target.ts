@@ -1,7 +1,7 @@
 import type { CheckTarget } from '../../checkers/types.js';
 import { UsageError } from '../errors.js';
 import { loadRunbook } from './load.js';
-import type { Resource } from './schema.js';
+import { resourceToCheckTarget } from './resource-target.js';
 
 /**
  * Resolves a runbook resource into the endpoints a checker compares, for
@@ -36,33 +36,11 @@ export async function checkTargetFromRunbook(
       },
     );
   }
-  return toCheckTarget(resource, res);
-}
-
-export function toCheckTarget(name: string, res: Resource): CheckTarget {
-  switch (res.kind) {
-    case 'mysql':
-      return { kind: 'mysql', source: res.primary, target: res.replica };
-    case 's3':
-      return { kind: 's3', source: res.source, target: res.target };
-    case 'es':
-      return { kind: 'es', source: res.source, target: res.target };
-    case 'redis':
-      if (!res.source || !res.target) {
-        throw new UsageError(`redis resource "${name}" needs source: and target: URLs to be checked`, {
-          hint: 'add source: redis://main-host:6379 and target: redis://dr-host:6379',
-        });
-      }
-      return { kind: 'redis', source: res.source, target: res.target };
-    case 'http':
-    case 'kafka':
-    case 'zookeeper':
-    case 'mq':
-    case 'service':
-    case 'channel':
-    case 'network':
-      throw new UsageError(
-        `resource "${name}" is of kind ${res.kind}; drctl has checkers for mysql, s3, es and redis`,
-      );
+  const target = resourceToCheckTarget(resource, res);
+  if (typeof target === 'string') {
+    throw new UsageError(target, {
+      hint: 'point --resource at a resource with source and target to compare',
+    });
   }
+  return target;
 }

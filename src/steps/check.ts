@@ -1,11 +1,12 @@
 import { loadChecker } from '../../checkers/index.js';
 import type { CheckTarget } from '../../checkers/types.js';
+import { resourceToCheckTarget } from '../runbook/resource-target.js';
 import type { Resource } from '../runbook/schema.js';
 import { redact } from '../util/redact.js';
 import { abortReason } from './run.js';
 import type { StepHandler, StepOutcome } from './types.js';
 
-/** The endpoints a checker compares, from a runbook resource. */
+/** The endpoints a checker compares, from a runbook resource of the check's kind. */
 export function checkTargetFromResource(
   kind: CheckTarget['kind'],
   name: string,
@@ -14,20 +15,7 @@ export function checkTargetFromResource(
   if (r === undefined) return `resource "${name}" is not declared in the runbook`;
   if (r.kind !== kind)
     return `resource "${name}" is a ${r.kind} resource; a ${kind} check needs a ${kind} resource`;
-  switch (r.kind) {
-    case 'mysql':
-      return { kind: 'mysql', source: r.primary, target: r.replica };
-    case 's3':
-      return { kind: 's3', source: r.source, target: r.target };
-    case 'es':
-      return { kind: 'es', source: r.source, target: r.target };
-    case 'redis':
-      if (r.source === undefined || r.target === undefined)
-        return `redis resource "${name}" needs source and target for a check`;
-      return { kind: 'redis', source: r.source, target: r.target };
-    default:
-      return `resource "${name}" of kind ${(r as Resource).kind} cannot be checked`;
-  }
+  return resourceToCheckTarget(name, r);
 }
 
 /**

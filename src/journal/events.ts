@@ -44,7 +44,14 @@ export type JournalEventBody =
       steps: JournalStepInfo[];
     }
   | { type: 'run-resumed'; who: { user: string; host: string; pid: number; argv: string[]; version: string } }
-  | { type: 'step-started'; step: string; attempt: number; drill?: boolean; dryRun?: boolean; description?: string }
+  | {
+      type: 'step-started';
+      step: string;
+      attempt: number;
+      drill?: boolean;
+      dryRun?: boolean;
+      description?: string;
+    }
   | {
       type: 'step-attempt';
       step: string;

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ " $* " == *" --no-es "* || " $* " == *" --down "* ]]; then export SKIP_SEARCH=1; fi
-bash scripts/setup.sh
+SEARCH_FLAVORS=opensearch bash scripts/setup.sh
 exec node --import tsx scripts/demo/run.ts "$@"

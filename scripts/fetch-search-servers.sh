@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Downloads and unpacks the OpenSearch and Elasticsearch integ-test-zip distributions from Maven
 # Central into a cache dir, for the es checker's tests, benchmark and demo. Idempotent: an
-# unpacked version is not fetched again. Needs mvn (or curl) and unzip; the servers need a JDK 17+.
+# unpacked version is not fetched again. Needs mvn and unzip; the servers need a JDK 17+.
 #
 #   scripts/fetch-search-servers.sh            # all flavors the tests use: opensearch elasticsearch elasticsearch7
 #   scripts/fetch-search-servers.sh opensearch # one flavor
@@ -15,7 +15,6 @@ CACHE="${DRCTL_CACHE:-$HOME/.cache/drctl}/search"
 OPENSEARCH_VERSION="${DRCTL_OPENSEARCH_VERSION:-2.19.6}"
 ELASTICSEARCH_VERSION="${DRCTL_ELASTICSEARCH_VERSION:-8.19.21}"
 ELASTICSEARCH7_VERSION="${DRCTL_ELASTICSEARCH7_VERSION:-7.17.29}"
-REPO="https://repo.maven.apache.org/maven2"
 
 fetch() { # group artifact version
   local group="$1" artifact="$2" version="$3"
@@ -27,12 +26,11 @@ fetch() { # group artifact version
   mkdir -p "$CACHE/zips"
   local zip="$CACHE/zips/$artifact-$version.zip"
   if [[ ! -s "$zip" ]]; then
-    if command -v mvn >/dev/null; then
-      mvn -q dependency:copy "-Dartifact=$group:$artifact:$version:zip" "-DoutputDirectory=$CACHE/zips"
-    else
-      curl -fsSL -o "$zip.part" "$REPO/${group//.//}/$artifact/$version/$artifact-$version.zip"
-      mv "$zip.part" "$zip"
+    if ! command -v mvn >/dev/null; then
+      echo "mvn is needed to fetch $artifact $version from Maven Central: apt-get install -y maven" >&2
+      exit 2
     fi
+    mvn -q dependency:copy "-Dartifact=$group:$artifact:$version:zip" "-DoutputDirectory=$CACHE/zips"
   fi
   local tmp
   tmp="$(mktemp -d "$CACHE/unpack.XXXXXX")"

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(mariadb-server mariadb-client redis-server percona-toolkit rclone
-  ceph-mon ceph-mgr ceph-osd radosgw ceph-common chromium unzip maven time)
+  ceph-mon ceph-mgr ceph-osd radosgw ceph-common chromium unzip maven time openjdk-17-jre-headless)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -33,6 +33,8 @@ fi
 npm run --silent build
 
 if [[ ${SKIP_SEARCH:-0} != 1 ]]; then
-  bash scripts/fetch-search-servers.sh
+  # SEARCH_FLAVORS: which distributions (default all the tests use); the demo needs opensearch only.
+  # shellcheck disable=SC2086
+  bash scripts/fetch-search-servers.sh ${SEARCH_FLAVORS:-}
 fi
 echo "setup: ok"

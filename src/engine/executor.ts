@@ -5,6 +5,7 @@ import type { JournalWriter } from '../journal/journal.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { describeAction, executeAction } from '../steps/handlers.js';
 import type { ApprovalDecision, StepContext, StepOutcome } from '../steps/types.js';
+import { abortReason } from '../steps/run.js';
 import { DEFAULT_WAIT_TIMEOUT_MS } from '../steps/wait.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../util/duration.js';
@@ -397,6 +398,8 @@ export class Executor {
       await this.durable();
       return await (this.opts.runAction ?? executeAction)(action, ctx);
     } catch (err) {
+      // A wait or approval ended by the run's abort, Ctrl-C or the step timeout is not a bug.
+      if (signal.aborted) return { ok: false, error: `${action.kind} step ended: ${abortReason(signal)}` };
       return {
         ok: false,
         error: redact(`internal error in ${action.kind} step: ${(err as Error).stack ?? String(err)}`),

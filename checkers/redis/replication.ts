@@ -39,7 +39,10 @@ export async function waitForReplicaOffset(
   let info = t;
   for (;;) {
     const replicaOffset = Number(info.slave_repl_offset ?? info.master_repl_offset ?? NaN);
-    const caughtUp = Number.isFinite(primaryOffset) && replicaOffset >= primaryOffset;
+    // A replica whose link is down (or still in its first sync) has not caught up, whatever its
+    // offset says: its offset is only comparable once it streams from the primary.
+    const caughtUp =
+      info.master_link_status === 'up' && Number.isFinite(primaryOffset) && replicaOffset >= primaryOffset;
     const waitedMs = Date.now() - started;
     if (caughtUp || waitedMs >= waitMs || signal.aborted) {
       return {

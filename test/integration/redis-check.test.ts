@@ -116,6 +116,21 @@ describe('redis checker against real redis-server', () => {
     }
   });
 
+  it('a replica whose link to the primary is down has not caught up: never consistent', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await seed(a);
+    await seed(b);
+    await b.replicaof('127.0.0.1', 1); // nothing listens there: master_link_status stays down
+    try {
+      const r = await check(main, dr, { waitMs: 1000 });
+      expect(r.status).toBe('different');
+      expect(r.findings.map((f) => f.kind)).toContain('lag');
+      expect(r.evidence.replication).toMatchObject({ replica: true, caughtUp: false, linkStatus: 'down' });
+    } finally {
+      await b.replicaof('NO', 'ONE');
+    }
+  });
+
   it('drctl check redis: exit 0 / 1 / 2, and never shows a password', async () => {
     await Promise.all([a.flushall(), b.flushall()]);
     await seed(a);

@@ -56,13 +56,13 @@ export class JournalWriter {
    * groups events that happen together and syncs before any action starts (group commit).
    */
   append(body: JournalEventBody, options: { sync?: boolean } = {}): JournalEvent {
-    const event = {
+    const event: JournalEvent = {
       seq: this.seq,
       ts: new Date().toISOString(),
       mono: Math.round((performance.now() - this.t0) * 1000) / 1000,
       prev: this.prev,
       ...redactValue(body),
-    } as JournalEvent;
+    };
     const line = JSON.stringify(event);
     writeSync(this.fd, line + '\n');
     if (options.sync === false) this.dirty = true;

@@ -1,6 +1,6 @@
 import mysql, { type Connection, type FieldPacket } from 'mysql2/promise';
 import { ConnectionError } from '../../src/errors.js';
-import { parseMysqlDsn, type MysqlDsn } from '../../src/util/dsn.js';
+import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../../src/util/dsn.js';
 
 /**
  * One read-only session to one side. Every session uses time_zone '+00:00' (so TIMESTAMP values
@@ -23,13 +23,7 @@ export async function openSession(dsnText: string, side: 'source' | 'target'): P
   let conn: Connection;
   try {
     conn = await mysql.createConnection({
-      host: dsn.host,
-      port: dsn.port,
-      user: dsn.user,
-      ...(dsn.password === undefined ? {} : { password: dsn.password }),
-      ...(dsn.socketPath === undefined ? {} : { socketPath: dsn.socketPath }),
-      ...(dsn.database === undefined ? {} : { database: dsn.database }),
-      connectTimeout: 10_000,
+      ...connectionOptions(dsn),
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,

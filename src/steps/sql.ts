@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { parseMysqlDsn } from '../util/dsn.js';
+import { connectionOptions, parseMysqlDsn } from '../util/dsn.js';
 import { redact } from '../util/redact.js';
 import { findResource, matchesExpected } from './resource.js';
 import { abortReason } from './run.js';
@@ -33,15 +33,7 @@ export const sqlHandler: StepHandler<'sql'> = {
     const onAbort = (): void => conn?.destroy();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      conn = await mysql.createConnection({
-        host: dsn.host,
-        port: dsn.port,
-        user: dsn.user,
-        ...(dsn.password === undefined ? {} : { password: dsn.password }),
-        ...(dsn.database === undefined ? {} : { database: dsn.database }),
-        ...(dsn.socketPath === undefined ? {} : { socketPath: dsn.socketPath }),
-        connectTimeout: 10_000,
-      });
+      conn = await mysql.createConnection(connectionOptions(dsn));
       if (ctx.signal.aborted) throw new Error(abortReason(ctx.signal));
       let last: unknown;
       for (const statement of statementsOf(action)) {

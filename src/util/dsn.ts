@@ -49,3 +49,24 @@ export function parseMysqlDsn(text: string, label = 'DSN'): MysqlDsn {
   const display = `${user}@${socketPath ? `unix:${socketPath}` : `${host}:${port}`}${database ? `/${database}` : ''}`;
   return { host, port, user, password, database, socketPath, params, display };
 }
+
+/** mysql2 connection options for a parsed DSN (no driver import here: plain data). */
+export function connectionOptions(dsn: MysqlDsn): {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database?: string;
+  socketPath?: string;
+  connectTimeout: number;
+} {
+  return {
+    host: dsn.host,
+    port: dsn.port,
+    user: dsn.user,
+    ...(dsn.password === undefined ? {} : { password: dsn.password }),
+    ...(dsn.database === undefined ? {} : { database: dsn.database }),
+    ...(dsn.socketPath === undefined ? {} : { socketPath: dsn.socketPath }),
+    connectTimeout: 10_000,
+  };
+}

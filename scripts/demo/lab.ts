@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../checkers/s3/client.js';
 import { Redis } from 'ioredis';
 import { startCeph, type CephCluster } from '../../test/harness/ceph.js';
 import { startMariaDbPair, type MariaDbPair } from '../../test/harness/mysql.js';
@@ -203,14 +204,11 @@ async function seedConfig(redis: RedisServer, redisDr: RedisServer): Promise<voi
 }
 
 async function seedBuckets(ceph: CephCluster): Promise<void> {
-  const s3 = new S3Client({
-    endpoint: ceph.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const s3 = createS3Client(
+    { endpoint: ceph.endpoint, accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
+    'source',
+    40,
+  );
   for (const b of ['docs-main', 'docs-dr']) await s3.send(new CreateBucketCommand({ Bucket: b }));
   // Statements and KYC scans, replicated to DR (the demo writes both copies).
   const keys = Array.from(

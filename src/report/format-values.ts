@@ -1,5 +1,5 @@
 import { formatDuration } from '../util/duration.js';
-import type { IntegrityReport, RtoClock } from './model.js';
+import type { GroupTotal, IntegrityReport, RtoClock } from './model.js';
 
 /** A duration for people, or an em dash when unknown. */
 export function showDuration(ms: number | undefined): string {
@@ -67,4 +67,20 @@ export function showCounts(counts: Record<string, number>): string {
   return Object.entries(counts)
     .map(([k, v]) => `${k}=${v.toLocaleString('en-US')}`)
     .join(', ');
+}
+
+/** The cells of a per-phase or per-role totals row, shared by the console and markdown tables. */
+export function groupCells(g: GroupTotal): string[] {
+  return [
+    g.name,
+    String(g.steps),
+    String(g.failed),
+    String(g.notRun),
+    showClock(g.startedAt),
+    showClock(g.endedAt),
+    showDuration(g.spanMs),
+    showDuration(g.activeMs),
+    showDuration(g.sumMs),
+    showDuration(g.estimateMs),
+  ];
 }

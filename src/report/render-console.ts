@@ -1,5 +1,6 @@
 import type { GroupTotal, ReportModel, StepReport } from './model.js';
 import {
+  groupCells,
   describeBounds,
   describeIntegrity,
   rtoLabel,
@@ -17,18 +18,7 @@ const FULL_LIST_MAX = 60;
 const GATES_LISTED = 10;
 
 function groupRows(groups: GroupTotal[]): string[][] {
-  return groups.map((g) => [
-    g.name,
-    String(g.steps),
-    String(g.failed),
-    String(g.notRun),
-    showClock(g.startedAt),
-    showClock(g.endedAt),
-    showDuration(g.spanMs),
-    showDuration(g.activeMs),
-    showDuration(g.sumMs),
-    showDuration(g.estimateMs),
-  ]);
+  return groups.map(groupCells);
 }
 
 const GROUP_HEADER = ['', 'steps', 'failed', 'not run', 'start', 'end', 'span', 'active', 'sum', 'estimate'];

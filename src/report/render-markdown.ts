@@ -1,5 +1,6 @@
 import type { GroupTotal, ReportModel } from './model.js';
 import {
+  groupCells,
   describeBounds,
   describeIntegrity,
   rtoLabel,
@@ -23,18 +24,7 @@ export function markdownTable(header: string[], rows: string[][], align: ('l' | 
 function groupTable(groups: GroupTotal[], label: string): string {
   return markdownTable(
     [label, 'Steps', 'Failed', 'Not run', 'Start', 'End', 'Span', 'Active', 'Sum', 'Estimate'],
-    groups.map((g) => [
-      g.name,
-      String(g.steps),
-      String(g.failed),
-      String(g.notRun),
-      showClock(g.startedAt),
-      showClock(g.endedAt),
-      showDuration(g.spanMs),
-      showDuration(g.activeMs),
-      showDuration(g.sumMs),
-      showDuration(g.estimateMs),
-    ]),
+    groups.map(groupCells),
     ['l', 'r', 'r', 'r', 'l', 'l', 'r', 'r', 'r', 'r'],
   );
 }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/plan/plan.js';
-import { DEFAULT_RETRY } from '../../src/runbook/normalize.js';
-import type { Runbook, Step } from '../../src/runbook/schema.js';
+import type { Step } from '../../src/runbook/schema.js';
+import { makeRunbook, makeStep, runAction } from '../fixtures/engine-runbook.js';
 
 const MIN = 60_000;
 
@@ -13,40 +13,15 @@ function step(
   owner = 'SRE',
   extra: Partial<Step> = {},
 ): Step {
-  return {
-    id,
-    title: id,
+  return makeStep(id, runAction(['true']), {
     owner,
     needs,
-    action: { kind: 'run', argv: ['true'], command: undefined, shell: false },
-    retry: DEFAULT_RETRY,
     estimateMs: estimateMin === undefined ? undefined : estimateMin * MIN,
-    onFailure: 'abort',
-    drill: { mode: 'same' },
-    resources: [],
-    source: { file: 't.yaml' },
     ...extra,
-  };
+  });
 }
 
-function runbook(steps: Step[], extra: Partial<Runbook> = {}): Runbook {
-  return {
-    name: 't',
-    file: 't.yaml',
-    sha256: '',
-    environment: 'default',
-    direction: 'switchover',
-    drill: false,
-    objectives: {},
-    rto: {},
-    roles: { SRE: {}, DBA: {}, QA: {} },
-    resources: {},
-    steps,
-    excluded: [],
-    modules: [],
-    ...extra,
-  };
-}
+const runbook = makeRunbook;
 
 describe('buildPlan', () => {
   // declare(5) → stop(4) → {gate-a(10), gate-b(3)} → promote(2, needs both) → open(1)

@@ -1,7 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { readJournal } from '../journal/journal.js';
 import type { Direction } from '../runbook/schema.js';
 
 /** Collects repeated `--var k=v` options (commander's accumulator). */
@@ -34,22 +32,4 @@ export function requireFile(path: string, what = 'runbook'): string {
       hint: 'check the path (relative to the current directory)',
     });
   return path;
-}
-
-/**
- * Actual durations of succeeded steps from a previous run's journal (a run dir or the
- * journal.jsonl itself), for `drctl plan --history`.
- */
-export function readHistory(path: string): Map<string, number> {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'journal.jsonl') : path;
-  if (!existsSync(file)) {
-    throw new UsageError(`--history ${path}: no journal there`, {
-      hint: 'give a run directory (.drctl/runs/<id>) or its journal.jsonl',
-    });
-  }
-  const out = new Map<string, number>();
-  for (const ev of readJournal(file).events) {
-    if (ev.type === 'step-finished' && ev.status === 'succeeded') out.set(ev.step, ev.durationMs);
-  }
-  return out;
 }

@@ -1,15 +1,28 @@
 import type { CheckResult } from '../../checkers/types.js';
 import type { JournalEvent, JournalStepInfo, RunStatus, StepStatus } from '../journal/events.js';
+import {
+  countAttempts,
+  isIdleRollbackStep,
+  replayRun,
+  workOf,
+  type ReplayOptions,
+  type RunReplay,
+  type StepTrack,
+  type Who,
+} from '../journal/replay.js';
 
 /** A step's state as read back from the journal. */
-export type StepState = 'pending' | 'running' | 'waiting-approval' | StepStatus;
+export type StepState = 'pending' | 'running' | 'waiting-approval' | 'dry-run' | StepStatus;
 
 export interface StepView extends JournalStepInfo {
   state: StepState;
   attempts: number;
   startedAt?: string | undefined;
   finishedAt?: string | undefined;
+  /** First start → end (wall time, across resumes); undefined while open or for a dry run. */
   durationMs?: number | undefined;
+  /** Time its attempts were running (approval waits, retry delays and downtime excluded). */
+  workMs?: number | undefined;
   exitCode?: number | undefined;
   error?: string | undefined;
   outputTail?: string[] | undefined;
@@ -23,7 +36,7 @@ export interface StepView extends JournalStepInfo {
   description?: string | undefined;
 }
 
-export type Who = Extract<JournalEvent, { type: 'run-started' }>['who'];
+export type { Who };
 
 export interface RunView {
   runId: string;
@@ -34,6 +47,7 @@ export interface RunView {
   startedAt: string;
   /** The process that last started or resumed the run. */
   who: Who;
+  /** Every step, rollback steps included (`status` hides those that take no part in the run). */
   steps: StepView[];
   byId: Map<string, StepView>;
   /** Set once a run-finished event is the last word (a later resume clears it). */
@@ -41,109 +55,98 @@ export interface RunView {
   rolledBack: boolean;
   events: number;
   lastEventAt: string;
+  /** First event → run-finished (or the replay's open-until): wall time across every session. */
+  durationMs: number;
+  /** The replay this view was made from (the report model is built from the same). */
+  replay: RunReplay;
 }
 
 /** Final states: the step will not run again on resume. */
 export const COMPLETED_STATES: ReadonlySet<StepState> = new Set(['succeeded', 'skipped', 'done-by-override']);
 
-/** Rebuilds every step's state by replaying the journal's events in order. */
-export function replayJournal(events: JournalEvent[]): RunView {
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
+
+function stateOf(t: StepTrack, runFinished: boolean): StepState {
+  switch (t.status) {
+    case 'not-run':
+      return 'pending';
+    case 'awaiting-approval':
+      return 'waiting-approval';
+    case 'unknown':
+      // Still running as far as the journal knows until a resume decides; `unknown` once decided.
+      return runFinished || t.interruptedAt === undefined ? t.status : 'running';
+    default:
+      return t.status;
+  }
+}
+
+function viewStep(t: StepTrack, runFinished: boolean): StepView {
+  const skipped = t.skipped !== undefined && t.finished === undefined ? t.skipped : undefined;
+  const finSeq = t.finished?.seq ?? skipped?.seq;
+  const ran = t.starts.length > 0 && t.status !== 'dry-run';
+  return {
+    ...t.info,
+    state: stateOf(t, runFinished),
+    attempts: countAttempts(t),
+    startedAt: iso(t.starts[0]),
+    finishedAt: iso(t.end),
+    durationMs: ran && t.end !== undefined ? t.end - t.starts[0]! : undefined,
+    workMs: ran ? workOf(t) : undefined,
+    exitCode: t.finished?.exitCode,
+    error: t.finished?.error,
+    outputTail: t.finished?.outputTail,
+    skipReason: skipped?.reason,
+    approval:
+      t.lastApproval === undefined
+        ? undefined
+        : { decision: t.lastApproval.decision, by: t.lastApproval.by, comment: t.lastApproval.comment },
+    gate: t.gate,
+    finishedSeq: finSeq,
+    dryRun: t.dryRun || undefined,
+    description: t.description,
+  };
+}
+
+/** Rebuilds every step's state from the journal (through the one replay, `replayRun`). */
+export function replayJournal(events: JournalEvent[], options: ReplayOptions = {}): RunView {
   const first = events[0];
   if (first?.type !== 'run-started') {
     throw new Error('journal does not begin with a run-started event');
   }
-  const steps: StepView[] = first.steps.map((s) => ({ ...s, state: 'pending', attempts: 0 }));
-  const view: RunView = {
+  const replay = replayRun(events, options);
+  const finished = replay.finished !== undefined;
+  const steps = [...replay.tracks.values()]
+    .sort((a, b) => a.order - b.order)
+    .map((t) => viewStep(t, finished));
+  return {
     runId: first.runId,
     runbook: first.runbook,
     direction: first.direction,
     drill: first.drill,
     dryRun: first.dryRun,
     startedAt: first.ts,
-    who: first.who,
+    who: replay.who ?? first.who,
     steps,
     byId: new Map(steps.map((s) => [s.id, s])),
-    rolledBack: false,
+    finished:
+      replay.finished === undefined
+        ? undefined
+        : { ...replay.finished, at: new Date(replay.finished.at).toISOString() },
+    rolledBack: replay.rollback !== undefined,
     events: events.length,
     lastEventAt: events.at(-1)!.ts,
+    durationMs: (replay.finished?.at ?? replay.openUntil) - replay.runStart,
+    replay,
   };
-  let finishedSeq = 0;
-  for (const ev of events) {
-    switch (ev.type) {
-      case 'run-started':
-        break;
-      case 'run-resumed':
-        view.who = ev.who;
-        view.finished = undefined;
-        break;
-      case 'step-started': {
-        const s = view.byId.get(ev.step);
-        if (!s) break;
-        s.state = 'running';
-        s.attempts = Math.max(s.attempts, ev.attempt);
-        s.startedAt ??= ev.ts;
-        s.approval = undefined;
-        s.dryRun = ev.dryRun;
-        s.description = ev.description;
-        break;
-      }
-      case 'step-attempt': {
-        const s = view.byId.get(ev.step);
-        if (s) s.attempts = Math.max(s.attempts, ev.attempt);
-        break;
-      }
-      case 'step-finished': {
-        const s = view.byId.get(ev.step);
-        if (!s) break;
-        s.state = ev.status;
-        s.attempts = Math.max(s.attempts, ev.attempts);
-        s.finishedAt = ev.ts;
-        s.durationMs = ev.durationMs;
-        s.exitCode = ev.exitCode;
-        s.error = ev.error;
-        s.outputTail = ev.outputTail;
-        s.finishedSeq = finishedSeq++;
-        break;
-      }
-      case 'step-skipped': {
-        const s = view.byId.get(ev.step);
-        if (!s) break;
-        s.state = 'skipped';
-        s.skipReason = ev.reason;
-        s.finishedAt = ev.ts;
-        s.finishedSeq = finishedSeq++;
-        break;
-      }
-      case 'approval-requested': {
-        const s = view.byId.get(ev.step);
-        if (s && s.state === 'running') s.state = 'waiting-approval';
-        break;
-      }
-      case 'approval': {
-        const s = view.byId.get(ev.step);
-        if (!s) break;
-        s.approval = { decision: ev.decision, by: ev.by, comment: ev.comment };
-        if (s.state === 'waiting-approval') s.state = 'running';
-        break;
-      }
-      case 'gate-result': {
-        const s = view.byId.get(ev.step);
-        if (s) s.gate = { ok: ev.result.ok, status: ev.result.status, summary: ev.result.summary };
-        break;
-      }
-      case 'override':
-        break;
-      case 'rollback-started':
-        view.rolledBack = true;
-        break;
-      case 'rollback-finished':
-        break;
-      case 'run-finished':
-        view.finished = { status: ev.status, durationMs: ev.durationMs, error: ev.error, at: ev.ts };
-        break;
-    }
-  }
-  return view;
+}
+
+/** Steps that take part in the run: rollback steps only when a rollback happened for them. */
+export function visibleSteps(view: RunView): StepView[] {
+  return view.steps.filter((s) => {
+    const t = view.replay.tracks.get(s.id);
+    return t === undefined || !isIdleRollbackStep(t, view.replay);
+  });
 }
 
 /** Steps started and never finished: after a crash, their effect is unknown. */

@@ -14,7 +14,14 @@ import {
 } from './model.js';
 import { pickKeyEvidence } from './key-evidence.js';
 import { measureRtoClock } from './rto-clocks.js';
-import { collectTracks, countAttempts, type StepTrack } from './step-tracks.js';
+import {
+  countAttempts,
+  isIdleRollbackStep,
+  replayRun,
+  workOf,
+  type RunReplay,
+  type StepTrack,
+} from '../journal/replay.js';
 
 export interface BuildReportInput {
   runId: string;
@@ -25,6 +32,10 @@ export interface BuildReportInput {
 export interface BuildReportOptions {
   /** Idle gaps shorter than this are left out. Default 1000 ms. */
   minGapMs?: number;
+  /** "Now" (epoch ms) for clocks still open: default the last event (a pure, repeatable model). */
+  now?: number | undefined;
+  /** The run's process is alive: open steps run to `now` rather than to the last event. */
+  live?: boolean | undefined;
 }
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -48,44 +59,46 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
       `the journal records run ${started.runId} but was read as run ${input.runId} (a copied or renamed run directory?)`,
     );
   }
-  const set = collectTracks(events, started?.dryRun ?? false);
-  warnings.push(...set.warnings);
-  const { tracks, runStart, runEnd } = set;
+  const replay = replayRun(events, { openUntil: options.live === true ? options.now : undefined });
+  warnings.push(...replay.warnings);
+  const { runStart } = replay;
+  const runEnd = replay.openUntil;
+  // Rollback steps that never ran (no rollback happened for them) take no part in this run.
+  const ordered = [...replay.tracks.values()]
+    .filter((t) => !isIdleRollbackStep(t, replay))
+    .sort((a, b) => a.order - b.order);
+  const tracks = new Map(ordered.map((t) => [t.info.id, t]));
 
-  const run = describeRun(input.runId, events, started, runStart, runEnd);
+  const run = describeRun(input.runId, events, started, replay);
   const critical = findCriticalPath(tracks, runStart);
   const onPath = new Set(critical.steps);
-  const ordered = [...tracks.values()].sort((a, b) => a.order - b.order);
   const steps = ordered.map((t) => describeStep(t, runStart, onPath.has(t.info.id)));
 
+  // A clock not reached keeps running while the switch is not done: to now for a live,
+  // crashed or interrupted run; to its end for a run that finished otherwise.
+  const fin = replay.finished;
+  const clockUntil =
+    fin !== undefined && fin.status !== 'interrupted' ? fin.at : Math.max(options.now ?? runEnd, runEnd);
   const objectives = started?.objectives ?? {};
   const model: ReportModel = {
     schema: REPORT_SCHEMA,
     run,
     integrity: input.integrity,
     rto: {
-      technical: measureRtoClock(
-        'technical',
-        started?.rto.technical,
-        objectives.technicalMs,
-        tracks,
-        runStart,
-        runEnd,
-      ),
+      technical: measureRtoClock('technical', started?.rto.technical, objectives.technicalMs, replay, clockUntil),
       compliance: measureRtoClock(
         'compliance',
         started?.rto.compliance,
         objectives.complianceMs,
-        tracks,
-        runStart,
-        runEnd,
+        replay,
+        clockUntil,
       ),
     },
     steps,
-    phases: totalBy(ordered, (t) => t.info.phase ?? '(no phase)'),
+    phases: totalBy(ordered, (t) => t.info.phase ?? (t.info.rollbackOf !== undefined ? 'rollback' : '(no phase)')),
     roles: totalBy(ordered, (t) => t.info.owner),
     criticalPath: critical,
-    idleGaps: findIdleGaps(set, options.minGapMs ?? DEFAULT_MIN_GAP_MS),
+    idleGaps: findIdleGaps({ tracks, runStart, runEnd, down: replay.down }, options.minGapMs ?? DEFAULT_MIN_GAP_MS),
     gates: collectGates(events),
     warnings,
   };
@@ -96,10 +109,11 @@ function describeRun(
   runId: string,
   events: JournalEvent[],
   started: Extract<JournalEvent, { type: 'run-started' }> | undefined,
-  runStart: number,
-  runEnd: number,
+  replay: RunReplay,
 ): RunInfo {
-  const finished = events.findLast((e) => e.type === 'run-finished');
+  const { runStart } = replay;
+  const runEnd = replay.finished?.at ?? replay.openUntil;
+  const finished = replay.finished;
   const rbStart = events.findLast((e) => e.type === 'rollback-started');
   const rbEnd = events.findLast((e) => e.type === 'rollback-finished');
   return {
@@ -134,7 +148,9 @@ function describeRun(
 
 function describeStep(t: StepTrack, runStart: number, critical: boolean): StepReport {
   const start = t.starts[0];
-  const durationMs = start !== undefined && t.end !== undefined ? t.end - start : undefined;
+  const ran = start !== undefined && t.status !== 'dry-run';
+  const durationMs = ran && t.end !== undefined ? t.end - start : undefined;
+  const workMs = ran ? workOf(t) : undefined;
   const estimateMs = t.info.estimateMs;
   return {
     id: t.info.id,
@@ -151,6 +167,8 @@ function describeStep(t: StepTrack, runStart: number, critical: boolean): StepRe
     startOffsetMs: start === undefined ? undefined : start - runStart,
     endOffsetMs: t.barEnd === undefined ? undefined : t.barEnd - runStart,
     durationMs,
+    workMs,
+    waitMs: durationMs !== undefined && workMs !== undefined ? durationMs - workMs : undefined,
     varianceMs: durationMs !== undefined && estimateMs !== undefined ? durationMs - estimateMs : undefined,
     attempts: countAttempts(t),
     ranBy: t.ranBy,

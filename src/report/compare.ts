@@ -1,4 +1,7 @@
-import type { CompareModel, GroupDelta, GroupTotal, ReportModel, StepDelta } from './model.js';
+import type { RtoClockStatus, CompareModel, GroupDelta, GroupTotal, ReportModel, StepDelta } from './model.js';
+
+/** Clock statuses with a measured end (a rolled-back clock was measured, then undone). */
+const REACHED: ReadonlySet<RtoClockStatus> = new Set(['met', 'missed', 'no-objective', 'rolled-back']);
 
 const delta = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined || b === undefined ? undefined : b - a;
@@ -48,11 +51,29 @@ export function compareReports(a: ReportModel, b: ReportModel): CompareModel {
     status: m.run.status,
     verified: m.integrity.verified,
   });
+  // Only a reached clock is a measurement; an open one is "at least", never compared as a number.
   const clock = (name: 'technical' | 'compliance'): GroupDelta => {
-    const va = a.rto[name].elapsedMs;
-    const vb = b.rto[name].elapsedMs;
-    return { name, a: va, b: vb, deltaMs: delta(va, vb) };
+    const ca = a.rto[name];
+    const cb = b.rto[name];
+    const va = REACHED.has(ca.status) ? ca.elapsedMs : undefined;
+    const vb = REACHED.has(cb.status) ? cb.elapsedMs : undefined;
+    return { name, a: va, b: vb, deltaMs: delta(va, vb), aStatus: ca.status, bStatus: cb.status };
   };
+  const warnings: string[] = [];
+  if (a.run.runbook.sha256 !== b.run.runbook.sha256 || a.run.runbook.name !== b.run.runbook.name) {
+    warnings.push(
+      `the two runs come from different runbooks: A ${a.run.runbook.name} (${a.run.runbook.file}, sha256 ${a.run.runbook.sha256.slice(0, 12)}) and B ${b.run.runbook.name} (${b.run.runbook.file}, sha256 ${b.run.runbook.sha256.slice(0, 12)}); steps, phases and clocks may not measure the same thing`,
+    );
+  }
+  if (a.run.direction !== b.run.direction) {
+    warnings.push(`the runs go in different directions: A ${a.run.direction}, B ${b.run.direction}`);
+  }
+  for (const [side, m] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
+    if (m.run.dryRun) warnings.push(`run ${side} (${m.run.id}) was a dry run: nothing ran, its durations are not real`);
+  }
   return {
     schema: 'drctl.compare/v1',
     a: side(a),
@@ -67,5 +88,6 @@ export function compareReports(a: ReportModel, b: ReportModel): CompareModel {
     phases: compareGroups(a.phases, b.phases),
     roles: compareGroups(a.roles, b.roles),
     steps,
+    warnings,
   };
 }

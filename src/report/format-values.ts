@@ -44,6 +44,10 @@ export function rtoLabel(clock: RtoClock): string {
       return 'NOT REACHED';
     case 'not-started':
       return 'NOT STARTED';
+    case 'rolled-back':
+      return 'ROLLED BACK';
+    case 'dry-run':
+      return 'DRY RUN';
     case 'no-objective':
       return 'MEASURED';
     case 'not-defined':

@@ -1,5 +1,13 @@
+import { DONE_STATUSES, subtract, type Interval, type StepTrack } from '../journal/replay.js';
 import type { IdleGap, IdleKind } from './model.js';
-import { DONE_STATUSES, type StepTrack, type TrackSet } from './step-tracks.js';
+
+/** What idle-gap detection needs from the replay. */
+export interface TrackSet {
+  tracks: Map<string, StepTrack>;
+  runStart: number;
+  runEnd: number;
+  down: Interval[];
+}
 
 /** Gaps shorter than this are scheduling noise, not idle time. */
 export const DEFAULT_MIN_GAP_MS = 1000;
@@ -9,21 +17,6 @@ interface Edge {
   active: number;
   approval: number;
   down: number;
-}
-
-/** Removes the approval waits from a step's interval: what is left is time the step was working. */
-function workingPieces(from: number, to: number, waits: { from: number; to: number }[]): [number, number][] {
-  const pieces: [number, number][] = [];
-  let cursor = from;
-  for (const w of [...waits].sort((a, b) => a.from - b.from)) {
-    const a = Math.max(w.from, from);
-    const b = Math.min(w.to, to);
-    if (b <= a) continue;
-    if (a > cursor) pieces.push([cursor, a]);
-    cursor = Math.max(cursor, b);
-  }
-  if (to > cursor) pieces.push([cursor, to]);
-  return pieces;
 }
 
 /** Steps that could have started at `at`: not started yet and every need done by then. */
@@ -66,9 +59,11 @@ export function findIdleGaps(set: TrackSet, minGapMs: number = DEFAULT_MIN_GAP_M
     const waits = t.approvalWaits.map((w) => ({ from: w.from, to: w.to ?? t.end ?? runEnd }));
     waitsOf.set(t.info.id, waits);
     for (const w of waits) add(w.from, w.to, 'approval');
-    const s = t.starts[0];
-    if (s !== undefined && t.barEnd !== undefined) {
-      for (const [a, b] of workingPieces(s, t.barEnd, waits)) add(a, b, 'active');
+    // A retry delay is not idle: the step is deliberately waiting to try again.
+    for (const s of t.sessions) {
+      const to = s.to ?? t.barEnd;
+      if (to === undefined) continue;
+      for (const p of subtract({ from: s.from, to }, waits)) add(p.from, p.to, 'active');
     }
   }
   for (const d of set.down) add(d.from, d.to, 'down');

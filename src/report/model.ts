@@ -1,14 +1,17 @@
 import type { CheckStatus, Finding } from '../../checkers/types.js';
-import type { RunStatus, StepStatus } from '../journal/events.js';
+import type { RunStatus } from '../journal/events.js';
+import type { ApprovalNote, OverrideNote, TrackStatus } from '../journal/replay.js';
+
+export type { ApprovalNote, OverrideNote };
 
 /** Version tag of the JSON report; bump when a field changes meaning. */
 export const REPORT_SCHEMA = 'drctl.report/v1';
 
 /**
- * A step's state in the report. Journal statuses plus:
- * `running` (started, no end yet, run still going), `awaiting-approval`, `not-run` (never started).
+ * A step's state in the report. Journal statuses plus: `running` (started, no end yet, run
+ * still going), `awaiting-approval`, `not-run` (never started), `dry-run` (only shown, not run).
  */
-export type ReportStepStatus = StepStatus | 'running' | 'awaiting-approval' | 'not-run';
+export type ReportStepStatus = TrackStatus;
 
 /** The run as a whole; `in-progress` when the journal has no run-finished event. */
 export type ReportRunStatus = RunStatus | 'in-progress';
@@ -16,21 +19,6 @@ export type ReportRunStatus = RunStatus | 'in-progress';
 export interface ReportWho {
   user: string;
   host: string;
-}
-
-export interface ApprovalNote {
-  at: string;
-  decision: 'approved' | 'rejected';
-  by: string;
-  via: string;
-  comment?: string | undefined;
-}
-
-export interface OverrideNote {
-  at: string;
-  action: string;
-  by: string;
-  reason: string;
 }
 
 /** One step of the run, with what actually happened to it. */
@@ -52,8 +40,16 @@ export interface StepReport {
   /** Milliseconds from the run start to the step start / end. */
   startOffsetMs: number | undefined;
   endOffsetMs: number | undefined;
-  /** Wall time from first start to end (includes approval waits and retries). */
+  /** Wall time from first start to end (includes approval waits, retry delays and downtime). */
   durationMs: number | undefined;
+  /**
+   * Time its attempts were running: each session (step-started → its step-finished, or the last
+   * event before drctl stopped, or open-until for an open step) minus approval waits and retry
+   * delays. Defined for every step that started, open ones included.
+   */
+  workMs: number | undefined;
+  /** durationMs - workMs: approval waits, retry delays, drctl down between sessions. */
+  waitMs: number | undefined;
   /** durationMs - estimateMs, when both are known. */
   varianceMs: number | undefined;
   attempts: number;
@@ -76,7 +72,14 @@ export interface StepReport {
 }
 
 export type RtoClockStatus =
-  'met' | 'missed' | 'not-reached' | 'not-started' | 'no-objective' | 'not-defined';
+  | 'met'
+  | 'missed'
+  | 'not-reached'
+  | 'not-started'
+  | 'rolled-back'
+  | 'dry-run'
+  | 'no-objective'
+  | 'not-defined';
 
 /** One RTO clock: from the `from` step's start to the `to` step's end. */
 export interface RtoClock {
@@ -87,8 +90,13 @@ export interface RtoClock {
   startedAt: string | undefined;
   endedAt: string | undefined;
   startOffsetMs: number | undefined;
-  /** Measured clock when reached; elapsed so far (until the last event) otherwise. */
+  /**
+   * Measured clock when reached; for an open clock the time elapsed up to `measuredTo`
+   * (now for a live, crashed or interrupted run; the run's end for a finished one).
+   */
   elapsedMs: number | undefined;
+  /** Where an open clock was measured to (ISO); undefined when reached or never started. */
+  measuredTo: string | undefined;
   status: RtoClockStatus;
   /** elapsedMs - objectiveMs; positive means missed by that much. */
   marginMs: number | undefined;
@@ -103,9 +111,9 @@ export interface GroupTotal {
   succeeded: number;
   failed: number;
   notRun: number;
-  /** Sum of the steps' durations. */
+  /** Sum of the steps' work (workMs): overlapping steps count twice. */
   sumMs: number;
-  /** Wall time during which at least one of its steps was running (union of intervals). */
+  /** Wall time during which at least one of its steps was working (union of their work intervals). */
   activeMs: number;
   /** First start to last end. */
   spanMs: number;
@@ -117,11 +125,13 @@ export interface GroupTotal {
 export interface CriticalPath {
   /** Step ids, first to last. */
   steps: string[];
+  /** Run start to the start of the first step on the path. */
+  startOffsetMs: number;
   /** Run start to the end of the last step on the path. */
   endOffsetMs: number;
-  /** Sum of the path's step durations. */
+  /** Sum of the path's steps' work (workMs). */
   workMs: number;
-  /** Time on the path spent waiting between a step's binding predecessor and its start. */
+  /** (endOffsetMs - startOffsetMs) - workMs: approvals, retry delays, downtime, slots, gaps between steps. */
   waitMs: number;
 }
 
@@ -224,6 +234,9 @@ export interface GroupDelta {
   a: number | undefined;
   b: number | undefined;
   deltaMs: number | undefined;
+  /** RTO rows: each side's clock status; a delta is given only when both clocks were reached. */
+  aStatus?: RtoClockStatus | undefined;
+  bStatus?: RtoClockStatus | undefined;
 }
 
 /** `drctl report --compare A B`: B measured against A. */
@@ -237,4 +250,6 @@ export interface CompareModel {
   phases: GroupDelta[];
   roles: GroupDelta[];
   steps: StepDelta[];
+  /** E.g. the two runs come from different runbooks (name or sha-256). */
+  warnings: string[];
 }

@@ -40,13 +40,16 @@ function headline(c: CompareModel): string[] {
 
 /** Renders a comparison in any report format. */
 export function renderCompare(c: CompareModel, format: ReportFormat): string {
+  const cell = (ms: number | undefined, status: string | undefined): string =>
+    status === undefined ? showDuration(ms) : `${showDuration(ms)} ${status}`;
   const groups = groupRows(c).map(({ section, g }) => [
     section,
     g.name,
-    showDuration(g.a),
-    showDuration(g.b),
+    cell(g.a, g.aStatus),
+    cell(g.b, g.bStatus),
     showDelta(g.deltaMs),
   ]);
+  const warnings = c.warnings.map((w) => `WARNING: ${w}`);
   const steps = c.steps.map(stepCells);
   switch (format) {
     case 'json':
@@ -66,7 +69,7 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
         ]),
       ];
       for (const { section, g } of groupRows(c))
-        rows.push(csvRow([section, g.name, '', '', sec(g.a), '', sec(g.b), sec(g.deltaMs)]));
+        rows.push(csvRow([section, g.name, '', g.aStatus, sec(g.a), g.bStatus, sec(g.b), sec(g.deltaMs)]));
       for (const s of c.steps) {
         rows.push(
           csvRow([
@@ -89,6 +92,7 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
         '',
         ...headline(c).map((l) => `- ${l}`),
         '',
+        ...warnings.flatMap((w) => [`> **${w}**`, '']),
         '## Totals, RTO clocks, phases and roles (spans)',
         '',
         markdownTable(GROUP_HEADER, groups, ['l', 'l', 'r', 'r', 'r']),
@@ -106,7 +110,7 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
       return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><title>Run comparison</title><style>${REPORT_CSS}</style></head><body>
 <h1>Run comparison</h1>${headline(c)
         .map((l) => `<p class="sub">${h(l)}</p>`)
-        .join('')}
+        .join('')}${warnings.map((w) => `<p class="warn"><strong>${h(w)}</strong></p>`).join('')}
 <h2>Totals, RTO clocks, phases and roles (spans)</h2>${tbl(GROUP_HEADER, groups)}
 <h2>Steps</h2>${tbl(STEP_HEADER, steps)}
 </body></html>\n`;
@@ -114,6 +118,7 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
     case 'console':
       return [
         ...headline(c),
+        ...warnings,
         '',
         renderTextTable(GROUP_HEADER, groups, [2, 3, 4]),
         '',

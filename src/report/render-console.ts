@@ -31,6 +31,7 @@ function stepRow(s: StepReport): string[] {
     showClock(s.startedAt),
     showClock(s.finishedAt),
     showDuration(s.durationMs),
+    showDuration(s.workMs),
     showDuration(s.estimateMs),
     String(s.attempts),
     s.ranBy ?? '—',
@@ -114,6 +115,7 @@ export function renderConsole(m: ReportModel): string {
     'start',
     'end',
     'duration',
+    'work',
     'estimate',
     'tries',
     'ran by',
@@ -121,7 +123,7 @@ export function renderConsole(m: ReportModel): string {
   ];
   if (m.steps.length <= FULL_LIST_MAX) {
     out.push(`Steps (${m.steps.length})`);
-    out.push(indent(renderTextTable(header, m.steps.map(stepRow), [5, 6, 7])));
+    out.push(indent(renderTextTable(header, m.steps.map(stepRow), [5, 6, 7, 8])));
   } else {
     const notable = m.steps.filter(
       (s) => !['succeeded', 'skipped'].includes(s.status) || s.overrides.length > 0,
@@ -133,7 +135,7 @@ export function renderConsole(m: ReportModel): string {
     out.push(`Steps: ${m.steps.length} (use --format html|md|csv|json for every step)`);
     out.push(`  not succeeded or overridden (${notable.length})${notable.length === 0 ? ': none' : ':'}`);
     if (notable.length > 0)
-      out.push(indent(renderTextTable(header, notable.slice(0, 30).map(stepRow), [5, 6, 7]), 4));
+      out.push(indent(renderTextTable(header, notable.slice(0, 30).map(stepRow), [5, 6, 7, 8]), 4));
     out.push('  most over estimate:');
     out.push(
       indent(

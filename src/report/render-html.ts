@@ -102,12 +102,13 @@ const STEP_HEADER = [
   'Start',
   'End',
   'Duration',
+  'Work',
   'Estimate',
   'Δ',
   'Tries',
   'People',
 ];
-const STEP_NUMERIC = new Set([7, 8, 9, 10]);
+const STEP_NUMERIC = new Set([7, 8, 9, 10, 11]);
 
 /** One row per step; its notes (overrides, approvals, errors) on a full-width row under it. */
 function renderStepTable(m: ReportModel): string {
@@ -128,6 +129,7 @@ function renderStepTable(m: ReportModel): string {
       showClock(s.startedAt),
       showClock(s.finishedAt),
       showDuration(s.durationMs),
+      showDuration(s.workMs),
       showDuration(s.estimateMs),
       showDelta(s.varianceMs),
       String(s.attempts),

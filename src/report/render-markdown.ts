@@ -143,6 +143,7 @@ export function renderMarkdown(m: ReportModel): string {
         'Start',
         'End',
         'Duration',
+        'Work',
         'Estimate',
         'Attempts',
         'Run by',
@@ -158,13 +159,14 @@ export function renderMarkdown(m: ReportModel): string {
         showClock(s.startedAt),
         showClock(s.finishedAt),
         showDuration(s.durationMs),
+        showDuration(s.workMs),
         showDuration(s.estimateMs),
         String(s.attempts),
         s.ranBy ?? '',
         s.approvedBy ?? '',
         s.notes.join('; '),
       ]),
-      ['l', 'l', 'l', 'l', 'l', 'l', 'l', 'r', 'r', 'r'],
+      ['l', 'l', 'l', 'l', 'l', 'l', 'l', 'r', 'r', 'r', 'r'],
     ),
   );
   out.push('');

@@ -230,6 +230,14 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
         );
       }
     }
+    if (b.from !== b.to && upstreamOf(b.from, input.graph).has(b.to)) {
+      diags.at(
+        { file: input.file, path: ['rto', clock, 'to'] },
+        [],
+        `rto.${clock}.to names step "${b.to}", which runs before rto.${clock}.from "${b.from}" (${b.from} needs it): the clock would end before it starts`,
+        { hint: `swap from and to, or pick a to step that comes after ${b.from}` },
+      );
+    }
   }
   const cycle = findCycle(input.graph);
   if (cycle) {
@@ -238,6 +246,20 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
       hint: 'a step cannot (indirectly) need itself; remove one of these needs',
     });
   }
+}
+
+/** Every step `id` needs, directly or through other steps. */
+function upstreamOf(id: string, graph: { id: string; needs: string[] }[]): Set<string> {
+  const needs = new Map(graph.map((g) => [g.id, g.needs]));
+  const seen = new Set<string>();
+  const todo = [...(needs.get(id) ?? [])];
+  while (todo.length > 0) {
+    const n = todo.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    todo.push(...(needs.get(n) ?? []));
+  }
+  return seen;
 }
 
 function checkCheckerOptions(

@@ -29,8 +29,22 @@ describe('compare two runs', () => {
 
   it('gives per-phase, per-role, total and RTO clock deltas', () => {
     expect(c.total).toEqual({ name: 'run', a: 60 * MIN, b: 30 * MIN, deltaMs: -30 * MIN });
-    expect(c.rto.technical).toEqual({ name: 'technical', a: 20 * MIN, b: 16 * MIN, deltaMs: -4 * MIN });
-    expect(c.rto.compliance).toEqual({ name: 'compliance', a: 60 * MIN, b: 30 * MIN, deltaMs: -30 * MIN });
+    expect(c.rto.technical).toEqual({
+      name: 'technical',
+      a: 20 * MIN,
+      b: 16 * MIN,
+      deltaMs: -4 * MIN,
+      aStatus: 'met',
+      bStatus: 'met',
+    });
+    expect(c.rto.compliance).toEqual({
+      name: 'compliance',
+      a: 60 * MIN,
+      b: 30 * MIN,
+      deltaMs: -30 * MIN,
+      aStatus: 'missed',
+      bStatus: 'met',
+    });
     expect(c.phases.find((p) => p.name === 'cutover')).toEqual({
       name: 'cutover',
       a: 20 * MIN,

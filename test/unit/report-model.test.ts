@@ -123,15 +123,18 @@ describe('successful run', () => {
     });
     expect(ok.rto.technical.verdict).toBe('20m00s against 30m00s: met with 10m00s to spare');
     expect(ok.rto.compliance).toMatchObject({ status: 'missed', elapsedMs: 60 * MIN, marginMs: 15 * MIN });
-    expect(ok.rto.compliance.verdict).toBe('1h00m against 45m00s: missed by 15m00s');
+    expect(ok.rto.compliance.verdict).toBe('1h00m00s against 45m00s: missed by 15m00s');
   });
 
   it('follows the binding predecessors for the critical path', () => {
     expect(ok.criticalPath).toEqual({
       steps: ['declare', 'stop-traffic', 'verify-core', 'switch-mysql', 'open-traffic', 'business-verified'],
+      startOffsetMs: 0,
       endOffsetMs: 60 * MIN,
-      workMs: 55 * MIN,
-      waitMs: 5 * MIN,
+      // Work is attempt time: declare's 5 s before its approval was requested, then 4 + 8 + 1 + 2
+      // minutes; both approval waits (1m55s and 38m) are waiting, like the gaps between steps.
+      workMs: 15 * MIN + 5 * SEC,
+      waitMs: 44 * MIN + 55 * SEC,
     });
     expect(ok.steps.filter((s) => s.critical).map((s) => s.id)).toEqual(ok.criticalPath.steps);
   });
@@ -189,7 +192,8 @@ describe('successful run', () => {
     });
     // verify-core (8m) and verify-docs (3m) overlap: 11m of work in 8m of wall time.
     expect(role('DBA')).toMatchObject({ steps: 2, sumMs: 11 * MIN, activeMs: 8 * MIN, spanMs: 8 * MIN });
-    expect(role('QA')).toMatchObject({ sumMs: 38 * MIN, startedAt: iso(22 * MIN), endedAt: iso(60 * MIN) });
+    // business-verified spent its 38 minutes awaiting QA's sign-off: waiting, not work.
+    expect(role('QA')).toMatchObject({ sumMs: 0, startedAt: iso(22 * MIN), endedAt: iso(60 * MIN) });
     const phase = (name: string) => ok.phases.find((p) => p.name === name)!;
     expect(ok.phases.map((p) => p.name)).toEqual(['prepare', 'cutover', 'verify']);
     expect(phase('cutover')).toMatchObject({
@@ -201,8 +205,9 @@ describe('successful run', () => {
     });
     expect(phase('verify')).toMatchObject({
       steps: 3,
-      sumMs: 49 * MIN,
-      activeMs: 46 * MIN,
+      // verify-core 8m + verify-docs 3m (overlapping: 8m active); business-verified only waited.
+      sumMs: 11 * MIN,
+      activeMs: 8 * MIN,
       spanMs: 54 * MIN,
     });
   });

@@ -119,7 +119,7 @@ describe('report model properties (random DAG runs)', () => {
         }
         expect(m.criticalPath.workMs + m.criticalPath.waitMs).toBe(runEnd - byId.get(path[0]!)!.start);
         // Idle gaps: nothing running inside them, a listed step was ready, and they add up with busy time.
-        const busy = unionLength(steps.map((s) => [s.start, s.end]));
+        const busy = unionLength(steps.map((s) => ({ from: s.start, to: s.end })));
         const idle = m.idleGaps.reduce((sum, g) => sum + g.durationMs, 0);
         expect(idle + busy).toBeLessThanOrEqual(runEnd);
         for (const g of m.idleGaps) {
@@ -144,7 +144,9 @@ describe('report model properties (random DAG runs)', () => {
         for (const s of steps) {
           const ready = Math.max(0, ...s.info.needs.map((n) => byId.get(n)!.end));
           const covered = unionLength(
-            steps.filter((o) => o !== s).map((o) => [Math.max(o.start, ready), Math.min(o.end, s.start)]),
+            steps
+              .filter((o) => o !== s)
+              .map((o) => ({ from: Math.max(o.start, ready), to: Math.min(o.end, s.start) })),
           );
           expect(gapTotal(ready, s.start) + covered).toBe(s.start - ready);
         }

@@ -125,7 +125,7 @@ describe('report formats', () => {
     const md = renderMarkdown();
     expect(md).toContain('## RTO');
     expect(md).toContain('| technical | **MET** | 20m00s | 30m00s |');
-    expect(md).toContain('| compliance | **MISSED** | 1h00m | 45m00s |');
+    expect(md).toContain('| compliance | **MISSED** | 1h00m00s | 45m00s |');
     expect(md).toContain(
       '`declare` → `stop-traffic` → `verify-core` → `switch-mysql` → `open-traffic` → `business-verified`',
     );
@@ -181,7 +181,7 @@ describe('report formats', () => {
   it('console: the summary names the clocks, the critical path and the idle time', () => {
     const text = renderReport(ok, 'console');
     expect(text).toContain('technical  MET         20m00s against 30m00s: met with 10m00s to spare');
-    expect(text).toContain('compliance MISSED      1h00m against 45m00s: missed by 15m00s');
+    expect(text).toContain('compliance MISSED      1h00m00s against 45m00s: missed by 15m00s');
     expect(text).toContain(
       'declare → stop-traffic → verify-core → switch-mysql → open-traffic → business-verified',
     );

@@ -6,7 +6,8 @@ import type { Plan } from '../../plan/types.js';
 import { loadRunbook, type LoadedRunbook } from '../../runbook/load.js';
 import type { Direction } from '../../runbook/schema.js';
 import { formatDuration } from '../../util/duration.js';
-import { collectVar, parseDirection, readHistory, requireFile } from '../options.js';
+import { readRunHistory, type RunHistory } from '../../journal/history.js';
+import { collectVar, parseDirection, requireFile } from '../options.js';
 import { printError, printJson, printLine } from '../output.js';
 
 interface PlanOptions {
@@ -47,9 +48,11 @@ export function registerPlan(program: Command): void {
         vars: opts.var ?? {},
         lenientSecrets: true,
       });
-      const plan = buildPlan(rb, { history: opts.history ? readHistory(opts.history) : undefined });
-      if (opts.json) printJson(planToJson(rb, plan));
-      else printPlan(rb, plan);
+      const history = opts.history ? readRunHistory(opts.history) : undefined;
+      const plan = buildPlan(rb, { history: history?.durations });
+      if (history) plan.warnings.unshift(...history.warnings);
+      if (opts.json) printJson({ ...(planToJson(rb, plan) as object), history: historyJson(history, plan) });
+      else printPlan(rb, plan, history);
     });
 }
 
@@ -85,6 +88,26 @@ export function planToJson(rb: LoadedRunbook, plan: Plan): unknown {
   };
 }
 
+/** Which run the forecast's durations came from, and for how many steps. */
+function historyJson(h: RunHistory | undefined, plan: Plan): unknown {
+  if (h === undefined) return undefined;
+  const used = plan.steps.filter((p) => h.durations.has(p.step.id)).length;
+  return {
+    runId: h.runId,
+    runbook: h.runbook,
+    status: h.status,
+    startedAt: h.startedAt,
+    drill: h.drill,
+    stepsFromHistory: used,
+    stepsFromEstimates: plan.steps.length - used,
+  };
+}
+
+function historyLine(h: RunHistory, plan: Plan): string {
+  const used = plan.steps.filter((p) => h.durations.has(p.step.id)).length;
+  return `Durations from run ${h.runId} (${h.runbook}, ${h.status}${h.drill ? ', drill' : ''}, started ${h.startedAt}) for ${used} of ${plan.steps.length} steps; the rest from estimates`;
+}
+
 function clockLine(name: string, c: Plan['rto']['technical']): string {
   if (!c) return `${name} RTO: no clock (add rto.${name.toLowerCase()}: { from, to })`;
   const obj = c.objectiveMs === undefined ? 'no objective' : `objective ${formatDuration(c.objectiveMs)}`;
@@ -92,12 +115,13 @@ function clockLine(name: string, c: Plan['rto']['technical']): string {
   return `${name} RTO forecast ${formatDuration(c.forecastMs)} (${c.from} → ${c.to}), ${obj}${verdict}`;
 }
 
-function printPlan(rb: LoadedRunbook, plan: Plan): void {
+function printPlan(rb: LoadedRunbook, plan: Plan, history: RunHistory | undefined): void {
   for (const w of rb.warnings) printError(formatDiagnostic(w), 'warning');
   printLine(
     chalk.bold(`Plan ${rb.name}`) +
       ` · ${plan.direction}${plan.drill ? ' (drill)' : ''} · ${plan.steps.length} steps in ${plan.waves.length} waves · ${rb.modules.length} module${rb.modules.length === 1 ? '' : 's'} · forecast ${formatDuration(plan.makespanMs)}`,
   );
+  if (history) printLine(historyLine(history, plan));
   printLine(clockLine('Technical', plan.rto.technical));
   printLine(clockLine('Compliance', plan.rto.compliance));
   const idWidth = Math.min(48, Math.max(...plan.steps.map((p) => p.step.id.length), 4));

@@ -3,9 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { formatEventLine } from '../../engine/format-event.js';
 import { liveness, openRun } from '../../engine/inspect.js';
-import { replayJournal, type RunView } from '../../engine/state.js';
+import { replayJournal, visibleSteps, type RunView } from '../../engine/state.js';
 import type { JournalEvent } from '../../journal/events.js';
 import { readJournal } from '../../journal/journal.js';
+import { buildReportModel, type ReportModel } from '../../report/index.js';
+import { rtoLabel } from '../../report/format-values.js';
 import { formatDuration } from '../../util/duration.js';
 import { redact, redactValue } from '../../util/redact.js';
 import { printJson, printLine } from '../output.js';
@@ -31,9 +33,9 @@ export function registerStatus(program: Command): void {
       if (opts.follow) {
         await follow(opened.loc.journalPath);
       }
-      const view = replayJournal(readJournal(opened.loc.journalPath).events);
-      if (opts.json) printJson(redactValue(statusJson(view)));
-      else printStatus(view);
+      const { view, model } = readStatus(opened.loc.journalPath, opened.loc.id);
+      if (opts.json) printJson(redactValue(statusJson(view, model)));
+      else printStatus(view, model);
     });
 }
 
@@ -89,7 +91,29 @@ async function follow(path: string): Promise<void> {
   }
 }
 
-function statusJson(view: RunView): unknown {
+/**
+ * The run as `status` shows it: the one replay of the journal, and the report model built from
+ * the same events, so status and report give the same numbers. A live run's open steps and
+ * clocks run to now.
+ */
+export function readStatus(journalPath: string, runId: string): { view: RunView; model: ReportModel } {
+  const events = readJournal(journalPath).events;
+  const first = replayJournal(events);
+  const now = Date.now();
+  const live = liveness(first) !== false;
+  const view = live ? replayJournal(events, { openUntil: now }) : first;
+  const model = buildReportModel(
+    {
+      runId,
+      events,
+      integrity: { verified: true, events: events.length, breakAt: undefined, tornTail: false, corruptLines: [] },
+    },
+    { now, live },
+  );
+  return { view, model };
+}
+
+function statusJson(view: RunView, model: ReportModel): unknown {
   return {
     runId: view.runId,
     runbook: view.runbook,
@@ -97,16 +121,23 @@ function statusJson(view: RunView): unknown {
     drill: view.drill,
     dryRun: view.dryRun,
     startedAt: view.startedAt,
+    status: model.run.status,
+    /** First event → run-finished (or now while running): wall time across every resume. */
+    durationMs: model.run.durationMs,
     finished: view.finished,
+    resumes: model.run.resumes,
     live: liveness(view),
-    steps: view.steps.map(({ finishedSeq: _f, ...s }) => s),
+    rto: model.rto,
+    steps: visibleSteps(view).map(({ finishedSeq: _f, ...s }) => s),
   };
 }
 
-export function printStatus(view: RunView): void {
+export function printStatus(view: RunView, model: ReportModel): void {
   const live = liveness(view);
+  const resumed = model.run.resumes.length;
+  const across = resumed === 0 ? '' : ` (wall time across ${resumed + 1} sessions)`;
   const state = view.finished
-    ? `${view.finished.status} in ${formatDuration(view.finished.durationMs)}`
+    ? `${view.finished.status} in ${formatDuration(model.run.durationMs)}${across}`
     : live === true
       ? `running (pid ${view.who.pid} on ${view.who.host})`
       : live === 'unknown'
@@ -116,12 +147,15 @@ export function printStatus(view: RunView): void {
     `run ${view.runId}: ${view.runbook.name} ${view.direction}${view.drill ? ' drill' : ''}${view.dryRun ? ' [dry run]' : ''}, started ${view.startedAt}`,
   );
   printLine(`status: ${state}`);
+  for (const c of [model.rto.technical, model.rto.compliance]) {
+    if (c.status !== 'not-defined') printLine(`${c.name} RTO: ${rtoLabel(c)} ${c.verdict}`);
+  }
+  const steps = visibleSteps(view);
   const counts = new Map<string, number>();
-  for (const s of view.steps) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  for (const s of steps) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
   printLine(`steps: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
-  const width = Math.min(40, Math.max(...view.steps.map((s) => s.id.length), 4));
-  for (const s of view.steps) {
-    if (s.rollbackOf !== undefined && s.state === 'pending') continue;
+  const width = Math.min(40, Math.max(...steps.map((s) => s.id.length), 4));
+  for (const s of steps) {
     const shown =
       (s.state === 'running' || s.state === 'waiting-approval') && live === false ? 'unknown?' : s.state;
     const dur = s.durationMs === undefined ? '' : formatDuration(s.durationMs);

@@ -32,6 +32,11 @@ export function openRun(runsDirOption: string | undefined, idOrLatest: string): 
 
 export function liveness(view: RunView): boolean | 'unknown' {
   if (view.finished) return false;
-  if (view.who.host !== hostname()) return 'unknown';
-  return view.who.pid !== process.pid && isProcessAlive(view.who.pid);
+  return processLiveness(view.who);
+}
+
+/** Whether the drctl process `who` still runs (same host: by pid; another host: unknown). */
+export function processLiveness(who: { host: string; pid: number }): boolean | 'unknown' {
+  if (who.host !== hostname()) return 'unknown';
+  return who.pid !== process.pid && isProcessAlive(who.pid);
 }

@@ -36,6 +36,8 @@ export interface BuildReportOptions {
   now?: number | undefined;
   /** The run's process is alive: open steps run to `now` rather than to the last event. */
   live?: boolean | undefined;
+  /** Asked instead of `live` for a run without run-finished: is the process that last ran it alive? */
+  liveness?: ((who: { host: string; pid: number }) => boolean | 'unknown') | undefined;
 }
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -59,7 +61,13 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
       `the journal records run ${started.runId} but was read as run ${input.runId} (a copied or renamed run directory?)`,
     );
   }
-  const replay = replayRun(events, { openUntil: options.live === true ? options.now : undefined });
+  let replay = replayRun(events);
+  const live =
+    options.live ??
+    (replay.finished === undefined && replay.who !== undefined && options.liveness !== undefined
+      ? options.liveness(replay.who) !== false
+      : false);
+  if (live && options.now !== undefined) replay = replayRun(events, { openUntil: options.now });
   warnings.push(...replay.warnings);
   const { runStart } = replay;
   const runEnd = replay.openUntil;

@@ -11,6 +11,7 @@ import {
   renderReport,
   type ReportFormat,
 } from '../../report/index.js';
+import { processLiveness } from '../../engine/inspect.js';
 import { printError } from '../output.js';
 
 interface ReportOptions {
@@ -60,8 +61,8 @@ Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT 
             hint: 'drctl report --compare <runA> <runB> (for example a rehearsal and the real night)',
           });
         }
-        const a = loadReportModel(resolveRun(runsDir, runs[0]!));
-        const b = loadReportModel(resolveRun(runsDir, runs[1]!));
+        const a = loadReportModel(resolveRun(runsDir, runs[0]!), now());
+        const b = loadReportModel(resolveRun(runsDir, runs[1]!), now());
         text = renderCompare(compareReports(a, b), format);
         verified = a.integrity.verified && b.integrity.verified;
       } else {
@@ -70,7 +71,7 @@ Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT 
             hint: 'to compare two runs add --compare: drctl report --compare <runA> <runB>',
           });
         }
-        const model = loadReportModel(resolveRun(runsDir, runs[0] ?? 'latest'));
+        const model = loadReportModel(resolveRun(runsDir, runs[0] ?? 'latest'), now());
         text = renderReport(model, format);
         verified = model.integrity.verified;
       }
@@ -83,6 +84,11 @@ Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT 
         process.exitCode = ExitCode.failed;
       }
     });
+}
+
+/** Clocks still open run to now; a live run's open steps too. */
+function now(): { now: number; liveness: typeof processLiveness } {
+  return { now: Date.now(), liveness: processLiveness };
 }
 
 function emit(text: string, output: string | undefined, format: ReportFormat): void {

@@ -113,7 +113,7 @@ export function readStatus(journalPath: string, runId: string): { view: RunView;
   return { view, model };
 }
 
-function statusJson(view: RunView, model: ReportModel): unknown {
+export function statusJson(view: RunView, model: ReportModel): unknown {
   return {
     runId: view.runId,
     runbook: view.runbook,

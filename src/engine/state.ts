@@ -68,17 +68,11 @@ const iso = (ms: number | undefined): string | undefined =>
   ms === undefined ? undefined : new Date(ms).toISOString();
 
 function stateOf(t: StepTrack, runFinished: boolean): StepState {
-  switch (t.status) {
-    case 'not-run':
-      return 'pending';
-    case 'awaiting-approval':
-      return 'waiting-approval';
-    case 'unknown':
-      // Still running as far as the journal knows until a resume decides; `unknown` once decided.
-      return runFinished || t.interruptedAt === undefined ? t.status : 'running';
-    default:
-      return t.status;
-  }
+  if (t.status === 'not-run') return 'pending';
+  if (t.status === 'awaiting-approval') return 'waiting-approval';
+  // Still running as far as the journal knows until a resume decides; `unknown` once the run ended.
+  if (t.status === 'unknown' && !runFinished) return 'running';
+  return t.status;
 }
 
 function viewStep(t: StepTrack, runFinished: boolean): StepView {

@@ -36,14 +36,22 @@ export function readRunHistory(path: string): RunHistory {
     });
   }
   if (started.dryRun) {
-    throw new UsageError(`--history ${path}: run ${started.runId} was a dry run; nothing ran, so it has no durations`, {
-      hint: 'give a run that executed its steps (a rehearsal or a real switch)',
-    });
+    throw new UsageError(
+      `--history ${path}: run ${started.runId} was a dry run; nothing ran, so it has no durations`,
+      {
+        hint: 'give a run that executed its steps (a rehearsal or a real switch)',
+      },
+    );
   }
   const durations = new Map<string, number>();
   for (const t of replay.tracks.values()) {
     const last = t.starts.at(-1);
-    if (t.info.rollbackOf !== undefined || t.status !== 'succeeded' || last === undefined || t.end === undefined)
+    if (
+      t.info.rollbackOf !== undefined ||
+      t.status !== 'succeeded' ||
+      last === undefined ||
+      t.end === undefined
+    )
       continue;
     durations.set(t.info.id, t.end - last);
   }
@@ -55,7 +63,9 @@ export function readRunHistory(path: string): RunHistory {
     );
   }
   if (started.drill) {
-    warnings.push(`history run ${started.runId} was a drill: drill variants and skipped steps may not take the real time`);
+    warnings.push(
+      `history run ${started.runId} was a drill: drill variants and skipped steps may not take the real time`,
+    );
   }
   return {
     durations,

@@ -114,7 +114,13 @@ export interface RunReplay {
   /** The process that last started or resumed the run. */
   who: Who | undefined;
   rollback:
-    | { at: number; reason: string; steps: string[]; finishedAt?: number | undefined; status?: string | undefined }
+    | {
+        at: number;
+        reason: string;
+        steps: string[];
+        finishedAt?: number | undefined;
+        status?: string | undefined;
+      }
     | undefined;
   events: number;
   warnings: string[];

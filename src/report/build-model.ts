@@ -93,7 +93,13 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
     run,
     integrity: input.integrity,
     rto: {
-      technical: measureRtoClock('technical', started?.rto.technical, objectives.technicalMs, replay, clockUntil),
+      technical: measureRtoClock(
+        'technical',
+        started?.rto.technical,
+        objectives.technicalMs,
+        replay,
+        clockUntil,
+      ),
       compliance: measureRtoClock(
         'compliance',
         started?.rto.compliance,
@@ -103,10 +109,16 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
       ),
     },
     steps,
-    phases: totalBy(ordered, (t) => t.info.phase ?? (t.info.rollbackOf !== undefined ? 'rollback' : '(no phase)')),
+    phases: totalBy(
+      ordered,
+      (t) => t.info.phase ?? (t.info.rollbackOf !== undefined ? 'rollback' : '(no phase)'),
+    ),
     roles: totalBy(ordered, (t) => t.info.owner),
     criticalPath: critical,
-    idleGaps: findIdleGaps({ tracks, runStart, runEnd, down: replay.down }, options.minGapMs ?? DEFAULT_MIN_GAP_MS),
+    idleGaps: findIdleGaps(
+      { tracks, runStart, runEnd, down: replay.down },
+      options.minGapMs ?? DEFAULT_MIN_GAP_MS,
+    ),
     gates: collectGates(events),
     warnings,
   };

@@ -1,4 +1,11 @@
-import type { RtoClockStatus, CompareModel, GroupDelta, GroupTotal, ReportModel, StepDelta } from './model.js';
+import type {
+  RtoClockStatus,
+  CompareModel,
+  GroupDelta,
+  GroupTotal,
+  ReportModel,
+  StepDelta,
+} from './model.js';
 
 /** Clock statuses with a measured end (a rolled-back clock was measured, then undone). */
 const REACHED: ReadonlySet<RtoClockStatus> = new Set(['met', 'missed', 'no-objective', 'rolled-back']);
@@ -72,7 +79,8 @@ export function compareReports(a: ReportModel, b: ReportModel): CompareModel {
     ['A', a],
     ['B', b],
   ] as const) {
-    if (m.run.dryRun) warnings.push(`run ${side} (${m.run.id}) was a dry run: nothing ran, its durations are not real`);
+    if (m.run.dryRun)
+      warnings.push(`run ${side} (${m.run.id}) was a dry run: nothing ran, its durations are not real`);
   }
   return {
     schema: 'drctl.compare/v1',

@@ -62,7 +62,12 @@ export function measureRtoClock(
     const elapsedMs = until - start;
     const marginMs = objectiveMs === undefined ? undefined : elapsedMs - objectiveMs;
     const why = to === undefined ? 'is not in the plan' : describeUnreached(to, start);
-    const at = until === replay.lastEvent ? 'at the last event' : until > replay.lastEvent ? `at ${iso(until)} (clock still open: measured to now)` : `at ${iso(until)}`;
+    const at =
+      until === replay.lastEvent
+        ? 'at the last event'
+        : until > replay.lastEvent
+          ? `at ${iso(until)} (clock still open: measured to now)`
+          : `at ${iso(until)}`;
     const tail =
       marginMs === undefined || objectiveMs === undefined
         ? ''
@@ -94,7 +99,11 @@ export function measureRtoClock(
     };
   }
   if (objectiveMs === undefined) {
-    return { ...measured, status: 'no-objective', verdict: `${formatDuration(elapsedMs)} (no objective set)` };
+    return {
+      ...measured,
+      status: 'no-objective',
+      verdict: `${formatDuration(elapsedMs)} (no objective set)`,
+    };
   }
   const marginMs = elapsedMs - objectiveMs;
   const met = marginMs <= 0;
@@ -127,14 +136,8 @@ function describeUnreached(t: StepTrack, start: number): string {
     return 'ended before the from step started (the bounds are reversed)';
   }
   if (t.skipped !== undefined && t.finished === undefined) return `was skipped (${t.skipped.reason})`;
-  switch (t.status) {
-    case 'not-run':
-      return 'never ran';
-    case 'running':
-      return 'is still running';
-    case 'awaiting-approval':
-      return 'is still awaiting approval';
-    default:
-      return `ended ${t.status}`;
-  }
+  if (t.status === 'not-run') return 'never ran';
+  if (t.status === 'running') return 'is still running';
+  if (t.status === 'awaiting-approval') return 'is still awaiting approval';
+  return `ended ${t.status}`;
 }

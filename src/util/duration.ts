@@ -51,7 +51,10 @@ export function formatDurationExact(ms: number): string {
  * of two different values read the same (60.04 s and 60 s are both `1m00s`), both are shown
  * to the millisecond.
  */
-export function formatDurationAgainst(value: number, objective: number): { value: string; objective: string } {
+export function formatDurationAgainst(
+  value: number,
+  objective: number,
+): { value: string; objective: string } {
   const v = formatDuration(value);
   const o = formatDuration(objective);
   if (v !== o || value === objective) return { value: v, objective: o };

@@ -144,12 +144,16 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') (row.push(field), (field = ''));
-    else if (c === '\r' && text[i + 1] === '\n') {
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
       row.push(field);
       rows.push(row);
       row = [];
@@ -411,7 +415,11 @@ describe('every format agrees with a reference computed from the journal', () =>
               ...(s.kind === 'retry' ? { retry: { count: 1, backoff: '30ms', factor: 1 } } : {}),
             })),
           });
-          const killed = idOf(victim % steps.length);
+          // A step that surely starts: nothing upstream of it fails.
+          const sure = steps
+            .map((_, i) => i)
+            .filter((i) => [...upstream(steps, i)].every((j) => steps[j]!.kind !== 'fail'));
+          const killed = idOf(sure[victim % sure.length]!);
           const first = await runCli(['switch', file, '--yes', '--runs-dir', runs], {
             DRCTL_FAILPOINT: `crash-after-start:${killed}`,
           });

@@ -32,15 +32,19 @@ describe('formatDuration (defect 10)', () => {
     expect(formatDurationAgainst(60_040, 60_000)).toEqual({ value: '1m00.040s', objective: '1m00.000s' });
     expect(formatDurationAgainst(59_960, 60_000)).toEqual({ value: '59.9s', objective: '1m00s' });
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10 * 3_600_000 }), fc.integer({ min: 1, max: 10 * 3_600_000 }), (e, o) => {
-        const t = formatDurationAgainst(e, o);
-        if (e !== o) expect(t.value).not.toBe(t.objective);
-        // The order of the texts as durations is the order of the values.
-        const pe = parseDuration(t.value)!;
-        const po = parseDuration(t.objective)!;
-        if (e > o) expect(pe).toBeGreaterThan(po);
-        if (e < o) expect(pe).toBeLessThan(po);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 10 * 3_600_000 }),
+        fc.integer({ min: 1, max: 10 * 3_600_000 }),
+        (e, o) => {
+          const t = formatDurationAgainst(e, o);
+          if (e !== o) expect(t.value).not.toBe(t.objective);
+          // The order of the texts as durations is the order of the values.
+          const pe = parseDuration(t.value)!;
+          const po = parseDuration(t.objective)!;
+          if (e > o) expect(pe).toBeGreaterThan(po);
+          if (e < o) expect(pe).toBeLessThan(po);
+        },
+      ),
       { seed: 12_11, numRuns: 2000 },
     );
   });

@@ -106,7 +106,13 @@ export function readStatus(journalPath: string, runId: string): { view: RunView;
     {
       runId,
       events,
-      integrity: { verified: true, events: events.length, breakAt: undefined, tornTail: false, corruptLines: [] },
+      integrity: {
+        verified: true,
+        events: events.length,
+        breakAt: undefined,
+        tornTail: false,
+        corruptLines: [],
+      },
     },
     { now, live },
   );

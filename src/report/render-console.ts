@@ -47,7 +47,9 @@ export function renderConsole(m: ReportModel): string {
   out.push(`Run ${r.id} — ${r.runbook.name} (${r.direction})${marks ? ` [${marks}]` : ''}`);
   out.push(`  status     ${r.status}${r.error ? `: ${r.error}` : ''}`);
   out.push(`  started    ${showTime(r.startedAt)} by ${r.startedBy}`);
-  out.push(`  ended      ${showTime(r.endedAt)}${r.status === 'in-progress' ? ' (last event so far)' : ''}`);
+  out.push(
+    `  ended      ${showTime(r.endedAt)}${r.status === 'in-progress' ? ' (no run-finished yet: the last event, or now while drctl runs)' : ''}`,
+  );
   out.push(`  duration   ${showDuration(r.durationMs)}`);
   for (const res of r.resumes) out.push(`  resumed    ${showTime(res.at)} by ${res.by}`);
   if (r.rollback) {

@@ -98,7 +98,7 @@ describe('drctl report', () => {
   it('compares two runs', async () => {
     const r = await drctl(['report', '--compare', OK, RESUMED, '--format', 'csv'], { env: env() });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('rto,technical,,,1200,,960,-240\r\n');
+    expect(r.stdout).toContain('rto,technical,,met,1200,met,960,-240\r\n');
     expect(r.stdout).toContain('step,stop-traffic,cutover,succeeded,240,succeeded,540,300\r\n');
     const bad = await drctl(['report', '--compare', OK], { env: env() });
     expect(bad.code).toBe(2);

@@ -305,7 +305,7 @@ function checkFormats(label: string, events: JournalEvent[], journalPath: string
 describe('every format agrees with a reference computed from the journal', () => {
   it(
     'in process: failures, retries, approvals, rollback, dry run, --only, drill, Ctrl-C + resume',
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     async () => {
       let trial = 0;
       await fc.assert(
@@ -359,7 +359,7 @@ describe('every format agrees with a reference computed from the journal', () =>
           cover(`clock ${referenceOf(events).clocks.technical.status}`);
           checkFormats(`trial ${trial}: ${JSON.stringify(t)}`, events, path);
         }),
-        { seed: 12_2026, numRuns: 32, endOnFailure: true },
+        { seed: 12_2026, numRuns: 24, endOnFailure: true },
       );
       console.log(
         `report properties (in process): ${trial} trials; covered ${JSON.stringify(Object.fromEntries(covered))}`,
@@ -367,7 +367,7 @@ describe('every format agrees with a reference computed from the journal', () =>
     },
   );
 
-  it('real processes: kill -9 while a step runs, resume after a pause', { timeout: 120_000 }, async () => {
+  it('real processes: kill -9 while a step runs, resume after a pause', { timeout: 300_000 }, async () => {
     let trial = 0;
     await fc.assert(
       fc.asyncProperty(

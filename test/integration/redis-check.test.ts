@@ -97,12 +97,18 @@ describe('redis checker against real redis-server', () => {
     ]);
   });
 
-  it('reports streams as unverified, never as a match', async () => {
+  it('compares streams: entries, ids and consumer groups', async () => {
     await Promise.all([a.flushall(), b.flushall()]);
-    for (const c of [a, b]) await c.xadd('events', '1-1', 'f', 'v');
+    for (const c of [a, b]) {
+      await c.xadd('events', '1-1', 'f', 'v');
+      await c.xadd('events', '1-2', 'f', 'w');
+      await c.xgroup('CREATE', 'events', 'g1', '0');
+    }
+    expect((await check(main, dr)).status).toBe('consistent');
+    await b.xreadgroup('GROUP', 'g1', 'c1', 'COUNT', 1, 'STREAMS', 'events', '>');
     const r = await check(main, dr);
-    expect(r.status).toBe('unverified');
-    expect(r.ok).toBe(false);
+    expect(r.status).toBe('different');
+    expect(r.findings.map((f) => `${f.object} ${f.message}`)).toEqual(['events stream value differs']);
   });
 
   it('waits for a replica to catch up instead of reporting lag as loss', async () => {
@@ -178,7 +184,11 @@ describe('redis checker against real redis-server', () => {
     expect(only0.evidence.dbs).toEqual([0]);
     // Naming a db on one side only is ambiguous: refused.
     await expect(
-      runRedisCheck({ kind: 'redis', source: `${main.url}/3`, target: dr.url }, redisOptionsSchema.parse({}), ctx()),
+      runRedisCheck(
+        { kind: 'redis', source: `${main.url}/3`, target: dr.url },
+        redisOptionsSchema.parse({}),
+        ctx(),
+      ),
     ).rejects.toThrow(/names db 3 but --target names none/);
     for (const c of [a, b]) {
       for (const db of [3, 5, 7]) {

@@ -158,7 +158,7 @@ export class RedisSide {
     }
     if (/NOPERM/.test(text)) {
       return new ConnectionError(redact(`${who}: permission denied (${e.message})`), {
-        hint: 'the ACL user needs +@read +scan +info +ping +dbsize +select +xinfo',
+        hint: 'the ACL user needs +@read +scan +info +ping +dbsize +select',
       });
     }
     if (/timed out|ETIMEDOUT/i.test(text)) {

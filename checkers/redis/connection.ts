@@ -170,7 +170,11 @@ export class RedisSide {
       );
     }
     if (phase === 'connect') {
-      const cause = /Connection is closed|ECONNRESET/.test(text) ? 'the server closed the connection' : text;
+      // a Redis server answers PING (even with an error such as max clients); a silent close is
+      // something else on that port, or a TLS-only server spoken to in plain text
+      const cause = /Connection is closed|ECONNRESET/.test(text)
+        ? 'the server closed the connection without answering: not Redis, or it expects TLS (rediss://)?'
+        : text;
       return new ConnectionError(redact(`${who}: cannot connect (${cause})`), {
         hint: 'check host and port, and that redis-server listens there',
       });

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRedisCheck } from '../../checkers/redis/checker.js';
@@ -228,16 +228,46 @@ describe('redis checker against real redis-server', () => {
   });
 
   it('an address that does not speak Redis is a clear connection error (exit 2)', async () => {
+    // a server that answers in another protocol (and keeps the connection open)
+    const other = createNetServer((socket) =>
+      socket.on('data', () => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n')),
+    );
+    // a real HTTP server, which may also close the connection before or after its 400
     const http = createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    const port = (http.address() as AddressInfo).port;
+    const otherPort = (other.address() as AddressInfo).port;
+    const httpPort = (http.address() as AddressInfo).port;
     try {
-      const r = await drctl(['check', 'redis', '--source', `redis://127.0.0.1:${port}`, '--target', dr.url]);
+      const r = await drctl([
+        'check',
+        'redis',
+        '--source',
+        `redis://127.0.0.1:${otherPort}`,
+        '--target',
+        dr.url,
+      ]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`--source 127.0.0.1:${port}: does not speak the Redis protocol`);
+      expect(r.stderr).toContain(`--source 127.0.0.1:${otherPort}: does not speak the Redis protocol`);
       expect(r.stderr).not.toMatch(/Please report|internal error|Unknown RESP/);
+      const h = await drctl([
+        'check',
+        'redis',
+        '--source',
+        dr.url,
+        '--target',
+        `redis://127.0.0.1:${httpPort}`,
+      ]);
+      expect(h.code).toBe(2);
+      expect(h.stderr).toMatch(
+        new RegExp(
+          `--target 127.0.0.1:${httpPort}: (does not speak the Redis protocol|cannot connect \\(the server closed the connection without answering)`,
+        ),
+      );
+      expect(h.stderr).not.toMatch(/Please report|internal error|Unknown RESP/);
     } finally {
       await new Promise((r) => http.close(r));
+      await new Promise((r) => other.close(r));
     }
   });
 

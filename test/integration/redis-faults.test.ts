@@ -4,7 +4,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRedisCheck } from '../../checkers/redis/checker.js';
 import { redisOptionsSchema } from '../../checkers/redis/options.js';
+import type { Resource } from '../../src/runbook/schema.js';
 import { BIN, ROOT, drctl } from '../e2e/cli-helpers.js';
+import { execRunbook } from '../fixtures/engine-exec.js';
+import { makeRunbook, makeStep } from '../fixtures/engine-runbook.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
 
 /**
@@ -118,6 +121,25 @@ describe('redis checker against frozen and dying servers', () => {
     });
     expect(outcome).toMatch(/interrupted|step timed out/);
     expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
+  it('a redis gate step with timeout: 2s ends at its timeout on a frozen replica', async () => {
+    const resources: Record<string, Resource> = {
+      cache: { kind: 'redis', source: main.url, target: dr.url },
+    };
+    const gate = makeStep(
+      'gate-redis',
+      // a command deadline far beyond the step: only the step timeout can end it
+      { kind: 'check', check: { kind: 'redis', resource: 'cache', options: { timeoutMs: 120_000 } } },
+      { timeoutMs: 2000, onFailure: 'continue' },
+    );
+    const t0 = Date.now();
+    const run = await whileStopped(dr, () => execRunbook(makeRunbook([gate], { resources })));
+    const took = Date.now() - t0;
+    const done = run.events.find((e) => e.type === 'step-finished');
+    expect(done).toMatchObject({ step: 'gate-redis', status: 'failed' });
+    expect(JSON.stringify(done)).toMatch(/timed out|timeout/i);
+    expect(took).toBeLessThan(6000);
   });
 
   it('Ctrl-C during a check against a frozen replica exits 130 at once', async () => {

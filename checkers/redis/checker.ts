@@ -81,6 +81,7 @@ class Comparison {
   private readonly suspects: Suspect[] = [];
   private catchUp: CatchUp = { replica: false, caughtUp: true, waitedMs: 0 };
   private selected: DbPair | undefined;
+  private replicaStalled = false;
 
   constructor(
     private readonly source: RedisSide,
@@ -238,8 +239,17 @@ class Comparison {
           const chunk = group.slice(i, i + this.options.batch);
           const keys = chunk.map((x) => x.key);
           const before = await readKeys(this.source, keys);
-          if (this.catchUp.replica)
-            await waitForReplicaOffset(this.source, this.target, this.options.waitMs, this.ctx.signal);
+          // a replica that did not catch up once (link down, far behind) is not waited for again:
+          // its lag is already a finding, and every chunk would wait the whole --wait
+          if (this.catchUp.replica && this.catchUp.caughtUp && !this.replicaStalled) {
+            const now = await waitForReplicaOffset(
+              this.source,
+              this.target,
+              this.options.waitMs,
+              this.ctx.signal,
+            );
+            if (!now.caughtUp) this.replicaStalled = true;
+          }
           const dr = await readKeys(this.target, keys);
           const after = await readKeys(this.source, keys);
           chunk.forEach((x, j) => {

@@ -271,6 +271,46 @@ describe('redis checker against real redis-server', () => {
     }
   });
 
+  it('drctl check redis --ttl: expiring on one side only is a difference by default; exact compares times', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await a.set('otp:1', '123456', 'PX', 3_600_000);
+    await b.set('otp:1', '123456', 'PX', 7_200_000);
+    await a.set('limit:1', '5');
+    await b.set('limit:1', '5');
+    const presence = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url]);
+    expect(presence.code, presence.stdout + presence.stderr).toBe(0);
+    const exact = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url, '--ttl']);
+    expect(exact.code).toBe(1);
+    expect(exact.stdout).toContain('* otp:1  expiry differs by 3600.0s');
+    await b.pexpire('limit:1', 60_000);
+    const oneSide = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url]);
+    expect(oneSide.code).toBe(1);
+    expect(oneSide.stdout).toMatch(/\* limit:1 {2}expires on target only \(in \d+s\), persists on the other/);
+    const ignore = await drctl([
+      'check',
+      'redis',
+      '--source',
+      main.url,
+      '--target',
+      dr.url,
+      '--ttl',
+      'ignore',
+    ]);
+    expect(ignore.code).toBe(0);
+    const bogus = await drctl([
+      'check',
+      'redis',
+      '--source',
+      main.url,
+      '--target',
+      dr.url,
+      '--ttl',
+      'sometimes',
+    ]);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain('--ttl: expected presence, exact or ignore, got "sometimes"');
+  });
+
   it('drctl check redis: exit 0 / 1 / 2, and never shows a password', async () => {
     await Promise.all([a.flushall(), b.flushall()]);
     await seed(a);

@@ -12,8 +12,18 @@ export const redisOptionsSchema = z
     batch: z.number().int().min(1).max(10_000).default(500),
     /** How long to wait for a replica to reach the primary's replication offset (ms). Default 30 s. */
     waitMs: z.number().int().nonnegative().default(30_000),
-    /** Also compare whether keys expire (TTL present on one side only). Default false. */
-    compareTtl: z.boolean().default(false),
+    /**
+     * Expiry policy. `presence` (default): a key that expires on one side and persists on the
+     * other is a difference. `exact`: also expiry times that differ by more than
+     * `ttlToleranceMs`. `ignore`: expiry is not compared.
+     */
+    ttl: z.enum(['presence', 'exact', 'ignore']).default('presence'),
+    /** With `ttl: exact`, how far two expiry times may differ (ms). Default 2 s. */
+    ttlToleranceMs: z.number().int().nonnegative().default(2000),
+    /** Deadline of the connection and of every command (ms). Default 30 s. */
+    timeoutMs: z.number().int().min(1).default(30_000),
+    /** Differing keys re-read after the replica caught up (more are reported unchecked). Default 10,000. */
+    recheckLimit: z.number().int().nonnegative().default(10_000),
     /** Findings kept in the result (the counts are always complete). Default 100. */
     maxFindings: z.number().int().min(1).default(100),
   })

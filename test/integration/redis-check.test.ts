@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRedisCheck } from '../../checkers/redis/checker.js';
@@ -95,12 +97,18 @@ describe('redis checker against real redis-server', () => {
     ]);
   });
 
-  it('reports streams as unverified, never as a match', async () => {
+  it('compares streams: entries, ids and consumer groups', async () => {
     await Promise.all([a.flushall(), b.flushall()]);
-    for (const c of [a, b]) await c.xadd('events', '1-1', 'f', 'v');
+    for (const c of [a, b]) {
+      await c.xadd('events', '1-1', 'f', 'v');
+      await c.xadd('events', '1-2', 'f', 'w');
+      await c.xgroup('CREATE', 'events', 'g1', '0');
+    }
+    expect((await check(main, dr)).status).toBe('consistent');
+    await b.xreadgroup('GROUP', 'g1', 'c1', 'COUNT', 1, 'STREAMS', 'events', '>');
     const r = await check(main, dr);
-    expect(r.status).toBe('unverified');
-    expect(r.ok).toBe(false);
+    expect(r.status).toBe('different');
+    expect(r.findings.map((f) => `${f.object} ${f.message}`)).toEqual(['events stream value differs']);
   });
 
   it('waits for a replica to catch up instead of reporting lag as loss', async () => {
@@ -129,6 +137,178 @@ describe('redis checker against real redis-server', () => {
     } finally {
       await b.replicaof('NO', 'ONE');
     }
+  });
+
+  it('keeps hash field names as bytes: two non-UTF-8 fields never collapse into one', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    const f1 = Buffer.from([0, 0, 0, 0x81]);
+    const f2 = Buffer.from([0, 0, 0, 0x82]);
+    await a.hset('h', f1, '10', f2, '20');
+    await b.hset('h', f2, '20');
+    // and set members, list items and zset members that are not UTF-8 either
+    await a.sadd('s', Buffer.from([0xc3]), Buffer.from([0xc4]));
+    await b.sadd('s', Buffer.from([0xc3]), Buffer.from([0xc5]));
+    const r = await check(main, dr);
+    expect(r.status).toBe('different');
+    expect(r.findings.map((f) => f.object).sort()).toEqual(['h', 's']);
+  });
+
+  it('compares every non-empty logical db when the URL names none', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await seed(a);
+    await seed(b);
+    for (const c of [a, b]) {
+      await c.select(3);
+      await c.set('ledger:1', '100');
+      await c.hset('acct:9', 'balance', '250');
+    }
+    await b.hset('acct:9', 'balance', '249'); // differs in db 3 only
+    await a.select(5);
+    await a.set('only-main-db5', 'x'); // db 5 exists on Main only
+    await b.select(7);
+    await b.set('only-dr-db7', 'y');
+    await Promise.all([a.select(0), b.select(0)]);
+    const r = await check(main, dr);
+    expect(r.status).toBe('different');
+    const objects = r.findings.map((f) => `${f.kind} ${f.object}`).sort();
+    expect(objects).toEqual(['different db3/acct:9', 'extra db7/only-dr-db7', 'missing db5/only-main-db5']);
+    expect(r.counts).toMatchObject({ keysSource: 128 + 3, keysTarget: 128 + 3 });
+    expect(r.evidence.dbs).toEqual([0, 3, 5, 7]);
+    // A URL that names a db compares that db only (and says so).
+    const only0 = await runRedisCheck(
+      { kind: 'redis', source: `${main.url}/0`, target: `${dr.url}/0` },
+      redisOptionsSchema.parse({}),
+      ctx(),
+    );
+    expect(only0.status).toBe('consistent');
+    expect(only0.evidence.dbs).toEqual([0]);
+    // Naming a db on one side only is ambiguous: refused.
+    await expect(
+      runRedisCheck(
+        { kind: 'redis', source: `${main.url}/3`, target: dr.url },
+        redisOptionsSchema.parse({}),
+        ctx(),
+      ),
+    ).rejects.toThrow(/names db 3 but --target names none/);
+    for (const c of [a, b]) {
+      for (const db of [3, 5, 7]) {
+        await c.select(db);
+        await c.flushdb();
+      }
+      await c.select(0);
+    }
+  });
+
+  it('compares a HyperLogLog by its registers: PFCOUNT on the replica is not a difference', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await b.replicaof('127.0.0.1', main.port);
+    try {
+      await a.pfadd('visitors:sparse', 'u1', 'u2', 'u3');
+      const many = Array.from({ length: 3000 }, (_, i) => `v${i}`);
+      await a.pfadd('visitors:dense', ...many);
+      await a.pfadd('visitors:changed', 'x1', 'x2');
+      const first = await check(main, dr, { waitMs: 10_000 });
+      expect(first.status).toBe('consistent');
+      // PFCOUNT on a replica rewrites its cached cardinality (the raw bytes change).
+      const before = await b.getBuffer('visitors:dense');
+      expect(await b.pfcount('visitors:dense')).toBeGreaterThan(2900);
+      await b.pfcount('visitors:sparse');
+      expect(Buffer.compare(before!, (await b.getBuffer('visitors:dense'))!)).not.toBe(0);
+      const again = await check(main, dr, { waitMs: 10_000 });
+      expect(again.status, JSON.stringify(again.findings)).toBe('consistent');
+      // A real register difference stays different.
+      await b.replicaof('NO', 'ONE');
+      await b.pfadd('visitors:changed', 'x3');
+      const diff = await check(main, dr);
+      expect(diff.status).toBe('different');
+      expect(diff.findings.map((f) => f.object)).toEqual(['visitors:changed']);
+    } finally {
+      await b.replicaof('NO', 'ONE');
+    }
+  });
+
+  it('an address that does not speak Redis is a clear connection error (exit 2)', async () => {
+    // a server that answers in another protocol (and keeps the connection open)
+    const other = createNetServer((socket) =>
+      socket.on('data', () => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n')),
+    );
+    // a real HTTP server, which may also close the connection before or after its 400
+    const http = createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const otherPort = (other.address() as AddressInfo).port;
+    const httpPort = (http.address() as AddressInfo).port;
+    try {
+      const r = await drctl([
+        'check',
+        'redis',
+        '--source',
+        `redis://127.0.0.1:${otherPort}`,
+        '--target',
+        dr.url,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--source 127.0.0.1:${otherPort}: does not speak the Redis protocol`);
+      expect(r.stderr).not.toMatch(/Please report|internal error|Unknown RESP/);
+      const h = await drctl([
+        'check',
+        'redis',
+        '--source',
+        dr.url,
+        '--target',
+        `redis://127.0.0.1:${httpPort}`,
+      ]);
+      expect(h.code).toBe(2);
+      expect(h.stderr).toMatch(
+        new RegExp(
+          `--target 127.0.0.1:${httpPort}: (does not speak the Redis protocol|cannot connect \\(the server closed the connection without answering)`,
+        ),
+      );
+      expect(h.stderr).not.toMatch(/Please report|internal error|Unknown RESP/);
+    } finally {
+      await new Promise((r) => http.close(r));
+      await new Promise((r) => other.close(r));
+    }
+  });
+
+  it('drctl check redis --ttl: expiring on one side only is a difference by default; exact compares times', async () => {
+    await Promise.all([a.flushall(), b.flushall()]);
+    await a.set('otp:1', '123456', 'PX', 3_600_000);
+    await b.set('otp:1', '123456', 'PX', 7_200_000);
+    await a.set('limit:1', '5');
+    await b.set('limit:1', '5');
+    const presence = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url]);
+    expect(presence.code, presence.stdout + presence.stderr).toBe(0);
+    const exact = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url, '--ttl']);
+    expect(exact.code).toBe(1);
+    expect(exact.stdout).toContain('* otp:1  expiry differs by 3600.0s');
+    await b.pexpire('limit:1', 60_000);
+    const oneSide = await drctl(['check', 'redis', '--source', main.url, '--target', dr.url]);
+    expect(oneSide.code).toBe(1);
+    expect(oneSide.stdout).toMatch(/\* limit:1 {2}expires on target only \(in \d+s\), persists on the other/);
+    const ignore = await drctl([
+      'check',
+      'redis',
+      '--source',
+      main.url,
+      '--target',
+      dr.url,
+      '--ttl',
+      'ignore',
+    ]);
+    expect(ignore.code).toBe(0);
+    const bogus = await drctl([
+      'check',
+      'redis',
+      '--source',
+      main.url,
+      '--target',
+      dr.url,
+      '--ttl',
+      'sometimes',
+    ]);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain('--ttl: expected presence, exact or ignore, got "sometimes"');
   });
 
   it('drctl check redis: exit 0 / 1 / 2, and never shows a password', async () => {

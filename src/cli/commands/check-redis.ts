@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadChecker } from '../../../checkers/index.js';
 import { redisOptionsSchema } from '../../../checkers/redis/options.js';
 import type { CheckTarget } from '../../../checkers/types.js';
-import { UsageError } from '../../errors.js';
+import { DrctlError, ExitCode, UsageError } from '../../errors.js';
 import { checkTargetFromRunbook } from '../../runbook/check-target.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { redact } from '../../util/redact.js';
@@ -16,7 +16,8 @@ interface CheckRedisFlags {
   file?: string;
   match: string;
   wait: string;
-  ttl?: boolean;
+  timeout: string;
+  ttl?: boolean | string;
   json?: boolean;
   show: string;
 }
@@ -32,17 +33,25 @@ export function registerCheckRedis(check: Command): void {
     .option('-f, --file <runbook>', 'runbook file for --resource')
     .option('--match <pattern>', 'only keys matching this SCAN pattern', '*')
     .option('--wait <duration>', 'wait this long for a replica to reach the primary offset', '30s')
-    .option('--ttl', 'also report keys that expire on one side only')
+    .option('--timeout <duration>', 'deadline of the connection and of every command, per side', '30s')
+    .option(
+      '--ttl [mode]',
+      'expiry policy: presence (default: expiring on one side only is a difference), exact (also expiry times, ±2s; --ttl alone), ignore',
+    )
     .option('--json', 'print one JSON document with everything')
     .option('--show <n>', 'differences to print', '20')
     .addHelpText(
       'after',
       `
-Compared: every key of the source (type and a canonical digest of its value: hash fields and set
-members in any order, list and sorted-set order matters), then the keys only the target has.
-Streams and module types are reported as unverified (?), never as a match. If the target is a
-replica, drctl first waits until it has processed the primary's replication offset, so lag is not
-reported as missing keys. Read-only; an ACL user needs +@read +scan +info +ping +dbsize.
+Compared: every key of the source, in every non-empty logical db unless both URLs name one
+(/3), then the keys only the target has. Per key: its type, its value as bytes (strings, hash
+fields and values, set and zset members with their exact scores, list items, stream entries with
+their consumer groups and pending entries; hash fields and set members in any order), and
+whether it expires. A HyperLogLog is compared by its registers (its cached count is not data).
+Module types are reported as unverified (?), never as a match. If the target is a replica, drctl
+first waits until it reached the primary's replication offset, and re-reads every key that
+differed once the replica caught up, so writes during the check are not differences.
+Read-only; an ACL user needs +@read +scan +info +ping +dbsize +select (see docs/checkers/redis.md).
 
 Exit codes: 0 consistent, 1 differences or unverified, 2 could not check.
 
@@ -74,10 +83,17 @@ Examples:
         }
         target = { kind: 'redis', source: flags.source, target: flags.target };
       }
+      const timeoutMs = parseDuration(flags.timeout);
+      if (timeoutMs === undefined || timeoutMs < 1)
+        throw new UsageError(`--timeout: expected a duration like 30s, got "${flags.timeout}"`);
+      const ttl = flags.ttl === undefined ? 'presence' : flags.ttl === true ? 'exact' : flags.ttl;
+      if (ttl !== 'presence' && ttl !== 'exact' && ttl !== 'ignore')
+        throw new UsageError(`--ttl: expected presence, exact or ignore, got "${String(ttl)}"`);
       const options = redisOptionsSchema.parse({
         match: flags.match,
         waitMs,
-        compareTtl: flags.ttl ?? false,
+        timeoutMs,
+        ttl,
         maxFindings: Math.max(show, 100),
       });
       const checker = (await loadChecker('redis'))!;
@@ -107,6 +123,10 @@ Examples:
           );
         }
         process.exitCode = exitCodeForCheck(result);
+      } catch (err) {
+        // Ctrl-C: whatever the checker was waiting on, nothing was judged (exit 130)
+        if (interrupt.signal.aborted) throw new DrctlError('interrupted', { exitCode: ExitCode.interrupted });
+        throw err;
       } finally {
         interrupt.dispose();
       }

@@ -199,7 +199,7 @@ export async function runMysqlCheck(
     }
 
     // Rows.
-    const algo = chooseHashAlgorithm(srcInfo.flavor, srcInfo.version);
+    const algo = chooseHashAlgorithm(srcInfo.flavor, srcInfo.version, options.hash);
     const now = new Date();
     const since = options.since === undefined ? undefined : parseWindowBound(options.since, '--since', now);
     const until = options.until === undefined ? undefined : parseWindowBound(options.until, '--until', now);
@@ -251,6 +251,15 @@ export async function runMysqlCheck(
       }
     }
     summaries.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
+    if (options.column && options.rows === 'full' && counts['rowsSource'] === 0 && counts['rowsTarget'] === 0) {
+      addFinding({
+        kind: 'empty-window',
+        severity: 'warning',
+        object: options.column,
+        message: `the window ${options.column} >= ${since ?? '-∞'} and < ${until ?? '+∞'} holds 0 rows on both sides: no row was compared`,
+        details: { since: since ?? null, until: until ?? null },
+      });
+    }
     await fixWriter?.close();
 
     const status: CheckStatus = differences > 0 ? 'different' : unverified > 0 ? 'unverified' : 'consistent';
@@ -295,9 +304,11 @@ function describeFilter(o: MysqlOptions): string {
 }
 
 function describeHash(algo: HashAlgorithm): string {
-  return algo === 'crc32x2'
-    ? 'per row: (CRC32 << 32 | CRC32C) of length-suffixed, NULL-flagged values; per chunk: COUNT and SUM'
-    : 'per row: first 64 bits of MD5 of length-suffixed, NULL-flagged values; per chunk: COUNT and SUM';
+  const values = 'exact values (stored bytes, shortest round-trip doubles), length-suffixed and NULL-flagged; BLOB/TEXT/JSON by their own digest';
+  if (algo === 'sha256')
+    return `per row: SHA-256 of ${values}; per chunk: COUNT and SHA-256 of the sorted row digests (cryptographic)`;
+  const row = algo === 'crc32x2' ? '(CRC32 << 32 | CRC32C)' : 'first 64 bits of MD5';
+  return `per row: ${row} of ${values}; per chunk: COUNT and SUM (catches accidental corruption with high probability; not proof against a crafted change)`;
 }
 
 function emptySummary(table: string, result: CheckStatus, note: string): TableSummary {
@@ -469,6 +480,16 @@ async function compareTableRows(
   delete summary.note;
   const emit = (d: RowDiff) => {
     const keyText = formatKey(plan.key ?? [], d.key);
+    if (d.kind === 'unverified') {
+      rc.addFinding({
+        kind: 'unverified',
+        severity: 'unverified',
+        object: name,
+        message: `${keyText}: not compared: ${d.reason ?? 'unknown reason'}`,
+        details: { key: keyText },
+      });
+      return;
+    }
     const what =
       d.kind === 'missing'
         ? 'missing on target'
@@ -510,13 +531,21 @@ async function compareTableRows(
     let kept = diffs;
     if (!overflow && diffs.length > 0) kept = await recheckIfPrimaryMoved(plan, src, dst, diffs, rc);
     const counted = overflow
-      ? { missing: stats.missing, extra: stats.extra, different: stats.different }
+      ? { missing: stats.missing, extra: stats.extra, different: stats.different, unverified: stats.unverified }
       : countKinds(kept);
     for (const d of overflow ? [] : kept) emit(d);
-    Object.assign(summary, counted);
+    const { unverified: unverifiedRows, ...rowCounts } = counted;
+    Object.assign(summary, rowCounts);
+    if (unverifiedRows > 0) {
+      summary.result = 'unverified';
+      summary.note = `${unverifiedRows} row(s) could not be compared`;
+    }
     if (!plan.key) {
-      summary.note = 'no primary key or unique NOT NULL key: compared whole, rows cannot be located';
-      rc.addFinding({ kind: 'no-key', severity: 'warning', object: name, message: summary.note });
+      if (schema.kind === 'sequence') summary.note = 'sequence: its state row compared whole';
+      else {
+        summary.note = 'no primary key or unique NOT NULL key: compared whole, rows cannot be located';
+        rc.addFinding({ kind: 'no-key', severity: 'warning', object: name, message: summary.note });
+      }
       if (stats.mismatchedChunks > 0) {
         rc.addFinding({
           kind: 'different',
@@ -547,8 +576,8 @@ function isPrivilegeError(err: unknown): boolean {
   return err instanceof MysqlQueryError && /ACCESS_DENIED/.test(err.code ?? '');
 }
 
-function countKinds(diffs: RowDiff[]): { missing: number; extra: number; different: number } {
-  const c = { missing: 0, extra: 0, different: 0 };
+function countKinds(diffs: RowDiff[]): { missing: number; extra: number; different: number; unverified: number } {
+  const c = { missing: 0, extra: 0, different: 0, unverified: 0 };
   for (const d of diffs) c[d.kind]++;
   return c;
 }

@@ -63,7 +63,7 @@ export async function openSession(dsnText: string, side: 'source' | 'target'): P
     },
   };
   await session.query(
-    "SET SESSION time_zone = '+00:00', SESSION sql_mode = '', SESSION group_concat_max_len = 1048576",
+    "SET SESSION time_zone = '+00:00', SESSION sql_mode = '', SESSION group_concat_max_len = 268435456",
   );
   await session.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY');
   return session;

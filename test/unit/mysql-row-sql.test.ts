@@ -21,9 +21,23 @@ const dt = { name: 'at', dataType: 'datetime', charset: null, nullable: true };
 describe('row encoding', () => {
   it('appends byte lengths of string columns and flags NULLs of nullable columns', () => {
     expect(rowTextExpr([int, text, dt])).toBe(
-      "CONCAT_WS(_binary'#', CONCAT(ISNULL(`name`), ISNULL(`at`)), `id`, `name`, `at`, LENGTH(`name`))",
+      "CONCAT_WS(_binary'#', CONCAT(ISNULL(`name`), ISNULL(`at`)), `id`, CAST(`name` AS BINARY), `at`, LENGTH(CAST(`name` AS BINARY)))",
     );
     expect(rowTextExpr([int])).toBe("CONCAT_WS(_binary'#', `id`)");
+  });
+
+  it('hashes FLOAT as a double, BIT/ENUM as numbers and large values by their own digest', () => {
+    const cols = [
+      { name: 'f', dataType: 'float', charset: null, nullable: false },
+      { name: 'b', dataType: 'bit', charset: null, nullable: false },
+      { name: 'e', dataType: 'enum', charset: 'utf8mb4', nullable: false },
+      { name: 'doc', dataType: 'longtext', charset: 'utf8mb4', nullable: false },
+    ];
+    const crc = rowTextExpr(cols, 'crc32x2');
+    expect(crc).toContain('CAST(`f` AS DOUBLE)');
+    expect(crc).toContain('(`b`+0)');
+    expect(crc).toContain('CONCAT(CRC32(CAST(`doc` AS BINARY)), \',\', CRC32C(CAST(`doc` AS BINARY)))');
+    expect(rowTextExpr(cols, 'sha256')).toContain('SHA2(CAST(`doc` AS BINARY), 256)');
   });
 
   it('quotes identifiers with backticks doubled', () => {

@@ -24,7 +24,7 @@ import {
   type SchemaSnapshot,
   type TableSchema,
 } from './schema.js';
-import { MysqlQueryError, openSession, type Session } from './session.js';
+import { ConnectionLostError, MysqlQueryError, openSession, type Session } from './session.js';
 import { recheckKeys, scanTable, type RowDiff, type TablePlan } from './table-scan.js';
 import { parseWindowBound, windowPredicate } from './window.js';
 
@@ -89,8 +89,8 @@ export async function runMysqlCheck(
   /** Opens one session per side; if either fails, the other is closed too (no dangling socket). */
   const openBoth = async (): Promise<[Session, Session]> => {
     const [a, b] = await Promise.allSettled([
-      openSession(target.source, 'source'),
-      openSession(target.target, 'target'),
+      openSession(target.source, 'source', { signal: ctx.signal }),
+      openSession(target.target, 'target', { signal: ctx.signal }),
     ]);
     if (a.status === 'fulfilled') sessions.push(a.value);
     if (b.status === 'fulfilled') sessions.push(b.value);
@@ -559,6 +559,8 @@ async function compareTableRows(
     if (summary.missing + summary.extra + summary.different > 0) summary.result = 'different';
   } catch (err) {
     if (rc.ctx.signal.aborted || isPrivilegeError(err)) throw err;
+    // A lost server is not a verdict about this table: nothing more can be judged (exit 2).
+    if (err instanceof ConnectionLostError) throw err.withContext(name);
     summary.result = 'unverified';
     summary.note = err instanceof Error ? err.message : String(err);
     rc.addFinding({

@@ -1,4 +1,4 @@
-import mysql, { type Connection, type ResultSetHeader } from 'mysql2/promise';
+import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMysqlCheck } from '../../checkers/mysql/checker.js';
 import { mysqlOptionsSchema } from '../../checkers/mysql/options.js';
@@ -103,7 +103,7 @@ async function run(c: Connection, sql: string): Promise<ResultSetHeader> {
 async function mutate(r: Rng, t: Table, log: string[]): Promise<boolean> {
   // A random existing row, addressed by its key as the server returns it.
   const keyCols = t.key.map((_, i) => `k${i}`);
-  const [rows] = await replica.query<Record<string, unknown>[]>(
+  const [rows] = await replica.query<RowDataPacket[]>(
     `SELECT ${keyCols.map((k) => `HEX(CAST(${k} AS BINARY)) AS ${k}`).join(', ')} FROM ${t.name} ORDER BY RAND(${r.int(0, 1e6)}) LIMIT 1`,
   );
   const row = rows[0];

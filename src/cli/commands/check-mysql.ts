@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CheckProgressEvent, CheckResult, CheckTarget, Finding } from '../../../checkers/types.js';
 import { mysqlOptionsSchema, type MysqlOptionsInput } from '../../../checkers/mysql/options.js';
-import { UsageError } from '../../errors.js';
+import { DrctlError, ExitCode, UsageError } from '../../errors.js';
 import { checkTargetFromRunbook } from '../../runbook/check-target.js';
 import { parseMysqlDsn } from '../../util/dsn.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
@@ -187,6 +187,9 @@ export async function runCheckMysql(flags: CheckMysqlFlags): Promise<void> {
   let result: CheckResult;
   try {
     result = await mysqlChecker.run(target, parsed.data, { signal: sig.signal, progress: progress.update });
+  } catch (err) {
+    if (sig.signal.aborted) throw new DrctlError('interrupted: nothing was judged', { exitCode: ExitCode.interrupted });
+    throw err;
   } finally {
     progress.done();
     sig.dispose();

@@ -1,4 +1,5 @@
-import mysql, { type Connection, type FieldPacket } from 'mysql2/promise';
+import { createConnection as createCoreConnection, type ConnectionOptions } from 'mysql2';
+import type { Connection, FieldPacket } from 'mysql2/promise';
 import { ConnectionError } from '../../src/errors.js';
 import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../../src/util/dsn.js';
 
@@ -95,7 +96,7 @@ export async function openSession(
   if (signal?.aborted) throw aborted();
   let conn: Connection;
   try {
-    conn = await mysql.createConnection(driverOptions);
+    conn = await connect(driverOptions, signal);
   } catch (err) {
     if (signal?.aborted) throw aborted();
     throw toConnectionError(err, dsn, side);
@@ -110,8 +111,9 @@ export async function openSession(
       if (failure) return;
       failure = err;
       reject(err);
-      conn.destroy();
-      probe?.destroy();
+      hardClose(conn);
+      if (probe) hardClose(probe);
+      probeAbort.abort(err);
     };
   });
   failed.catch(() => undefined);
@@ -120,6 +122,8 @@ export async function openSession(
 
   let probe: Connection | undefined;
   let probing = false;
+  // Ends a probe still connecting when the session fails or closes: no socket keeps node alive.
+  const probeAbort = new AbortController();
   const checkAlive = async () => {
     if (probing || failure) return;
     probing = true;
@@ -130,14 +134,14 @@ export async function openSession(
       });
       await Promise.race([
         (async () => {
-          probe ??= await mysql.createConnection(driverOptions);
+          probe ??= await connect(driverOptions, probeAbort.signal);
           probe.on('error', () => undefined);
           await probe.query('SELECT 1');
         })(),
         deadline,
       ]);
     } catch (err) {
-      probe?.destroy();
+      if (probe) hardClose(probe);
       probe = undefined;
       const reason = err instanceof Error ? err.message : String(err);
       fail(new ConnectionLostError(side, dsn.display, `the server stopped answering (${reason})`));
@@ -188,15 +192,16 @@ export async function openSession(
     },
     async close() {
       signal?.removeEventListener('abort', onAbort);
-      probe?.destroy();
+      if (probe) hardClose(probe);
+      probeAbort.abort(new Error('closed'));
       if (failure) return;
       // A frozen server never answers QUIT: do not wait for it.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        conn.end().catch(() => conn.destroy()),
+        conn.end().catch(() => hardClose(conn)),
         new Promise<void>((r) => {
           timer = setTimeout(() => {
-            conn.destroy();
+            hardClose(conn);
             r();
           }, 2000);
         }),
@@ -289,4 +294,44 @@ function toQueryError(err: unknown, dsn: MysqlDsn, side: string, sql: string): M
         'see the server message above',
       );
   }
+}
+
+/**
+ * Connects (handshake included) with the driver's callback API, so that an abort can destroy a
+ * connection still waiting for a frozen server's handshake: nothing keeps the process alive.
+ */
+function connect(options: ConnectionOptions, signal: AbortSignal | undefined): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
+    const core = createCoreConnection(options);
+    const onAbort = () => {
+      core.on('error', () => undefined);
+      destroySocket(core);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    core.once('connect', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(core.promise());
+    });
+    core.once('error', (err) => {
+      signal?.removeEventListener('abort', onAbort);
+      core.on('error', () => undefined);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * The driver's destroy() only half-closes the socket (FIN) and waits for the server, which a
+ * frozen server never answers: destroy the socket itself so nothing keeps the process alive.
+ */
+function hardClose(conn: Connection): void {
+  destroySocket((conn as unknown as { connection: unknown }).connection);
+}
+
+function destroySocket(core: unknown): void {
+  const c = core as { destroy?: () => void; stream?: { destroy?: () => void } } | undefined;
+  c?.destroy?.();
+  c?.stream?.destroy?.();
 }

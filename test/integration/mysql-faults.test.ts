@@ -13,11 +13,25 @@ import { startMariaDbPair, waitForReplicaCatchUp, type MariaDbPair } from '../ha
  */
 let pair: MariaDbPair;
 
+let onRows: (() => void) | undefined;
+
 function check(opts: MysqlOptionsInput, signal = new AbortController().signal): Promise<CheckResult> {
   const options = mysqlOptionsSchema.parse({ waitMs: 3000, chunkTimeMs: 50, gtid: false, ...opts });
   return runMysqlCheck({ kind: 'mysql', source: pair.primary.dsn, target: pair.replica.dsn }, options, {
     signal,
-    progress: () => undefined,
+    progress: (e) => {
+      if (e.phase === 'rows' && (e.done ?? 0) > 0) onRows?.();
+    },
+  });
+}
+
+/** Resolves once the row scan has compared some rows (the fault then hits a table). */
+function scanning(): Promise<void> {
+  return new Promise((resolve) => {
+    onRows = () => {
+      onRows = undefined;
+      resolve();
+    };
   });
 }
 
@@ -94,8 +108,9 @@ describe('mysql checker against a frozen or dying server', () => {
   }, 60_000);
 
   it('names the side and the table when the replica is killed mid-check (no raw SQL, no verdict)', async () => {
+    const started = scanning();
     const running = timed(check({ databases: ['f'], maxRowsPerSecond: 20_000 }));
-    await new Promise((r) => setTimeout(r, 1500));
+    await started;
     process.kill(pair.replica.pid, 'SIGKILL');
     const { ms, error } = await running;
     expect(error).toBeInstanceOf(ConnectionLostError);

@@ -26,14 +26,20 @@ try {
     for (const hash of ['fast', 'sha256'] as const) {
       const options = mysqlOptionsSchema.parse({ databases: ['bank'], gtid: false, schema: false, hash });
       const t0 = performance.now();
-      const r = await runMysqlCheck({ kind: 'mysql', source: pair.primary.dsn, target: pair.replica.dsn }, options, {
-        signal: new AbortController().signal,
-        progress: () => undefined,
-      });
+      const r = await runMysqlCheck(
+        { kind: 'mysql', source: pair.primary.dsn, target: pair.replica.dsn },
+        options,
+        {
+          signal: new AbortController().signal,
+          progress: () => undefined,
+        },
+      );
       const ms = performance.now() - t0;
       if (r.status !== 'consistent') throw new Error(`${hash}: ${r.summary}`);
       times[hash]!.push(ms);
-      console.log(`${hash.padEnd(6)} run ${i + 1}: ${(ms / 1000).toFixed(2)} s, ${Math.round(ROWS / (ms / 1000)).toLocaleString('en-US')} rows/s`);
+      console.log(
+        `${hash.padEnd(6)} run ${i + 1}: ${(ms / 1000).toFixed(2)} s, ${Math.round(ROWS / (ms / 1000)).toLocaleString('en-US')} rows/s`,
+      );
     }
   }
   const best = (xs: number[]) => Math.min(...xs);

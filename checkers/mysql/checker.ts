@@ -251,7 +251,12 @@ export async function runMysqlCheck(
       }
     }
     summaries.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
-    if (options.column && options.rows === 'full' && counts['rowsSource'] === 0 && counts['rowsTarget'] === 0) {
+    if (
+      options.column &&
+      options.rows === 'full' &&
+      counts['rowsSource'] === 0 &&
+      counts['rowsTarget'] === 0
+    ) {
       addFinding({
         kind: 'empty-window',
         severity: 'warning',
@@ -304,7 +309,8 @@ function describeFilter(o: MysqlOptions): string {
 }
 
 function describeHash(algo: HashAlgorithm): string {
-  const values = 'exact values (stored bytes, shortest round-trip doubles), length-suffixed and NULL-flagged; BLOB/TEXT/JSON by their own digest';
+  const values =
+    'exact values (stored bytes, shortest round-trip doubles), length-suffixed and NULL-flagged; BLOB/TEXT/JSON by their own digest';
   if (algo === 'sha256')
     return `per row: SHA-256 of ${values}; per chunk: COUNT and SHA-256 of the sorted row digests (cryptographic)`;
   const row = algo === 'crc32x2' ? '(CRC32 << 32 | CRC32C)' : 'first 64 bits of MD5';
@@ -531,7 +537,12 @@ async function compareTableRows(
     let kept = diffs;
     if (!overflow && diffs.length > 0) kept = await recheckIfPrimaryMoved(plan, src, dst, diffs, rc);
     const counted = overflow
-      ? { missing: stats.missing, extra: stats.extra, different: stats.different, unverified: stats.unverified }
+      ? {
+          missing: stats.missing,
+          extra: stats.extra,
+          different: stats.different,
+          unverified: stats.unverified,
+        }
       : countKinds(kept);
     for (const d of overflow ? [] : kept) emit(d);
     const { unverified: unverifiedRows, ...rowCounts } = counted;
@@ -578,7 +589,12 @@ function isPrivilegeError(err: unknown): boolean {
   return err instanceof MysqlQueryError && /ACCESS_DENIED/.test(err.code ?? '');
 }
 
-function countKinds(diffs: RowDiff[]): { missing: number; extra: number; different: number; unverified: number } {
+function countKinds(diffs: RowDiff[]): {
+  missing: number;
+  extra: number;
+  different: number;
+  unverified: number;
+} {
   const c = { missing: 0, extra: 0, different: 0, unverified: 0 };
   for (const d of diffs) c[d.kind]++;
   return c;

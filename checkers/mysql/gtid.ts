@@ -27,7 +27,8 @@ const SEQ_MAX = (1n << 64n) - 1n;
 function parseNumber(text: string, whole: string): bigint {
   if (!NUM_RE.test(text)) throw new GtidParseError(`bad transaction number "${text}" in GTID set "${whole}"`);
   const n = BigInt(text);
-  if (n < 1n || n > GNO_MAX) throw new GtidParseError(`transaction number ${text} out of range in "${whole}"`);
+  if (n < 1n || n > GNO_MAX)
+    throw new GtidParseError(`transaction number ${text} out of range in "${whole}"`);
   return n;
 }
 
@@ -154,7 +155,8 @@ export function isGtidSubset(a: GtidSet, b: GtidSet): boolean {
 /** Number of transactions per source. */
 export function countGtidsBySource(set: GtidSet): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [source, intervals] of set) out[source] = toCount(intervals.reduce((n, [s, e]) => n + (e - s + 1n), 0n));
+  for (const [source, intervals] of set)
+    out[source] = toCount(intervals.reduce((n, [s, e]) => n + (e - s + 1n), 0n));
   return out;
 }
 

@@ -54,7 +54,8 @@ const LARGE = new Set([
  * - `opaque` (UUID, INET4/6, geometry, any type unknown here): `CAST(col AS BINARY)`, its binary
  *   form, written as `X'…'`, which these types accept as their binary form.
  */
-export type ColumnClass = 'integer' | 'decimal' | 'float' | 'ordinal' | 'temporal' | 'text' | 'binary' | 'opaque';
+export type ColumnClass =
+  'integer' | 'decimal' | 'float' | 'ordinal' | 'temporal' | 'text' | 'binary' | 'opaque';
 
 export function classifyColumn(c: Pick<ColumnInfo, 'dataType' | 'charset'>): ColumnClass {
   const t = c.dataType;
@@ -164,7 +165,11 @@ function valueDigestExpr(v: string, algo: HashAlgorithm): string {
 export type HashAlgorithm = 'crc32x2' | 'md5-64' | 'sha256';
 
 /** The hash used on this flavor: CRC32C exists in MariaDB ≥ 10.8 only; MySQL uses an MD5 prefix. */
-export function chooseHashAlgorithm(flavor: Flavor, version: string, wanted: 'fast' | 'sha256' = 'fast'): HashAlgorithm {
+export function chooseHashAlgorithm(
+  flavor: Flavor,
+  version: string,
+  wanted: 'fast' | 'sha256' = 'fast',
+): HashAlgorithm {
   if (wanted === 'sha256') return 'sha256';
   if (flavor !== 'mariadb') return 'md5-64';
   const m = /^(\d+)\.(\d+)/.exec(version);
@@ -277,8 +282,13 @@ export function formatKey(key: readonly KeyColumn[], values: readonly (Buffer | 
       case 'text':
         return `${c.name}='${decodeText(c.charset!, v)}'`;
       case 'ordinal':
-        return c.dataType === 'bit' ? `${c.name}=${v.toString('latin1')}` : `${c.name}=#${v.toString('latin1')}`;
-      default:
+        return c.dataType === 'bit'
+          ? `${c.name}=${v.toString('latin1')}`
+          : `${c.name}=#${v.toString('latin1')}`;
+      case 'integer':
+      case 'decimal':
+      case 'float':
+      case 'temporal':
         return `${c.name}=${v.toString('latin1')}`;
     }
   });

@@ -303,7 +303,11 @@ export function chooseRowKey(t: TableSchema): { index: string; columns: string[]
   return uk ? { index: uk.name, columns: uk.columns } : undefined;
 }
 
-async function readConstraints(s: Session, databases: string[], tables: Map<string, TableSchema>): Promise<void> {
+async function readConstraints(
+  s: Session,
+  databases: string[],
+  tables: Map<string, TableSchema>,
+): Promise<void> {
   const inList = placeholders(databases.length);
   const fk = await s.query<Record<string, string | null>>(
     `SELECT r.CONSTRAINT_SCHEMA, r.TABLE_NAME, r.CONSTRAINT_NAME, r.REFERENCED_TABLE_NAME, r.UPDATE_RULE, r.DELETE_RULE,
@@ -337,7 +341,11 @@ async function readConstraints(s: Session, databases: string[], tables: Map<stri
   }
 }
 
-async function readPartitioning(s: Session, databases: string[], tables: Map<string, TableSchema>): Promise<void> {
+async function readPartitioning(
+  s: Session,
+  databases: string[],
+  tables: Map<string, TableSchema>,
+): Promise<void> {
   const rows = await s.query<Record<string, string | null>>(
     `SELECT TABLE_SCHEMA, TABLE_NAME, PARTITION_NAME, SUBPARTITION_NAME, PARTITION_METHOD, SUBPARTITION_METHOD,
             PARTITION_EXPRESSION, SUBPARTITION_EXPRESSION, PARTITION_DESCRIPTION

@@ -118,6 +118,8 @@ export async function openSession(
   });
   failed.catch(() => undefined);
   const onAbort = () => fail(aborted());
+  // Read through a function: set from callbacks, which flow analysis does not see.
+  const currentFailure = (): Error | undefined => failure;
   signal?.addEventListener('abort', onAbort, { once: true });
 
   let probe: Connection | undefined;
@@ -130,7 +132,10 @@ export async function openSession(
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_r, reject) => {
-        timer = setTimeout(() => reject(new Error(`not answering (no reply within ${connectTimeout} ms)`)), connectTimeout);
+        timer = setTimeout(
+          () => reject(new Error(`not answering (no reply within ${connectTimeout} ms)`)),
+          connectTimeout,
+        );
       });
       await Promise.race([
         (async () => {
@@ -159,10 +164,13 @@ export async function openSession(
     try {
       return await Promise.race([pending, failed]);
     } catch (err) {
-      if (failure) throw failure;
+      const failedBefore = currentFailure();
+      if (failedBefore) throw failedBefore;
       if (isConnectionLoss(err)) {
         const e = asDriverError(err);
-        const reason = /closed state/i.test(e.message ?? '') ? 'the server closed the connection' : (e.message ?? e.code ?? 'connection closed');
+        const reason = /closed state/i.test(e.message ?? '')
+          ? 'the server closed the connection'
+          : (e.message ?? e.code ?? 'connection closed');
         fail(new ConnectionLostError(side, dsn.display, reason));
         throw failure!;
       }
@@ -314,10 +322,10 @@ function connect(options: ConnectionOptions, signal: AbortSignal | undefined): P
       signal?.removeEventListener('abort', onAbort);
       resolve(core.promise());
     });
-    core.once('error', (err) => {
+    core.once('error', (err: unknown) => {
       signal?.removeEventListener('abort', onAbort);
       core.on('error', () => undefined);
-      reject(err);
+      reject(err instanceof Error ? err : new Error(String(err)));
     });
   });
 }

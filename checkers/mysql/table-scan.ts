@@ -161,7 +161,10 @@ export async function scanTable(
     bounds.push(upper);
     for (let i = 0; i + 1 < bounds.length; i++) {
       const sub = withBase(base, rangePredicate(key, bounds[i], bounds[i + 1]));
-      const [sa, sb] = await Promise.all([summed(source, checksumSql(sub)), summed(target, checksumSql(sub))]);
+      const [sa, sb] = await Promise.all([
+        summed(source, checksumSql(sub)),
+        summed(target, checksumSql(sub)),
+      ]);
       // Each part holds at most `step` rows of the bigger side; if not, the key bounds did not
       // cut the range (they must round-trip exactly): stop rather than split forever.
       if (Math.max(sa.count, sb.count) >= biggest)
@@ -180,7 +183,8 @@ export async function scanTable(
     for (const r of dstRows) dst.set(encodeKey(r.slice(0, n)), { key: r.slice(0, n), h: String(r[n]) });
     const missing: (Buffer | null)[][] = [];
     const differing: (Buffer | null)[][] = [];
-    const unhashed = (rows: (Buffer | null)[][]) => rows.filter((r) => r[n] === null).map((r) => r.slice(0, n));
+    const unhashed = (rows: (Buffer | null)[][]) =>
+      rows.filter((r) => r[n] === null).map((r) => r.slice(0, n));
     const noHash = [...unhashed(srcRows), ...unhashed(dstRows)];
     for (const r of srcRows) {
       const k = encodeKey(r.slice(0, n));
@@ -194,7 +198,11 @@ export async function scanTable(
     const extra = [...dst.values()].map((v) => v.key);
     const diffs: RowDiff[] = [];
     for (const k of noHash)
-      diffs.push({ kind: 'unverified', key: k, reason: 'its row hash is NULL (row text beyond max_allowed_packet)' });
+      diffs.push({
+        kind: 'unverified',
+        key: k,
+        reason: 'its row hash is NULL (row text beyond max_allowed_packet)',
+      });
     for (const k of extra) diffs.push({ kind: 'extra', key: k });
     if (missing.length > 0) {
       const rows = opts.wantSourceRows
@@ -254,7 +262,10 @@ export async function scanTable(
     if (opts.signal.aborted)
       throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('interrupted');
     const t0 = performance.now();
-    const [a, b] = await Promise.all([summed(source, checksumSql(range)), summed(target, checksumSql(range))]);
+    const [a, b] = await Promise.all([
+      summed(source, checksumSql(range)),
+      summed(target, checksumSql(range)),
+    ]);
     const elapsed = performance.now() - t0;
     stats.chunks++;
     stats.rowsSource += a.count;

@@ -25,7 +25,14 @@ export function parseWindowBound(text: string, flag: string, now: Date): string 
     const iso = `${m[1]}T${hms!.length === 5 ? `${hms}:00` : hms}${m[3] ?? 'Z'}`;
     date = new Date(iso);
     if (Number.isNaN(date.getTime())) throw new UsageError(`${flag}: not a valid date: "${text}"`);
-    return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') + '.' + frac.padEnd(6, '0');
+    return (
+      date
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, '') +
+      '.' +
+      frac.padEnd(6, '0')
+    );
   }
   return date.toISOString().replace('T', ' ').replace('Z', '') + '000';
 }

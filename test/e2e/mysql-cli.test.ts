@@ -156,7 +156,7 @@ describe('drctl check mysql', () => {
   it('--hash sha256 passes a consistent pair; --help says what the default hash promises', async () => {
     const r = await drctl('--source', src, '--target', dst, '--hash', 'sha256', '--json');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out).evidence.hash).toMatch(/SHA-256/);
+    expect((JSON.parse(r.out) as { evidence: { hash: string } }).evidence.hash).toMatch(/SHA-256/);
     expect((await drctl('--source', src, '--target', dst, '--hash', 'md4')).code).toBe(2);
     const help = await drctl('--help');
     expect(help.out).toMatch(/--hash <kind>/);

@@ -152,7 +152,9 @@ function temporals(): TypeSpec[] {
         decl: `DATETIME(${p})`,
         key: true,
         values: [`'1000-01-01 00:00:00'`, `'9999-12-31 23:59:59${frac}'`],
-        changes: [['smallest tick', `'2026-01-01 10:00:00'`, `'2026-01-01 10:00:0${p === 0 ? '1' : '0'}${tick}'`]],
+        changes: [
+          ['smallest tick', `'2026-01-01 10:00:00'`, `'2026-01-01 10:00:0${p === 0 ? '1' : '0'}${tick}'`],
+        ],
         extra: `'2026-06-01 00:00:00'`,
       },
       {
@@ -320,7 +322,11 @@ function others(): TypeSpec[] {
       ],
       changes: [
         ['last digit', "'6ccd780c-baba-1026-9564-5b8c656024dc'", "'6ccd780c-baba-1026-9564-5b8c656024dd'"],
-        ['upper case (no-op)', "'11111111-2222-3333-4444-55555555aaaa'", "'11111111-2222-3333-4444-55555555AAAA'"],
+        [
+          'upper case (no-op)',
+          "'11111111-2222-3333-4444-55555555aaaa'",
+          "'11111111-2222-3333-4444-55555555AAAA'",
+        ],
       ],
       extra: "'12345678-1234-1234-1234-123456789abc'",
     },
@@ -354,5 +360,14 @@ function others(): TypeSpec[] {
 }
 
 export function corpusTypes(): TypeSpec[] {
-  return [...integers(), ...decimals(), ...floats(), ...bits(), ...temporals(), ...strings(), ...binaries(), ...others()];
+  return [
+    ...integers(),
+    ...decimals(),
+    ...floats(),
+    ...bits(),
+    ...temporals(),
+    ...strings(),
+    ...binaries(),
+    ...others(),
+  ];
 }

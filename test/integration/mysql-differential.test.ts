@@ -27,7 +27,7 @@ function rng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T,>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
   return { next, int, pick };
 }
 type Rng = ReturnType<typeof rng>;
@@ -49,23 +49,60 @@ const UNI = [...LATIN, '€', '🏦', 'ω', 'Ω', 'e\u0301'];
 
 const TYPES: ColType[] = [
   { decl: 'INT', key: true, gen: (r, i) => String(r.int(-5, 5) * 1_000_003 + i) },
-  { decl: 'BIGINT UNSIGNED', key: true, gen: (r, i) => `${BigInt(i) * 7919n + BigInt(r.pick([0, 1, 18446744073709000000]))}` },
-  { decl: 'DECIMAL(30,10)', key: true, gen: (r, i) => `${i}.${String(r.int(0, 9999999999)).padStart(10, '0')}` },
+  {
+    decl: 'BIGINT UNSIGNED',
+    key: true,
+    gen: (r, i) => `${BigInt(i) * 7919n + BigInt(r.pick([0, 1, 18446744073709000000]))}`,
+  },
+  {
+    decl: 'DECIMAL(30,10)',
+    key: true,
+    gen: (r, i) => `${i}.${String(r.int(0, 9999999999)).padStart(10, '0')}`,
+  },
   { decl: 'DOUBLE', key: true, gen: (r, i) => `${i}.${r.int(0, 999)}e${r.int(-20, 20)}` },
   { decl: 'FLOAT', key: false, gen: (r) => String(r.int(-20_000_000, 20_000_000)) },
-  { decl: 'VARCHAR(30) CHARACTER SET latin1', key: true, gen: (r, i) => str(r, LATIN, 8).replace(/'$/, `${i}'`) },
-  { decl: 'VARCHAR(30) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', key: true, gen: (r, i) => str(r, UNI, 8).replace(/'$/, `${i}'`) },
-  { decl: 'VARCHAR(30) CHARACTER SET utf16', key: true, gen: (r, i) => str(r, UNI, 6).replace(/'$/, `${i}'`) },
+  {
+    decl: 'VARCHAR(30) CHARACTER SET latin1',
+    key: true,
+    gen: (r, i) => str(r, LATIN, 8).replace(/'$/, `${i}'`),
+  },
+  {
+    decl: 'VARCHAR(30) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci',
+    key: true,
+    gen: (r, i) => str(r, UNI, 8).replace(/'$/, `${i}'`),
+  },
+  {
+    decl: 'VARCHAR(30) CHARACTER SET utf16',
+    key: true,
+    gen: (r, i) => str(r, UNI, 6).replace(/'$/, `${i}'`),
+  },
   { decl: 'CHAR(10) CHARACTER SET ucs2', key: true, gen: (r, i) => `'${r.pick(['Ω', 'x', ' a'])}${i}'` },
-  { decl: 'VARBINARY(20)', key: true, gen: (r, i) => `X'${r.pick(['', '00', 'ff', '23'])}${i.toString(16).padStart(6, '0')}'` },
-  { decl: 'DATETIME(6)', key: true, gen: (r, i) => `'2026-01-01 00:00:00' + INTERVAL ${i * 1000 + r.int(0, 999)} MICROSECOND` },
-  { decl: 'UUID', key: true, gen: (r, i) => `'${i.toString(16).padStart(8, '0')}-0000-1000-8000-${r.int(0, 0xffffff).toString(16).padStart(12, '0')}'` },
-  { decl: 'BLOB', key: false, gen: (r) => r.pick(["''", "X'00'", 'REPEAT(X\'ab\', 3000)', "X'2323'"]) },
+  {
+    decl: 'VARBINARY(20)',
+    key: true,
+    gen: (r, i) => `X'${r.pick(['', '00', 'ff', '23'])}${i.toString(16).padStart(6, '0')}'`,
+  },
+  {
+    decl: 'DATETIME(6)',
+    key: true,
+    gen: (r, i) => `'2026-01-01 00:00:00' + INTERVAL ${i * 1000 + r.int(0, 999)} MICROSECOND`,
+  },
+  {
+    decl: 'UUID',
+    key: true,
+    gen: (r, i) =>
+      `'${i.toString(16).padStart(8, '0')}-0000-1000-8000-${r.int(0, 0xffffff).toString(16).padStart(12, '0')}'`,
+  },
+  { decl: 'BLOB', key: false, gen: (r) => r.pick(["''", "X'00'", "REPEAT(X'ab', 3000)", "X'2323'"]) },
   { decl: 'TEXT CHARACTER SET utf8mb4', key: false, gen: (r) => str(r, UNI, 20) },
   { decl: 'JSON', key: false, gen: (r) => r.pick([`'{"a":1}'`, `'{"a": 1}'`, `'[1,2]'`, `'null'`]) },
   { decl: 'BIT(9)', key: false, gen: (r) => String(r.int(0, 511)) },
   { decl: "ENUM('x','y','z')", key: false, gen: (r) => r.pick(["'x'", "'y'", "'z'"]) },
-  { decl: 'TIMESTAMP(3) NULL', key: false, gen: (r) => `'2026-03-29 01:${String(r.int(0, 59)).padStart(2, '0')}:00.${r.int(0, 999)}'` },
+  {
+    decl: 'TIMESTAMP(3) NULL',
+    key: false,
+    gen: (r) => `'2026-03-29 01:${String(r.int(0, 59)).padStart(2, '0')}:00.${r.int(0, 999)}'`,
+  },
 ];
 
 interface Table {
@@ -107,9 +144,7 @@ async function mutate(r: Rng, t: Table, log: string[]): Promise<boolean> {
     `SELECT ${keyCols.map((k) => `HEX(CAST(${k} AS BINARY)) AS ${k}`).join(', ')} FROM ${t.name} ORDER BY RAND(${r.int(0, 1e6)}) LIMIT 1`,
   );
   const row = rows[0];
-  const where = row
-    ? keyCols.map((k) => `CAST(${k} AS BINARY) = X'${String(row[k])}'`).join(' AND ')
-    : '1=0';
+  const where = row ? keyCols.map((k) => `CAST(${k} AS BINARY) = X'${String(row[k])}'`).join(' AND ') : '1=0';
   const kind = r.pick(['update', 'update', 'same', 'delete', 'insert', 'nothing', 'rekey'] as const);
   let sql: string;
   switch (kind) {
@@ -203,7 +238,10 @@ describe(`differential: random schemas, data and mutations (seed ${SEED}, ${TRIA
         { signal: new AbortController().signal, progress: () => undefined },
       );
       const context = `seed ${SEED + trial} (DRCTL_PROPERTY_SEED=${SEED}, trial ${trial})\n${tables.map(createSql).join('\n')}\n${log.join('\n')}\n${res.findings.map((f) => `${f.severity} ${f.object} ${f.message}`).join('\n')}`;
-      expect(res.findings.filter((f) => f.severity === 'unverified'), context).toEqual([]);
+      expect(
+        res.findings.filter((f) => f.severity === 'unverified'),
+        context,
+      ).toEqual([]);
       expect(res.status, context).toBe(changed ? 'different' : 'consistent');
       outcomes.trials++;
       outcomes.tables += tables.length;

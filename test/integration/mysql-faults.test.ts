@@ -71,7 +71,9 @@ describe('mysql checker against a frozen or dying server', () => {
     try {
       const { ms, error } = await running;
       expect(error).toBeInstanceOf(ConnectionLostError);
-      expect(String((error as Error).message)).toMatch(/lost the connection to the target .*(during f\.big)?.*stopped answering/);
+      expect(String((error as Error).message)).toMatch(
+        /lost the connection to the target .*(during f\.big)?.*stopped answering/,
+      );
       expect(ms).toBeLessThan(40_000);
     } finally {
       process.kill(pair.replica.pid, 'SIGCONT');

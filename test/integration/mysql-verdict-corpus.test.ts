@@ -44,7 +44,13 @@ async function check(hash: 'fast' | 'sha256'): Promise<CheckResult> {
 }
 
 async function connect(port: number): Promise<Connection> {
-  const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', charset: 'utf8mb4_general_ci', multipleStatements: true });
+  const c = await mysql.createConnection({
+    host: '127.0.0.1',
+    port,
+    user: 'root',
+    charset: 'utf8mb4_general_ci',
+    multipleStatements: true,
+  });
   await c.query("SET SESSION time_zone = '+00:00'");
   return c;
 }
@@ -62,7 +68,11 @@ async function mutate(sql: string): Promise<boolean | undefined> {
     return sql.startsWith('UPDATE') ? res.changedRows > 0 : res.affectedRows > 0;
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
-    if (/^(ER_DUP_ENTRY|ER_DATA_TOO_LONG|ER_WARN_DATA_OUT_OF_RANGE|ER_TRUNCATED_WRONG_VALUE.*|WARN_DATA_TRUNCATED|ER_WRONG_VALUE.*|ER_DATA_OUT_OF_RANGE)$/.test(code)) {
+    if (
+      /^(ER_DUP_ENTRY|ER_DATA_TOO_LONG|ER_WARN_DATA_OUT_OF_RANGE|ER_TRUNCATED_WRONG_VALUE.*|WARN_DATA_TRUNCATED|ER_WRONG_VALUE.*|ER_DATA_OUT_OF_RANGE)$/.test(
+        code,
+      )
+    ) {
       refused.push(`${code}: ${sql}`);
       return undefined;
     }
@@ -123,7 +133,8 @@ async function mutateKeyTable(i: number, s: TypeSpec): Promise<void> {
   if (upd !== undefined) plan.push([`UPDATE ${t} SET n = n + 1000 WHERE k = ${upd}`, 1]);
   if (s.extra) plan.push([`INSERT INTO ${t} VALUES (${s.extra}, -1)`, 1]);
   // A key changed in place: its old key is missing and its new one extra.
-  for (const [, from, to] of s.changes) if (to !== 'NULL') plan.push([`UPDATE ${t} SET k = ${to} WHERE k = ${from}`, 2]);
+  for (const [, from, to] of s.changes)
+    if (to !== 'NULL') plan.push([`UPDATE ${t} SET k = ${to} WHERE k = ${from}`, 2]);
   let n = 0;
   for (const [sql, weight] of plan) {
     const changed = await mutate(sql);
@@ -170,7 +181,10 @@ describe(`verdict corpus: ${specs.length} MariaDB column types, as value and as 
   it('passes the identical twin under both hashes', async () => {
     for (const hash of ['fast', 'sha256'] as const) {
       const r = await check(hash);
-      expect(r.findings.filter((f) => f.severity !== 'warning'), hash).toEqual([]);
+      expect(
+        r.findings.filter((f) => f.severity !== 'warning'),
+        hash,
+      ).toEqual([]);
       expect(r.status).toBe('consistent');
     }
   }, 120_000);
@@ -185,8 +199,16 @@ describe(`verdict corpus: ${specs.length} MariaDB column types, as value and as 
       ['UPDATE corpus.mv_int SET id = 7000 WHERE id = 10', 2, 'mv_int'],
       ["UPDATE corpus.mv_int SET v = 'v5000' WHERE id = 100", 1, 'mv_int'],
       ["UPDATE corpus.mv_int SET v = 'v100' WHERE id = 5000", 1, 'mv_int'],
-      ["UPDATE corpus.mv_str SET k = CONCAT(_latin1 X'E9', '09999') WHERE k = CONCAT(_latin1 X'E9', '00010')", 2, 'mv_str'],
-      ["UPDATE corpus.mv_str SET k = CONCAT(_latin1 X'C9', '00020') WHERE k = CONCAT(_latin1 X'E9', '00020')", 2, 'mv_str'],
+      [
+        "UPDATE corpus.mv_str SET k = CONCAT(_latin1 X'E9', '09999') WHERE k = CONCAT(_latin1 X'E9', '00010')",
+        2,
+        'mv_str',
+      ],
+      [
+        "UPDATE corpus.mv_str SET k = CONCAT(_latin1 X'C9', '00020') WHERE k = CONCAT(_latin1 X'E9', '00020')",
+        2,
+        'mv_str',
+      ],
     ] as const) {
       expected.cases++;
       const changed = await mutate(sql);
@@ -207,7 +229,10 @@ describe(`verdict corpus: ${specs.length} MariaDB column types, as value and as 
       }
       const keyMismatch = [...new Set([...expected.keyFindings.keys(), ...keyCounts.keys()])]
         .filter((t) => (expected.keyFindings.get(t) ?? 0) !== (keyCounts.get(t) ?? 0))
-        .map((t) => `${t} (${specs[Number(t.slice(8))]?.label ?? t}): expected ${expected.keyFindings.get(t) ?? 0}, got ${keyCounts.get(t) ?? 0}`);
+        .map(
+          (t) =>
+            `${t} (${specs[Number(t.slice(8))]?.label ?? t}): expected ${expected.keyFindings.get(t) ?? 0}, got ${keyCounts.get(t) ?? 0}`,
+        );
       const labelled = (x: string) => `${x} [${specs[Number(/^corpus\.v(\d+)/.exec(x)?.[1])]?.label}]`;
       expect({ hash, missed: missed.map(labelled), spurious: spurious.map(labelled), keyMismatch }).toEqual({
         hash,

@@ -103,7 +103,10 @@ describe('GTID numbers beyond 2^53 (issue 14 item 12)', () => {
     expect(parseMariaGtidList('0-1-18446744073709551615')[0]!.seq).toBe(18446744073709551615n);
     expect(() => parseMariaGtidList('0-1-18446744073709551616')).toThrow(/out of range/);
     expect(
-      findMariaErrant(parseMariaGtidList('0-2-9223372036854775806'), parseMariaGtidList('0-2-9223372036854775807')),
+      findMariaErrant(
+        parseMariaGtidList('0-2-9223372036854775806'),
+        parseMariaGtidList('0-2-9223372036854775807'),
+      ),
     ).toEqual([{ domain: 0, server: 2, seq: 9223372036854775807n }]);
   });
 

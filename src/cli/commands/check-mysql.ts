@@ -188,7 +188,8 @@ export async function runCheckMysql(flags: CheckMysqlFlags): Promise<void> {
   try {
     result = await mysqlChecker.run(target, parsed.data, { signal: sig.signal, progress: progress.update });
   } catch (err) {
-    if (sig.signal.aborted) throw new DrctlError('interrupted: nothing was judged', { exitCode: ExitCode.interrupted });
+    if (sig.signal.aborted)
+      throw new DrctlError('interrupted: nothing was judged', { exitCode: ExitCode.interrupted });
     throw err;
   } finally {
     progress.done();

@@ -11,7 +11,7 @@ import { startMariaDbPair, waitForReplicaCatchUp, type MariaDbPair } from '../ha
  * whether data changed (affected/changed rows); the checker must say `different` exactly then.
  */
 const SEED = Number(process.env['DRCTL_PROPERTY_SEED'] ?? 20261129);
-const TRIALS = 40;
+const TRIALS = 25;
 let pair: MariaDbPair;
 let primary: Connection;
 let replica: Connection;

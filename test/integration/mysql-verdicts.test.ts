@@ -71,6 +71,16 @@ beforeAll(async () => {
     CREATE TABLE sch.part (id INT PRIMARY KEY) PARTITION BY HASH (id) PARTITIONS 4;
     CREATE EVENT sch.ev ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM sch.parent WHERE id < 0;
 
+    CREATE DATABASE more;
+    CREATE TABLE more.inv (id INT PRIMARY KEY, v INT, secret INT INVISIBLE);
+    INSERT INTO more.inv (id, v, secret) VALUES (1, 1, 10), (2, 2, 20);
+    CREATE TABLE more.nk (a INT NULL, b VARCHAR(5), UNIQUE KEY (a));
+    INSERT INTO more.nk VALUES (1, 'x'), (NULL, 'y'), (NULL, 'y');
+    CREATE TABLE more.pre (t TEXT NOT NULL, v INT, PRIMARY KEY (t(10)));
+    INSERT INTO more.pre VALUES ('aaaaaaaaaa-1', 1), ('bbbbbbbbbb-2', 2);
+    CREATE TABLE more.gen (id INT PRIMARY KEY, a INT, twice INT AS (a * 2) PERSISTENT);
+    INSERT INTO more.gen (id, a) VALUES (1, 1);
+
     CREATE DATABASE win;
     CREATE TABLE win.t (id INT PRIMARY KEY, at DATETIME(6), v INT);
     INSERT INTO win.t VALUES (1, '2026-01-01 10:00:00.000100', 1), (2, '2026-01-01 10:00:00.000500', 2),
@@ -85,7 +95,7 @@ afterAll(async () => {
 
 describe('issue 11: no false consistent on MariaDB', () => {
   it('passes the untouched pair (the twin of every case below)', async () => {
-    const r = await check({ databases: ['keys1', 'fl', 'big', 'ver', 'sch', 'win'] });
+    const r = await check({ databases: ['keys1', 'fl', 'big', 'ver', 'sch', 'win', 'more'] });
     expect(found(r)).toEqual([]);
     expect(r.status).toBe('consistent');
   });
@@ -153,6 +163,19 @@ describe('issue 11: no false consistent on MariaDB', () => {
     expect(f).toMatch(/sch\.part .*partition/);
     expect(f).toMatch(/sch\.ev .*event ev/);
     expect(r.status).toBe('different');
+  });
+
+  it('beyond the list: invisible columns, nullable-unique and prefix keys, duplicate rows', async () => {
+    await onReplicaOnly(`
+      UPDATE more.inv SET secret = 11 WHERE id = 1;
+      DELETE FROM more.nk WHERE a IS NULL LIMIT 1;
+      UPDATE more.pre SET v = 3 WHERE v = 2`);
+    const r = await check({ databases: ['more'], gtid: false });
+    const f = found(r);
+    expect(f).toContain('more.inv id=1: different on target: secret');
+    expect(f.some((x) => x.startsWith('more.nk table contents differ'))).toBe(true);
+    expect(f.some((x) => x.startsWith('more.pre table contents differ'))).toBe(true);
+    expect(f.filter((x) => x.startsWith('more.gen'))).toEqual([]);
   });
 
   it('6. keeps microseconds in --since/--until and says when a window compared 0 rows', async () => {

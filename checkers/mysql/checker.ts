@@ -294,6 +294,10 @@ export async function runMysqlCheck(
       finishedAt: new Date(finished).toISOString(),
       durationMs: finished - started,
     };
+  } catch (err) {
+    // Whatever was waiting when the abort came (a query, a rate-limit sleep), report the abort itself.
+    if (ctx.signal.aborted && ctx.signal.reason instanceof Error) throw ctx.signal.reason;
+    throw err;
   } finally {
     await fixWriter?.close().catch(() => undefined);
     await Promise.all(sessions.map((s) => s.close()));

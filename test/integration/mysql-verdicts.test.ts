@@ -81,6 +81,10 @@ beforeAll(async () => {
     CREATE TABLE more.gen (id INT PRIMARY KEY, a INT, twice INT AS (a * 2) PERSISTENT);
     INSERT INTO more.gen (id, a) VALUES (1, 1);
 
+    CREATE DATABASE forge;
+    CREATE TABLE forge.t (id INT PRIMARY KEY, v VARBINARY(16) NOT NULL);
+    INSERT INTO forge.t VALUES (1, X'000102030405060708090a0b0c0d0e0f');
+
     CREATE DATABASE win;
     CREATE TABLE win.t (id INT PRIMARY KEY, at DATETIME(6), v INT);
     INSERT INTO win.t VALUES (1, '2026-01-01 10:00:00.000100', 1), (2, '2026-01-01 10:00:00.000500', 2),
@@ -178,6 +182,29 @@ describe('issue 11: no false consistent on MariaDB', () => {
     expect(f.filter((x) => x.startsWith('more.gen'))).toEqual([]);
   });
 
+  it('7. the default hash is not proof against a crafted change; --hash sha256 is', async () => {
+    // The row text is '1#<v>#16'. CRC32 and CRC32C are affine over GF(2): find a non-zero XOR
+    // mask on v's 128 bits that changes neither (64 linear equations, 128 unknowns).
+    const v = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+    const text = (x: Buffer) => Buffer.concat([Buffer.from('1#'), x, Buffer.from('#16')]);
+    const both = (x: Buffer) => (BigInt(crc(x, 0xedb88320)) << 32n) | BigInt(crc(x, 0x82f63b78));
+    const base = both(text(v));
+    const columns = Array.from({ length: 128 }, (_, bit) => {
+      const w = Buffer.from(v);
+      w[bit >> 3]! ^= 1 << (bit & 7);
+      return both(text(w)) ^ base;
+    });
+    const mask = kernelVector(columns);
+    const forged = Buffer.from(v.map((b, i) => b ^ mask[i]!));
+    expect(forged.equals(v)).toBe(false);
+    expect(both(text(forged))).toBe(base);
+    await onReplicaOnly(`UPDATE forge.t SET v = X'${forged.toString('hex')}' WHERE id = 1`);
+    const fast = await check({ databases: ['forge'], gtid: false });
+    expect(fast.status).toBe('consistent'); // the documented limit of the fast hash
+    const sha = await check({ databases: ['forge'], gtid: false, hash: 'sha256' });
+    expect(found(sha)).toEqual(['forge.t id=1: different on target: v']);
+  });
+
   it('6. keeps microseconds in --since/--until and says when a window compared 0 rows', async () => {
     await onReplicaOnly(`UPDATE win.t SET v = -2 WHERE id = 2`);
     const r = await check({
@@ -200,3 +227,38 @@ describe('issue 11: no false consistent on MariaDB', () => {
     expect(empty.findings.some((x) => x.kind === 'empty-window' && /0 rows/.test(x.message))).toBe(true);
   });
 });
+
+/** Reflected CRC-32 with the given polynomial (0xedb88320: CRC32, 0x82f63b78: CRC32C). */
+function crc(buf: Buffer, poly: number): number {
+  let c = 0xffffffff;
+  for (const byte of buf) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A non-zero 16-byte mask whose bits select columns (64-bit values) that XOR to zero. */
+function kernelVector(columns: bigint[]): Buffer {
+  // Gaussian elimination over GF(2), tracking which original columns make up each row.
+  const rows = columns.map((value, i) => ({ value, combo: 1n << BigInt(i) }));
+  const pivots: typeof rows = [];
+  for (const r of rows) {
+    let { value, combo } = r;
+    for (const p of pivots) {
+      const top = 1n << BigInt(p.value.toString(2).length - 1);
+      if (value & top) {
+        value ^= p.value;
+        combo ^= p.combo;
+      }
+    }
+    if (value === 0n) {
+      const mask = Buffer.alloc(16);
+      for (let bit = 0; bit < 128; bit++) if ((combo >> BigInt(bit)) & 1n) mask[bit >> 3]! |= 1 << (bit & 7);
+      return mask;
+    }
+    pivots.push({ value, combo });
+    pivots.sort((a, b) => (a.value > b.value ? -1 : 1));
+  }
+  throw new Error('no kernel vector (impossible: 128 columns in a 64-dimensional space)');
+}

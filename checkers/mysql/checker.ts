@@ -24,7 +24,7 @@ import {
   type SchemaSnapshot,
   type TableSchema,
 } from './schema.js';
-import { MysqlQueryError, openSession, type Session } from './session.js';
+import { ConnectionLostError, MysqlQueryError, openSession, type Session } from './session.js';
 import { recheckKeys, scanTable, type RowDiff, type TablePlan } from './table-scan.js';
 import { parseWindowBound, windowPredicate } from './window.js';
 
@@ -89,8 +89,8 @@ export async function runMysqlCheck(
   /** Opens one session per side; if either fails, the other is closed too (no dangling socket). */
   const openBoth = async (): Promise<[Session, Session]> => {
     const [a, b] = await Promise.allSettled([
-      openSession(target.source, 'source'),
-      openSession(target.target, 'target'),
+      openSession(target.source, 'source', { signal: ctx.signal }),
+      openSession(target.target, 'target', { signal: ctx.signal }),
     ]);
     if (a.status === 'fulfilled') sessions.push(a.value);
     if (b.status === 'fulfilled') sessions.push(b.value);
@@ -199,7 +199,7 @@ export async function runMysqlCheck(
     }
 
     // Rows.
-    const algo = chooseHashAlgorithm(srcInfo.flavor, srcInfo.version);
+    const algo = chooseHashAlgorithm(srcInfo.flavor, srcInfo.version, options.hash);
     const now = new Date();
     const since = options.since === undefined ? undefined : parseWindowBound(options.since, '--since', now);
     const until = options.until === undefined ? undefined : parseWindowBound(options.until, '--until', now);
@@ -251,6 +251,20 @@ export async function runMysqlCheck(
       }
     }
     summaries.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
+    if (
+      options.column &&
+      options.rows === 'full' &&
+      counts['rowsSource'] === 0 &&
+      counts['rowsTarget'] === 0
+    ) {
+      addFinding({
+        kind: 'empty-window',
+        severity: 'warning',
+        object: options.column,
+        message: `the window ${options.column} >= ${since ?? '-∞'} and < ${until ?? '+∞'} holds 0 rows on both sides: no row was compared`,
+        details: { since: since ?? null, until: until ?? null },
+      });
+    }
     await fixWriter?.close();
 
     const status: CheckStatus = differences > 0 ? 'different' : unverified > 0 ? 'unverified' : 'consistent';
@@ -280,6 +294,10 @@ export async function runMysqlCheck(
       finishedAt: new Date(finished).toISOString(),
       durationMs: finished - started,
     };
+  } catch (err) {
+    // Whatever was waiting when the abort came (a query, a rate-limit sleep), report the abort itself.
+    if (ctx.signal.aborted && ctx.signal.reason instanceof Error) throw ctx.signal.reason;
+    throw err;
   } finally {
     await fixWriter?.close().catch(() => undefined);
     await Promise.all(sessions.map((s) => s.close()));
@@ -295,9 +313,12 @@ function describeFilter(o: MysqlOptions): string {
 }
 
 function describeHash(algo: HashAlgorithm): string {
-  return algo === 'crc32x2'
-    ? 'per row: (CRC32 << 32 | CRC32C) of length-suffixed, NULL-flagged values; per chunk: COUNT and SUM'
-    : 'per row: first 64 bits of MD5 of length-suffixed, NULL-flagged values; per chunk: COUNT and SUM';
+  const values =
+    'exact values (stored bytes, shortest round-trip doubles), length-suffixed and NULL-flagged; BLOB/TEXT/JSON by their own digest';
+  if (algo === 'sha256')
+    return `per row: SHA-256 of ${values}; per chunk: COUNT and SHA-256 of the sorted row digests (cryptographic)`;
+  const row = algo === 'crc32x2' ? '(CRC32 << 32 | CRC32C)' : 'first 64 bits of MD5';
+  return `per row: ${row} of ${values}; per chunk: COUNT and SUM (catches accidental corruption with high probability; not proof against a crafted change)`;
 }
 
 function emptySummary(table: string, result: CheckStatus, note: string): TableSummary {
@@ -469,6 +490,16 @@ async function compareTableRows(
   delete summary.note;
   const emit = (d: RowDiff) => {
     const keyText = formatKey(plan.key ?? [], d.key);
+    if (d.kind === 'unverified') {
+      rc.addFinding({
+        kind: 'unverified',
+        severity: 'unverified',
+        object: name,
+        message: `${keyText}: not compared: ${d.reason ?? 'unknown reason'}`,
+        details: { key: keyText },
+      });
+      return;
+    }
     const what =
       d.kind === 'missing'
         ? 'missing on target'
@@ -510,13 +541,26 @@ async function compareTableRows(
     let kept = diffs;
     if (!overflow && diffs.length > 0) kept = await recheckIfPrimaryMoved(plan, src, dst, diffs, rc);
     const counted = overflow
-      ? { missing: stats.missing, extra: stats.extra, different: stats.different }
+      ? {
+          missing: stats.missing,
+          extra: stats.extra,
+          different: stats.different,
+          unverified: stats.unverified,
+        }
       : countKinds(kept);
     for (const d of overflow ? [] : kept) emit(d);
-    Object.assign(summary, counted);
+    const { unverified: unverifiedRows, ...rowCounts } = counted;
+    Object.assign(summary, rowCounts);
+    if (unverifiedRows > 0) {
+      summary.result = 'unverified';
+      summary.note = `${unverifiedRows} row(s) could not be compared`;
+    }
     if (!plan.key) {
-      summary.note = 'no primary key or unique NOT NULL key: compared whole, rows cannot be located';
-      rc.addFinding({ kind: 'no-key', severity: 'warning', object: name, message: summary.note });
+      if (schema.kind === 'sequence') summary.note = 'sequence: its state row compared whole';
+      else {
+        summary.note = 'no primary key or unique NOT NULL key: compared whole, rows cannot be located';
+        rc.addFinding({ kind: 'no-key', severity: 'warning', object: name, message: summary.note });
+      }
       if (stats.mismatchedChunks > 0) {
         rc.addFinding({
           kind: 'different',
@@ -530,6 +574,8 @@ async function compareTableRows(
     if (summary.missing + summary.extra + summary.different > 0) summary.result = 'different';
   } catch (err) {
     if (rc.ctx.signal.aborted || isPrivilegeError(err)) throw err;
+    // A lost server is not a verdict about this table: nothing more can be judged (exit 2).
+    if (err instanceof ConnectionLostError) throw err.withContext(name);
     summary.result = 'unverified';
     summary.note = err instanceof Error ? err.message : String(err);
     rc.addFinding({
@@ -547,8 +593,13 @@ function isPrivilegeError(err: unknown): boolean {
   return err instanceof MysqlQueryError && /ACCESS_DENIED/.test(err.code ?? '');
 }
 
-function countKinds(diffs: RowDiff[]): { missing: number; extra: number; different: number } {
-  const c = { missing: 0, extra: 0, different: 0 };
+function countKinds(diffs: RowDiff[]): {
+  missing: number;
+  extra: number;
+  different: number;
+  unverified: number;
+} {
+  const c = { missing: 0, extra: 0, different: 0, unverified: 0 };
   for (const d of diffs) c[d.kind]++;
   return c;
 }

@@ -10,6 +10,8 @@ export function buildRepairStatement(plan: TablePlan, diff: RowDiff): string {
   const key = plan.key ?? [];
   const where = keysPredicate(key, [diff.key]);
   switch (diff.kind) {
+    case 'unverified':
+      return `-- not compared (${diff.reason ?? 'unknown reason'}): ${where}`;
     case 'extra':
       return `DELETE FROM ${table} WHERE ${where} LIMIT 1;`;
     case 'missing': {

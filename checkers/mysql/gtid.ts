@@ -6,8 +6,11 @@
  *   gtid_current_pos, gtid_binlog_state).
  */
 
-/** Inclusive interval of transaction numbers. */
-export type Interval = readonly [start: number, end: number];
+/**
+ * Inclusive interval of transaction numbers. BigInt: MySQL GNOs go up to 2^63-1 and MariaDB
+ * sequence numbers up to 2^64-1, beyond a double's exact integers (2^53).
+ */
+export type Interval = readonly [start: bigint, end: bigint];
 
 /** Source (`uuid` or `uuid:tag`, lower-case) → sorted, disjoint, non-adjacent intervals. */
 export type GtidSet = ReadonlyMap<string, readonly Interval[]>;
@@ -18,12 +21,20 @@ const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{1
 const TAG_RE = /^[a-z_][a-z0-9_]{0,31}$/i;
 const NUM_RE = /^\d+$/;
 
-function parseNumber(text: string, whole: string): number {
+const GNO_MAX = (1n << 63n) - 1n;
+const SEQ_MAX = (1n << 64n) - 1n;
+
+function parseNumber(text: string, whole: string): bigint {
   if (!NUM_RE.test(text)) throw new GtidParseError(`bad transaction number "${text}" in GTID set "${whole}"`);
-  const n = Number(text);
-  if (n < 1 || !Number.isSafeInteger(n))
+  const n = BigInt(text);
+  if (n < 1n || n > GNO_MAX)
     throw new GtidParseError(`transaction number ${text} out of range in "${whole}"`);
   return n;
+}
+
+/** A count for people and JSON: exact below 2^53, and never 0 for a non-empty difference. */
+function toCount(n: bigint): number {
+  return Number(n);
 }
 
 /** Parses a MySQL gtid_executed style set. Empty text is the empty set. */
@@ -70,11 +81,11 @@ function normalizeUuid(uuid: string): string {
 
 /** Sorts and merges overlapping or adjacent intervals. */
 export function normalizeIntervals(intervals: readonly Interval[]): Interval[] {
-  const sorted = [...intervals].sort((x, y) => x[0] - y[0]);
-  const out: [number, number][] = [];
+  const sorted = [...intervals].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const out: [bigint, bigint][] = [];
   for (const [s, e] of sorted) {
     const last = out[out.length - 1];
-    if (last && s <= last[1] + 1) last[1] = Math.max(last[1], e);
+    if (last && s <= last[1] + 1n) last[1] = last[1] > e ? last[1] : e;
     else out.push([s, e]);
   }
   return out;
@@ -102,19 +113,27 @@ export function formatGtidSet(set: GtidSet): string {
   return [...byUuid].map(([uuid, parts]) => `${uuid}:${parts.join(':')}`).join(',');
 }
 
-/** Transactions in `a` that are not in `b`. */
+/**
+ * Transactions in `a` that are not in `b`. Both interval lists are sorted and disjoint, so one
+ * merge-like pass does it: linear in the number of intervals.
+ */
 export function subtractGtidSets(a: GtidSet, b: GtidSet): GtidSet {
   const out = new Map<string, Interval[]>();
   for (const [source, intervals] of a) {
     const remove = b.get(source) ?? [];
     const kept: Interval[] = [];
+    let j = 0;
     for (const [s0, e] of intervals) {
       let s = s0;
-      for (const [rs, re] of remove) {
-        if (re < s || rs > e) continue;
-        if (rs > s) kept.push([s, rs - 1]);
-        s = Math.max(s, re + 1);
+      // Removals entirely before this interval can be dropped for good (later ones start later).
+      while (j < remove.length && remove[j]![1] < s) j++;
+      let k = j;
+      while (k < remove.length && remove[k]![0] <= e) {
+        const [rs, re] = remove[k]!;
+        if (rs > s) kept.push([s, rs - 1n]);
+        if (re + 1n > s) s = re + 1n;
         if (s > e) break;
+        k++;
       }
       if (s <= e) kept.push([s, e]);
     }
@@ -136,7 +155,8 @@ export function isGtidSubset(a: GtidSet, b: GtidSet): boolean {
 /** Number of transactions per source. */
 export function countGtidsBySource(set: GtidSet): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [source, intervals] of set) out[source] = intervals.reduce((n, [s, e]) => n + (e - s + 1), 0);
+  for (const [source, intervals] of set)
+    out[source] = toCount(intervals.reduce((n, [s, e]) => n + (e - s + 1n), 0n));
   return out;
 }
 
@@ -149,7 +169,8 @@ export function countGtids(set: GtidSet): number {
 export interface MariaGtid {
   domain: number;
   server: number;
-  seq: number;
+  /** Up to 2^64-1: BigInt, never rounded. */
+  seq: bigint;
 }
 
 /** Parses `0-1-100,1-2-7`. Empty text is an empty list. */
@@ -159,7 +180,9 @@ export function parseMariaGtidList(text: string): MariaGtid[] {
   return cleaned.split(',').map((part) => {
     const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
     if (!m) throw new GtidParseError(`bad MariaDB GTID "${part}" in "${text}" (expected domain-server-seq)`);
-    return { domain: Number(m[1]), server: Number(m[2]), seq: Number(m[3]) };
+    const seq = BigInt(m[3]!);
+    if (seq > SEQ_MAX) throw new GtidParseError(`sequence number out of range in MariaDB GTID "${part}"`);
+    return { domain: Number(m[1]), server: Number(m[2]), seq };
   });
 }
 
@@ -204,7 +227,7 @@ export function compareMariaPositions(
       domain,
       primary: pg && formatMariaGtid(pg),
       replica: rg && formatMariaGtid(rg),
-      missing: Math.max(0, (pg?.seq ?? 0) - (rg?.seq ?? 0)),
+      missing: toCount(gap(pg?.seq ?? 0n, rg?.seq ?? 0n)),
     };
   });
 }
@@ -218,7 +241,14 @@ export function findMariaErrant(
   replicaState: readonly MariaGtid[],
 ): MariaGtid[] {
   const key = (g: MariaGtid) => `${g.domain}-${g.server}`;
-  const p = new Map<string, number>();
-  for (const g of primaryState) p.set(key(g), Math.max(p.get(key(g)) ?? 0, g.seq));
-  return replicaState.filter((g) => g.seq > (p.get(key(g)) ?? 0));
+  const p = new Map<string, bigint>();
+  for (const g of primaryState) {
+    const cur = p.get(key(g)) ?? 0n;
+    p.set(key(g), g.seq > cur ? g.seq : cur);
+  }
+  return replicaState.filter((g) => g.seq > (p.get(key(g)) ?? 0n));
+}
+
+function gap(primary: bigint, replica: bigint): bigint {
+  return primary > replica ? primary - replica : 0n;
 }

@@ -34,6 +34,12 @@ export const mysqlOptionsSchema = z
     column: z.string().optional(),
     since: z.string().optional(),
     until: z.string().optional(),
+    /**
+     * Row hash. `fast` (default): 64-bit CRC32+CRC32C (MariaDB ≥ 10.8) or MD5 prefix per row,
+     * summed per chunk: accidental corruption is caught with overwhelming probability, a crafted
+     * change is not. `sha256`: SHA-256 per row and per chunk, computed in the database.
+     */
+    hash: z.enum(['fast', 'sha256']).default('fast'),
     /** Time-window compare: only these fields (plus the key) are compared. */
     fields: z.array(z.string().min(1)).optional(),
   })

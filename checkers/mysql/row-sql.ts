@@ -15,29 +15,23 @@ export function quoteTable(db: string, table: string): string {
   return `${quoteIdent(db)}.${quoteIdent(table)}`;
 }
 
-const NUMERIC = new Set([
-  'tinyint',
-  'smallint',
-  'mediumint',
-  'int',
-  'integer',
-  'bigint',
-  'decimal',
-  'numeric',
-  'float',
-  'double',
-  'real',
-  'year',
-]);
+const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
+const DECIMAL = new Set(['decimal', 'numeric']);
+const FLOAT = new Set(['float', 'double', 'real', 'double precision']);
+const ORDINAL = new Set(['bit', 'enum', 'set']);
 const TEMPORAL = new Set(['date', 'datetime', 'timestamp', 'time']);
-const BINARY = new Set([
-  'binary',
-  'varbinary',
+const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+/** Types whose values can be far bigger than a row: hashed alone, so a row text stays small. */
+const LARGE = new Set([
   'tinyblob',
   'blob',
   'mediumblob',
   'longblob',
-  'bit',
+  'tinytext',
+  'text',
+  'mediumtext',
+  'longtext',
+  'json',
   'geometry',
   'point',
   'linestring',
@@ -48,49 +42,99 @@ const BINARY = new Set([
   'geometrycollection',
 ]);
 
-/** How a column's text can be written into the row encoding. */
-export type ColumnClass = 'number' | 'temporal' | 'text' | 'binary';
+/**
+ * How a column's value is read exactly and written back as a literal that compares exactly:
+ * - `integer`, `decimal`: the server's text, written bare;
+ * - `float`: `CAST(col AS DOUBLE)` (shortest round-trip text, unlike FLOAT's 6 digits), written as a double;
+ * - `ordinal` (BIT, ENUM, SET): `col+0`, its number, which is also the index order;
+ * - `temporal`: the text at time_zone +00:00, quoted;
+ * - `text`: `CAST(col AS BINARY)`, the stored bytes in the column's own charset, written as
+ *   `_charset X'…'` (the column's collation stays in charge of the comparison);
+ * - `binary`: the bytes, `X'…'`;
+ * - `opaque` (UUID, INET4/6, geometry, any type unknown here): `CAST(col AS BINARY)`, its binary
+ *   form, written as `X'…'`, which these types accept as their binary form.
+ */
+export type ColumnClass =
+  'integer' | 'decimal' | 'float' | 'ordinal' | 'temporal' | 'text' | 'binary' | 'opaque';
 
 export function classifyColumn(c: Pick<ColumnInfo, 'dataType' | 'charset'>): ColumnClass {
-  if (NUMERIC.has(c.dataType)) return 'number';
-  if (TEMPORAL.has(c.dataType)) return 'temporal';
-  if (BINARY.has(c.dataType) || c.charset === null || c.charset === 'binary') return 'binary';
-  return 'text';
+  const t = c.dataType;
+  if (INTEGER.has(t)) return 'integer';
+  if (DECIMAL.has(t)) return 'decimal';
+  if (FLOAT.has(t)) return 'float';
+  if (ORDINAL.has(t)) return 'ordinal';
+  if (TEMPORAL.has(t)) return 'temporal';
+  if (BINARY.has(t)) return 'binary';
+  if (c.charset === 'binary') return 'binary';
+  if (c.charset !== null) return 'text';
+  return 'opaque';
+}
+
+/** The SQL expression that reads a column's value exactly (see ColumnClass). */
+export function valueExpr(c: Pick<ColumnInfo, 'name' | 'dataType' | 'charset'>): string {
+  const id = quoteIdent(c.name);
+  switch (classifyColumn(c)) {
+    case 'float':
+      return `CAST(${id} AS DOUBLE)`;
+    case 'ordinal':
+      return `(${id}+0)`;
+    case 'text':
+    case 'opaque':
+      return `CAST(${id} AS BINARY)`;
+    case 'integer':
+    case 'decimal':
+    case 'temporal':
+    case 'binary':
+      return id;
+  }
 }
 
 const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+const INTEGER_RE = /^[-+]?\d+$/;
 const TEMPORAL_RE = /^[-\d :.]+$/;
 
-/** A SQL literal for a raw value of column `c`, exact and in the column's own type and charset. */
+/** A SQL literal for a value read by valueExpr, exact and in the column's own type and charset. */
 export function sqlLiteral(c: Pick<ColumnInfo, 'dataType' | 'charset'>, value: Buffer | null): string {
   if (value === null) return 'NULL';
-  const cls = classifyColumn(c);
-  if (cls === 'number') {
-    const text = value.toString('latin1');
-    if (NUMBER_RE.test(text)) return text;
-    return `X'${value.toString('hex')}'`;
+  const text = () => value.toString('latin1');
+  const hex = `X'${value.toString('hex')}'`;
+  switch (classifyColumn(c)) {
+    case 'integer':
+    case 'decimal':
+    case 'ordinal':
+      return (classifyColumn(c) === 'decimal' ? NUMBER_RE : INTEGER_RE).test(text()) ? text() : hex;
+    case 'float': {
+      const t = text();
+      if (!NUMBER_RE.test(t)) return hex;
+      // A double literal (an exponent), never a DECIMAL one that would be compared otherwise.
+      return /e/i.test(t) ? t : `${t}e0`;
+    }
+    case 'temporal':
+      return TEMPORAL_RE.test(text()) ? `'${text()}'` : hex;
+    case 'binary':
+    case 'opaque':
+      return value.length === 0 ? "''" : hex;
+    case 'text': {
+      const charset = c.charset!.replace(/[^a-z0-9_]/gi, '');
+      return value.length === 0 ? `_${charset}''` : `_${charset} ${hex}`;
+    }
   }
-  if (cls === 'temporal') {
-    const text = value.toString('latin1');
-    if (TEMPORAL_RE.test(text)) return `'${text}'`;
-    return `X'${value.toString('hex')}'`;
-  }
-  if (cls === 'binary') return value.length === 0 ? "''" : `X'${value.toString('hex')}'`;
-  // A charset introducer keeps the column's collation in charge (index order), unlike a binary literal.
-  const charset = c.charset!.replace(/[^a-z0-9_]/gi, '');
-  return value.length === 0 ? `_${charset}''` : `_${charset} X'${value.toString('hex')}'`;
 }
 
 /**
- * The per-row text that is hashed. Unambiguous by construction:
- * - string and binary columns contribute their bytes, and their byte LENGTHs are appended at the
- *   end, so a separator inside a value cannot shift a boundary: ('x#y','z') ≠ ('x','y#z');
+ * The per-row text that is hashed. Exact and unambiguous by construction:
+ * - every value is read by valueExpr (stored bytes, exact numbers);
+ * - string, binary and opaque values contribute their bytes, and their byte LENGTHs are appended at
+ *   the end, so a separator inside a value cannot shift a boundary: ('x#y','z') ≠ ('x','y#z');
  * - numbers and temporal values never contain the separator;
- * - NULL is flagged in a leading bitmap of the nullable columns, so NULL ≠ '' ≠ a missing value.
+ * - NULL is flagged in a leading bitmap of the nullable columns, so NULL ≠ '' ≠ a missing value;
+ * - BLOB/TEXT/JSON/geometry values are replaced by their own digest, so that a row of large
+ *   values never makes a text beyond max_allowed_packet (which the server turns into NULL).
  * A binary separator makes the whole text binary: no charset conversion, no collation mix errors.
  */
 export function rowTextExpr(
   columns: readonly Pick<ColumnInfo, 'name' | 'dataType' | 'charset' | 'nullable'>[],
+  algo: HashAlgorithm = 'crc32x2',
 ): string {
   const parts: string[] = [];
   const nullable = columns.filter((c) => c.nullable);
@@ -98,19 +142,35 @@ export function rowTextExpr(
     parts.push(`CONCAT(${nullable.map((c) => `ISNULL(${quoteIdent(c.name)})`).join(', ')})`);
   const lengths: string[] = [];
   for (const c of columns) {
-    const id = quoteIdent(c.name);
+    const v = valueExpr(c);
     const cls = classifyColumn(c);
-    parts.push(id);
-    if (cls === 'text' || cls === 'binary') lengths.push(`LENGTH(${id})`);
+    parts.push(LARGE.has(c.dataType) ? valueDigestExpr(v, algo) : v);
+    if (cls === 'text' || cls === 'binary' || cls === 'opaque') lengths.push(`LENGTH(${v})`);
   }
   parts.push(...lengths);
   return `CONCAT_WS(_binary'#', ${parts.join(', ')})`;
 }
 
-export type HashAlgorithm = 'crc32x2' | 'md5-64';
+function valueDigestExpr(v: string, algo: HashAlgorithm): string {
+  if (algo === 'crc32x2') return `CONCAT(CRC32(${v}), ',', CRC32C(${v}))`;
+  if (algo === 'sha256') return `SHA2(${v}, 256)`;
+  return `MD5(${v})`;
+}
+
+/**
+ * `crc32x2` and `md5-64`: fast 64-bit row hashes summed per chunk; they catch accidental
+ * corruption with overwhelming probability but are not a defence against a crafted change.
+ * `sha256`: SHA-256 per row, and per chunk SHA-256 of the sorted row digests (no linearity).
+ */
+export type HashAlgorithm = 'crc32x2' | 'md5-64' | 'sha256';
 
 /** The hash used on this flavor: CRC32C exists in MariaDB ≥ 10.8 only; MySQL uses an MD5 prefix. */
-export function chooseHashAlgorithm(flavor: Flavor, version: string): HashAlgorithm {
+export function chooseHashAlgorithm(
+  flavor: Flavor,
+  version: string,
+  wanted: 'fast' | 'sha256' = 'fast',
+): HashAlgorithm {
+  if (wanted === 'sha256') return 'sha256';
   if (flavor !== 'mariadb') return 'md5-64';
   const m = /^(\d+)\.(\d+)/.exec(version);
   const [maj, min] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
@@ -118,13 +178,23 @@ export function chooseHashAlgorithm(flavor: Flavor, version: string): HashAlgori
 }
 
 /**
- * A 64-bit per-row hash as BIGINT UNSIGNED: CRC32 in the high half and CRC32C (a different
- * polynomial) in the low half, or the first 64 bits of MD5. Chunks SUM it (exact DECIMAL, no
- * overflow, no cancellation of identical changes the way BIT_XOR cancels pairs).
+ * The per-row hash: a BIGINT UNSIGNED of CRC32 in the high half and CRC32C (a different
+ * polynomial) in the low half, or the first 64 bits of MD5; or SHA-256 as 64 hex digits.
+ * NULL only if the row text could not be built; callers count that as unverified.
  */
 export function rowHashExpr(text: string, algo: HashAlgorithm): string {
   if (algo === 'crc32x2') return `((CRC32(@t := ${text}) << 32) | CRC32C(@t))`;
+  if (algo === 'sha256') return `SHA2(${text}, 256)`;
   return `CAST(CONV(LEFT(MD5(${text}), 16), 16, 10) AS UNSIGNED)`;
+}
+
+/**
+ * The chunk aggregate over row hashes `h` (a derived table column): an exact SUM for the 64-bit
+ * hashes; for SHA-256 the SHA-256 of the row digests in sorted order (a multiset digest).
+ */
+export function chunkAggregateExpr(algo: HashAlgorithm): string {
+  if (algo === 'sha256') return `COALESCE(SHA2(GROUP_CONCAT(h ORDER BY h SEPARATOR ''), 256), '')`;
+  return 'COALESCE(SUM(h), 0)';
 }
 
 export interface KeyColumn {
@@ -204,10 +274,47 @@ export function formatKey(key: readonly KeyColumn[], values: readonly (Buffer | 
   const parts = key.map((c, i) => {
     const v = values[i] ?? null;
     if (v === null) return `${c.name}=NULL`;
-    const cls = classifyColumn(c);
-    if (cls === 'binary') return `${c.name}=0x${v.toString('hex')}`;
-    if (cls === 'text') return `${c.name}='${v.toString('utf8')}'`;
-    return `${c.name}=${v.toString('latin1')}`;
+    switch (classifyColumn(c)) {
+      case 'binary':
+        return `${c.name}=0x${v.toString('hex')}`;
+      case 'opaque':
+        return `${c.name}=${formatOpaque(c.dataType, v)}`;
+      case 'text':
+        return `${c.name}='${decodeText(c.charset!, v)}'`;
+      case 'ordinal':
+        return c.dataType === 'bit'
+          ? `${c.name}=${v.toString('latin1')}`
+          : `${c.name}=#${v.toString('latin1')}`;
+      case 'integer':
+      case 'decimal':
+      case 'float':
+      case 'temporal':
+        return `${c.name}=${v.toString('latin1')}`;
+    }
   });
   return parts.join(', ');
+}
+
+/** Stored bytes of a charset as text for people (unknown charsets as hex). */
+export function decodeText(charset: string, v: Buffer): string {
+  const cs = charset.toLowerCase();
+  if (cs.startsWith('utf8')) return v.toString('utf8');
+  if (cs === 'latin1' || cs === 'ascii') return v.toString('latin1');
+  if (cs === 'utf16' || cs === 'ucs2') return Buffer.from(v).swap16().toString('utf16le');
+  if (cs === 'utf16le') return v.toString('utf16le');
+  if (cs === 'utf32') {
+    let out = '';
+    for (let i = 0; i + 3 < v.length; i += 4) out += String.fromCodePoint(v.readUInt32BE(i));
+    return out;
+  }
+  return `0x${v.toString('hex')}`;
+}
+
+function formatOpaque(dataType: string, v: Buffer): string {
+  if (dataType === 'uuid' && v.length === 16) {
+    const h = v.toString('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  if (dataType === 'inet4' && v.length === 4) return [...v].join('.');
+  return `0x${v.toString('hex')}`;
 }

@@ -27,12 +27,18 @@ export interface IndexInfo {
 export interface TableSchema {
   db: string;
   name: string;
+  /** `table`, `versioned` (system-versioned: current rows compared) or `sequence`. */
+  kind: 'table' | 'versioned' | 'sequence';
   engine: string;
   collation: string;
   /** information_schema.TABLES.TABLE_ROWS: an estimate, for progress only. */
   estimatedRows: number;
   columns: ColumnInfo[];
   indexes: IndexInfo[];
+  /** Foreign keys and CHECK constraints: `foreign key <name>` / `check constraint <name>` → definition. */
+  constraints: Map<string, string>;
+  /** Partitioning method, expression and partitions, or '' when not partitioned. */
+  partitioning: string;
 }
 
 /** Views, triggers and routines of a database, as canonical definitions keyed by name. */
@@ -40,6 +46,7 @@ export interface DatabaseObjects {
   views: Map<string, string>;
   triggers: Map<string, string>;
   routines: Map<string, string>;
+  events: Map<string, string>;
 }
 
 export interface SchemaSnapshot {
@@ -62,20 +69,25 @@ export async function listDatabases(s: Session): Promise<string[]> {
 export async function readSchema(s: Session, databases: string[]): Promise<SchemaSnapshot> {
   const tables = new Map<string, TableSchema>();
   const objects = new Map<string, DatabaseObjects>();
-  for (const db of databases) objects.set(db, { views: new Map(), triggers: new Map(), routines: new Map() });
+  for (const db of databases)
+    objects.set(db, { views: new Map(), triggers: new Map(), routines: new Map(), events: new Map() });
   if (databases.length === 0) return { tables, objects };
   const inList = placeholders(databases.length);
   const trows = await s.query<Record<string, string | null>>(
-    `SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_ROWS FROM information_schema.TABLES
-     WHERE TABLE_SCHEMA IN (${inList}) AND TABLE_TYPE = 'BASE TABLE'`,
+    `SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COLLATION, TABLE_ROWS FROM information_schema.TABLES
+     WHERE TABLE_SCHEMA IN (${inList}) AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE')`,
     databases,
   );
   for (const r of trows) {
     const db = r['TABLE_SCHEMA']!;
     const name = r['TABLE_NAME']!;
+    const type = r['TABLE_TYPE'];
     tables.set(`${db}.${name}`, {
       db,
       name,
+      kind: type === 'SEQUENCE' ? 'sequence' : type === 'SYSTEM VERSIONED' ? 'versioned' : 'table',
+      constraints: new Map(),
+      partitioning: '',
       engine: r['ENGINE'] ?? '',
       collation: r['TABLE_COLLATION'] ?? '',
       estimatedRows: Number(r['TABLE_ROWS'] ?? 0),
@@ -120,6 +132,24 @@ export async function readSchema(s: Session, databases: string[]): Promise<Schem
       t.indexes.push(idx);
     }
     idx.columns.push(r['SUB_PART'] ? `${r['COLUMN_NAME']}(${r['SUB_PART']})` : r['COLUMN_NAME']!);
+  }
+  await readConstraints(s, databases, tables);
+  await readPartitioning(s, databases, tables);
+  const erows = await s.query<Record<string, string | null>>(
+    `SELECT EVENT_SCHEMA, EVENT_NAME, DEFINER, EVENT_DEFINITION, EVENT_TYPE, EXECUTE_AT, INTERVAL_VALUE, INTERVAL_FIELD,
+            STARTS, ENDS, STATUS, ON_COMPLETION, EVENT_COMMENT
+     FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (${inList})`,
+    databases,
+  );
+  for (const r of erows) {
+    objects
+      .get(r['EVENT_SCHEMA']!)
+      ?.events.set(
+        r['EVENT_NAME']!,
+        `${r['EVENT_TYPE']} ${r['EXECUTE_AT'] ?? ''} every ${r['INTERVAL_VALUE'] ?? ''} ${r['INTERVAL_FIELD'] ?? ''} ` +
+          `starts ${r['STARTS'] ?? ''} ends ${r['ENDS'] ?? ''} ${r['ON_COMPLETION']} ${r['EVENT_COMMENT'] ?? ''}: ${r['EVENT_DEFINITION'] ?? ''}` +
+          `${EVENT_STATUS}${r['STATUS']}`,
+      );
   }
   const vrows = await s.query<Record<string, string | null>>(
     `SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, SECURITY_TYPE
@@ -218,6 +248,18 @@ export function compareTableSchema(src: TableSchema, dst: TableSchema): SchemaDi
   const srcIdx = new Set(src.indexes.map((i) => i.name));
   for (const d of dst.indexes)
     if (!srcIdx.has(d.name)) out.push({ object, message: `index ${d.name} extra on target` });
+  for (const [name, def] of src.constraints) {
+    const other = dst.constraints.get(name);
+    if (other === undefined) out.push({ object, message: `${name} missing on target` });
+    else if (other !== def) out.push({ object, message: `${name}: ${def} on source, ${other} on target` });
+  }
+  for (const name of dst.constraints.keys())
+    if (!src.constraints.has(name)) out.push({ object, message: `${name} extra on target` });
+  if (src.partitioning !== dst.partitioning)
+    out.push({
+      object,
+      message: `partitioning: ${src.partitioning || 'none'} on source, ${dst.partitioning || 'none'} on target`,
+    });
   return out;
 }
 
@@ -232,6 +274,7 @@ export function compareDatabaseObjects(
     ['view', 'views'],
     ['trigger', 'triggers'],
     ['routine', 'routines'],
+    ['event', 'events'],
   ];
   for (const [label, key] of kinds) {
     const a = src[key];
@@ -240,7 +283,7 @@ export function compareDatabaseObjects(
       const other = b.get(name);
       if (other === undefined)
         out.push({ object: `${db}.${name}`, message: `${label} ${name} missing on target` });
-      else if (other !== def)
+      else if (!sameDefinition(key, def, other))
         out.push({ object: `${db}.${name}`, message: `${label} ${name} definition differs` });
     }
     for (const name of b.keys())
@@ -258,4 +301,81 @@ export function chooseRowKey(t: TableSchema): { index: string; columns: string[]
   if (pk && usable(pk)) return { index: pk.name, columns: pk.columns };
   const uk = t.indexes.find(usable);
   return uk ? { index: uk.name, columns: uk.columns } : undefined;
+}
+
+async function readConstraints(
+  s: Session,
+  databases: string[],
+  tables: Map<string, TableSchema>,
+): Promise<void> {
+  const inList = placeholders(databases.length);
+  const fk = await s.query<Record<string, string | null>>(
+    `SELECT r.CONSTRAINT_SCHEMA, r.TABLE_NAME, r.CONSTRAINT_NAME, r.REFERENCED_TABLE_NAME, r.UPDATE_RULE, r.DELETE_RULE,
+            r.UNIQUE_CONSTRAINT_SCHEMA,
+            GROUP_CONCAT(k.COLUMN_NAME, '->', k.REFERENCED_COLUMN_NAME ORDER BY k.ORDINAL_POSITION) AS cols
+     FROM information_schema.REFERENTIAL_CONSTRAINTS r
+     JOIN information_schema.KEY_COLUMN_USAGE k
+       ON k.CONSTRAINT_SCHEMA = r.CONSTRAINT_SCHEMA AND k.TABLE_NAME = r.TABLE_NAME AND k.CONSTRAINT_NAME = r.CONSTRAINT_NAME
+     WHERE r.CONSTRAINT_SCHEMA IN (${inList})
+     GROUP BY r.CONSTRAINT_SCHEMA, r.TABLE_NAME, r.CONSTRAINT_NAME, r.REFERENCED_TABLE_NAME, r.UPDATE_RULE, r.DELETE_RULE,
+              r.UNIQUE_CONSTRAINT_SCHEMA`,
+    databases,
+  );
+  for (const r of fk) {
+    tables
+      .get(`${r['CONSTRAINT_SCHEMA']}.${r['TABLE_NAME']}`)
+      ?.constraints.set(
+        `foreign key ${r['CONSTRAINT_NAME']}`,
+        `(${r['cols']}) REFERENCES ${r['UNIQUE_CONSTRAINT_SCHEMA']}.${r['REFERENCED_TABLE_NAME']} ON UPDATE ${r['UPDATE_RULE']} ON DELETE ${r['DELETE_RULE']}`,
+      );
+  }
+  const ck = await s.query<Record<string, string | null>>(
+    `SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+     WHERE CONSTRAINT_SCHEMA IN (${inList})`,
+    databases,
+  );
+  for (const r of ck) {
+    tables
+      .get(`${r['CONSTRAINT_SCHEMA']}.${r['TABLE_NAME']}`)
+      ?.constraints.set(`check constraint ${r['CONSTRAINT_NAME']}`, `CHECK (${r['CHECK_CLAUSE']})`);
+  }
+}
+
+async function readPartitioning(
+  s: Session,
+  databases: string[],
+  tables: Map<string, TableSchema>,
+): Promise<void> {
+  const rows = await s.query<Record<string, string | null>>(
+    `SELECT TABLE_SCHEMA, TABLE_NAME, PARTITION_NAME, SUBPARTITION_NAME, PARTITION_METHOD, SUBPARTITION_METHOD,
+            PARTITION_EXPRESSION, SUBPARTITION_EXPRESSION, PARTITION_DESCRIPTION
+     FROM information_schema.PARTITIONS
+     WHERE TABLE_SCHEMA IN (${placeholders(databases.length)}) AND PARTITION_NAME IS NOT NULL
+     ORDER BY TABLE_SCHEMA, TABLE_NAME, PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`,
+    databases,
+  );
+  for (const r of rows) {
+    const t = tables.get(`${r['TABLE_SCHEMA']}.${r['TABLE_NAME']}`);
+    if (!t) continue;
+    const head = `${r['PARTITION_METHOD']}(${r['PARTITION_EXPRESSION'] ?? ''})${r['SUBPARTITION_METHOD'] ? ` SUB ${r['SUBPARTITION_METHOD']}(${r['SUBPARTITION_EXPRESSION'] ?? ''})` : ''}:`;
+    const part = ` ${r['PARTITION_NAME']}${r['SUBPARTITION_NAME'] ? `/${r['SUBPARTITION_NAME']}` : ''}${r['PARTITION_DESCRIPTION'] ? ` ${r['PARTITION_DESCRIPTION']}` : ''}`;
+    t.partitioning = (t.partitioning || head) + part;
+  }
+}
+
+const EVENT_STATUS = ' status=';
+
+/**
+ * A replicated event is SLAVESIDE_DISABLED on the replica by design, whatever its status on the
+ * primary: then the status is not compared, the rest of the definition is.
+ */
+function sameDefinition(kind: keyof DatabaseObjects, a: string, b: string): boolean {
+  if (kind !== 'events') return a === b;
+  const cut = (x: string) => {
+    const i = x.lastIndexOf(EVENT_STATUS);
+    return [x.slice(0, i), x.slice(i + EVENT_STATUS.length)] as const;
+  };
+  const [da, sa] = cut(a);
+  const [db, sb] = cut(b);
+  return da === db && (sa === sb || sa === 'SLAVESIDE_DISABLED' || sb === 'SLAVESIDE_DISABLED');
 }

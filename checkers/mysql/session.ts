@@ -1,4 +1,5 @@
-import mysql, { type Connection, type FieldPacket } from 'mysql2/promise';
+import { createConnection as createCoreConnection, type ConnectionOptions } from 'mysql2';
+import type { Connection, FieldPacket } from 'mysql2/promise';
 import { ConnectionError } from '../../src/errors.js';
 import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../../src/util/dsn.js';
 
@@ -18,52 +19,206 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(dsnText: string, side: 'source' | 'target'): Promise<Session> {
+export interface SessionOptions {
+  /** Aborting destroys the connection: a pending query rejects at once with the abort reason. */
+  signal?: AbortSignal;
+  /** Connect (handshake included) deadline, ms. Default 10 s. */
+  connectTimeoutMs?: number;
+  /**
+   * While a query runs longer than this, a second connection checks every so often that the
+   * server still answers `SELECT 1` within the connect deadline; if not, the session is lost.
+   * Long scans of a live server go on; a frozen (SIGSTOPped) or unreachable one ends the check.
+   * Default 5 s.
+   */
+  livenessIntervalMs?: number;
+}
+
+/** The connection to one side broke or the server stopped answering: nothing more can be judged. */
+export class ConnectionLostError extends ConnectionError {
+  constructor(
+    readonly side: string,
+    readonly display: string,
+    readonly reason: string,
+    readonly during?: string,
+  ) {
+    super(`lost the connection to the ${side} ${display}${during ? ` during ${during}` : ''}: ${reason}`, {
+      hint: `check that the ${side} server is up and reachable, then run the check again`,
+    });
+  }
+
+  /** The same loss, naming what was being compared. */
+  withContext(during: string): ConnectionLostError {
+    return this.during ? this : new ConnectionLostError(this.side, this.display, this.reason, during);
+  }
+}
+
+const LOST_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_NET_READ_ERROR',
+  'ER_NET_ERROR_ON_WRITE',
+]);
+
+function isConnectionLoss(err: unknown): boolean {
+  const e = asDriverError(err);
+  return (
+    LOST_CODES.has(e.code ?? '') ||
+    /closed state|connection lost|server closed the connection/i.test(e.message ?? '')
+  );
+}
+
+export async function openSession(
+  dsnText: string,
+  side: 'source' | 'target',
+  opts: SessionOptions = {},
+): Promise<Session> {
   const dsn = parseMysqlDsn(dsnText, side === 'source' ? '--source' : '--target');
+  const connectTimeout = opts.connectTimeoutMs ?? 10_000;
+  const livenessMs = opts.livenessIntervalMs ?? 5_000;
+  const signal = opts.signal;
+  const driverOptions = {
+    ...connectionOptions(dsn),
+    connectTimeout,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    decimalNumbers: false,
+    charset: 'utf8mb4_general_ci',
+  };
+  const aborted = () => (signal?.reason instanceof Error ? signal.reason : new Error('interrupted'));
+  if (signal?.aborted) throw aborted();
   let conn: Connection;
   try {
-    conn = await mysql.createConnection({
-      ...connectionOptions(dsn),
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-      decimalNumbers: false,
-      charset: 'utf8mb4_general_ci',
-    });
+    conn = await connect(driverOptions, signal);
   } catch (err) {
+    if (signal?.aborted) throw aborted();
     throw toConnectionError(err, dsn, side);
   }
   conn.on('error', () => undefined);
+
+  // One way to fail every pending query at once: loss found by the watchdog, or an abort.
+  let failure: Error | undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const failed = new Promise<never>((_resolve, reject) => {
+    fail = (err: Error) => {
+      if (failure) return;
+      failure = err;
+      reject(err);
+      hardClose(conn);
+      if (probe) hardClose(probe);
+      probeAbort.abort(err);
+    };
+  });
+  failed.catch(() => undefined);
+  const onAbort = () => fail(aborted());
+  // Read through a function: set from callbacks, which flow analysis does not see.
+  const currentFailure = (): Error | undefined => failure;
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  let probe: Connection | undefined;
+  let probing = false;
+  // Ends a probe still connecting when the session fails or closes: no socket keeps node alive.
+  const probeAbort = new AbortController();
+  const checkAlive = async () => {
+    if (probing || failure) return;
+    probing = true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_r, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not answering (no reply within ${connectTimeout} ms)`)),
+          connectTimeout,
+        );
+      });
+      await Promise.race([
+        (async () => {
+          probe ??= await connect(driverOptions, probeAbort.signal);
+          probe.on('error', () => undefined);
+          await probe.query('SELECT 1');
+        })(),
+        deadline,
+      ]);
+    } catch (err) {
+      if (probe) hardClose(probe);
+      probe = undefined;
+      const reason = err instanceof Error ? err.message : String(err);
+      fail(new ConnectionLostError(side, dsn.display, `the server stopped answering (${reason})`));
+    } finally {
+      clearTimeout(timer);
+      probing = false;
+    }
+  };
+
+  const guarded = async <R>(sql: string, run: () => Promise<R>): Promise<R> => {
+    if (failure) throw failure;
+    const watchdog = setInterval(() => void checkAlive(), livenessMs);
+    const pending = run();
+    pending.catch(() => undefined);
+    try {
+      return await Promise.race([pending, failed]);
+    } catch (err) {
+      const failedBefore = currentFailure();
+      if (failedBefore) throw failedBefore;
+      if (isConnectionLoss(err)) {
+        const e = asDriverError(err);
+        const reason = /closed state/i.test(e.message ?? '')
+          ? 'the server closed the connection'
+          : (e.message ?? e.code ?? 'connection closed');
+        fail(new ConnectionLostError(side, dsn.display, reason));
+        throw failure!;
+      }
+      throw toQueryError(err, dsn, side, sql);
+    } finally {
+      clearInterval(watchdog);
+    }
+  };
+
   const session: Session = {
     side,
     display: dsn.display,
     async query<T>(sql: string, values?: unknown[]) {
-      try {
-        const [rows] = await conn.query(sql, values);
-        return rows as T[];
-      } catch (err) {
-        throw toQueryError(err, dsn, side, sql);
-      }
+      const [rows] = await guarded(sql, () => conn.query(sql, values));
+      return rows as T[];
     },
     async queryRaw(sql: string, values?: unknown[]) {
-      try {
-        const [rows] = (await conn.query({
+      const [rows] = (await guarded(sql, () =>
+        conn.query({
           sql,
           values,
           rowsAsArray: true,
           typeCast: (field: { buffer(): Buffer | null }) => field.buffer(),
-        })) as unknown as [(Buffer | null)[][], FieldPacket[]];
-        return rows;
-      } catch (err) {
-        throw toQueryError(err, dsn, side, sql);
-      }
+        }),
+      )) as unknown as [(Buffer | null)[][], FieldPacket[]];
+      return rows;
     },
     async close() {
-      await conn.end().catch(() => conn.destroy());
+      signal?.removeEventListener('abort', onAbort);
+      if (probe) hardClose(probe);
+      probeAbort.abort(new Error('closed'));
+      if (failure) return;
+      // A frozen server never answers QUIT: do not wait for it.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        conn.end().catch(() => hardClose(conn)),
+        new Promise<void>((r) => {
+          timer = setTimeout(() => {
+            hardClose(conn);
+            r();
+          }, 2000);
+        }),
+      ]);
+      clearTimeout(timer);
     },
   };
   await session.query(
-    "SET SESSION time_zone = '+00:00', SESSION sql_mode = '', SESSION group_concat_max_len = 1048576",
+    "SET SESSION time_zone = '+00:00', SESSION sql_mode = '', SESSION group_concat_max_len = 268435456",
   );
   await session.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY');
   return session;
@@ -147,4 +302,44 @@ function toQueryError(err: unknown, dsn: MysqlDsn, side: string, sql: string): M
         'see the server message above',
       );
   }
+}
+
+/**
+ * Connects (handshake included) with the driver's callback API, so that an abort can destroy a
+ * connection still waiting for a frozen server's handshake: nothing keeps the process alive.
+ */
+function connect(options: ConnectionOptions, signal: AbortSignal | undefined): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
+    const core = createCoreConnection(options);
+    const onAbort = () => {
+      core.on('error', () => undefined);
+      destroySocket(core);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    core.once('connect', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(core.promise());
+    });
+    core.once('error', (err: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      core.on('error', () => undefined);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+}
+
+/**
+ * The driver's destroy() only half-closes the socket (FIN) and waits for the server, which a
+ * frozen server never answers: destroy the socket itself so nothing keeps the process alive.
+ */
+function hardClose(conn: Connection): void {
+  destroySocket((conn as unknown as { connection: unknown }).connection);
+}
+
+function destroySocket(core: unknown): void {
+  const c = core as { destroy?: () => void; stream?: { destroy?: () => void } } | undefined;
+  c?.destroy?.();
+  c?.stream?.destroy?.();
 }

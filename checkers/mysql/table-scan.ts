@@ -7,6 +7,8 @@ import {
   rowHashExpr,
   rowTextExpr,
   compareKeysBinary,
+  chunkAggregateExpr,
+  valueExpr,
   type HashAlgorithm,
   type KeyColumn,
 } from './row-sql.js';
@@ -30,7 +32,8 @@ export interface TablePlan {
   algo: HashAlgorithm;
 }
 
-export type RowDiffKind = 'missing' | 'extra' | 'different';
+/** `unverified`: a row seen in a range that could not be read back by its key. */
+export type RowDiffKind = 'missing' | 'extra' | 'different' | 'unverified';
 
 export interface RowDiff {
   kind: RowDiffKind;
@@ -39,6 +42,8 @@ export interface RowDiff {
   columns?: string[];
   /** The source row (all plan columns) when known: for `missing` and `different`. */
   sourceRow?: (Buffer | null)[];
+  /** Why the row could not be compared (kind `unverified`). */
+  reason?: string;
 }
 
 export interface ScanStats {
@@ -47,6 +52,7 @@ export interface ScanStats {
   missing: number;
   extra: number;
   different: number;
+  unverified: number;
   chunks: number;
   mismatchedChunks: number;
 }
@@ -67,10 +73,15 @@ interface Checksum {
   sum: string;
 }
 
+/** A row could not be hashed or a range not be walked: the table is unverified, never passed. */
+export class UnverifiableError extends Error {}
+
 const LEAF_ROWS = 2000;
 const SPLIT_WAYS = 8;
 const MIN_CHUNK = 200;
 const MAX_CHUNK = 2_000_000;
+/** SHA-256 chunks GROUP_CONCAT 64 hex digits per row: keep them well inside group_concat_max_len. */
+const MAX_CHUNK_SHA = 200_000;
 const FETCH_BATCH = 200;
 
 /**
@@ -89,16 +100,20 @@ export async function scanTable(
     missing: 0,
     extra: 0,
     different: 0,
+    unverified: 0,
     chunks: 0,
     mismatchedChunks: 0,
   };
   const table = quoteTable(plan.db, plan.table);
-  const hash = rowHashExpr(rowTextExpr(plan.columns), plan.algo);
+  const hash = rowHashExpr(rowTextExpr(plan.columns, plan.algo), plan.algo);
   const where = (range: string) => (plan.filter ? `${range} AND (${plan.filter})` : range);
+  const aggregate = (from: string) =>
+    `SELECT COUNT(*) AS n, COUNT(h) AS nh, ${chunkAggregateExpr(plan.algo)} AS h FROM (SELECT ${hash} AS h FROM ${from}) AS x`;
+  const maxChunk = plan.algo === 'sha256' ? MAX_CHUNK_SHA : MAX_CHUNK;
 
   if (!plan.key) {
-    const sql = `SELECT COUNT(*) AS n, COALESCE(SUM(${hash}), 0) AS h FROM ${table}${plan.filter ? ` WHERE ${plan.filter}` : ''}`;
-    const [a, b] = await Promise.all([checksum(source, sql), checksum(target, sql)]);
+    const sql = aggregate(`${table}${plan.filter ? ` WHERE ${plan.filter}` : ''}`);
+    const [a, b] = await Promise.all([checksum(source, sql, plan.algo), checksum(target, sql, plan.algo)]);
     stats.rowsSource = a.count;
     stats.rowsTarget = b.count;
     stats.chunks = 1;
@@ -107,12 +122,13 @@ export async function scanTable(
   }
 
   const key = plan.key;
-  const keyList = key.map((k) => quoteIdent(k.name)).join(', ');
+  const keyList = key.map((k) => valueExpr(k)).join(', ');
+  const keyOrder = key.map((k) => quoteIdent(k.name)).join(', ');
   const force = plan.keyIndex ? ` FORCE INDEX (${quoteIdent(plan.keyIndex)})` : '';
-  const checksumSql = (range: string) =>
-    `SELECT COUNT(*) AS n, COALESCE(SUM(${hash}), 0) AS h FROM ${table}${force} WHERE ${where(range)}`;
+  const checksumSql = (range: string) => aggregate(`${table}${force} WHERE ${where(range)}`);
   const boundarySql = (range: string, offset: number) =>
-    `SELECT ${keyList} FROM ${table}${force} WHERE ${where(range)} ORDER BY ${keyList} LIMIT 1 OFFSET ${offset}`;
+    `SELECT ${keyList} FROM ${table}${force} WHERE ${where(range)} ORDER BY ${keyOrder} LIMIT 1 OFFSET ${offset}`;
+  const summed = (s: Session, sql: string) => checksum(s, sql, plan.algo);
 
   const findBoundary = async (s: Session, range: string, offset: number) => {
     const rows = await s.queryRaw(boundarySql(range, offset));
@@ -146,9 +162,15 @@ export async function scanTable(
     for (let i = 0; i + 1 < bounds.length; i++) {
       const sub = withBase(base, rangePredicate(key, bounds[i], bounds[i + 1]));
       const [sa, sb] = await Promise.all([
-        checksum(source, checksumSql(sub)),
-        checksum(target, checksumSql(sub)),
+        summed(source, checksumSql(sub)),
+        summed(target, checksumSql(sub)),
       ]);
+      // Each part holds at most `step` rows of the bigger side; if not, the key bounds did not
+      // cut the range (they must round-trip exactly): stop rather than split forever.
+      if (Math.max(sa.count, sb.count) >= biggest)
+        throw new UnverifiableError(
+          `a chunk of ${biggest} rows could not be split by its key bounds (keys that do not round-trip)`,
+        );
       await compareRange(base, bounds[i], bounds[i + 1], sa, sb);
     }
   };
@@ -161,6 +183,9 @@ export async function scanTable(
     for (const r of dstRows) dst.set(encodeKey(r.slice(0, n)), { key: r.slice(0, n), h: String(r[n]) });
     const missing: (Buffer | null)[][] = [];
     const differing: (Buffer | null)[][] = [];
+    const unhashed = (rows: (Buffer | null)[][]) =>
+      rows.filter((r) => r[n] === null).map((r) => r.slice(0, n));
+    const noHash = [...unhashed(srcRows), ...unhashed(dstRows)];
     for (const r of srcRows) {
       const k = encodeKey(r.slice(0, n));
       const other = dst.get(k);
@@ -172,6 +197,12 @@ export async function scanTable(
     }
     const extra = [...dst.values()].map((v) => v.key);
     const diffs: RowDiff[] = [];
+    for (const k of noHash)
+      diffs.push({
+        kind: 'unverified',
+        key: k,
+        reason: 'its row hash is NULL (row text beyond max_allowed_packet)',
+      });
     for (const k of extra) diffs.push({ kind: 'extra', key: k });
     if (missing.length > 0) {
       const rows = opts.wantSourceRows
@@ -188,7 +219,15 @@ export async function scanTable(
         const ek = encodeKey(k);
         const sr = a.get(ek);
         const tr = b.get(ek);
-        if (!sr || !tr) continue; // changed between the two reads; the re-check will see it again
+        if (!sr || !tr) {
+          // Seen in the range but not found by its key: never skipped.
+          diffs.push({
+            kind: 'unverified',
+            key: k,
+            reason: `the row could not be read back by its key on the ${!sr ? 'source' : 'target'}`,
+          });
+          continue;
+        }
         const cols = plan.columns
           .filter((_c, i) => !sameBytes(sr[i] ?? null, tr[i] ?? null))
           .map((c) => c.name);
@@ -202,7 +241,7 @@ export async function scanTable(
     }
   };
 
-  const colList = plan.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const colList = plan.columns.map((c) => valueExpr(c)).join(', ');
   const keyPos = key.map((k) => plan.columns.findIndex((c) => c.name === k.name));
   const fetchRows = async (s: Session, keys: (Buffer | null)[][]) => {
     const out = new Map<string, (Buffer | null)[]>();
@@ -224,8 +263,8 @@ export async function scanTable(
       throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('interrupted');
     const t0 = performance.now();
     const [a, b] = await Promise.all([
-      checksum(source, checksumSql(range)),
-      checksum(target, checksumSql(range)),
+      summed(source, checksumSql(range)),
+      summed(target, checksumSql(range)),
     ]);
     const elapsed = performance.now() - t0;
     stats.chunks++;
@@ -241,6 +280,7 @@ export async function scanTable(
     return elapsed > 0 ? Math.min(4, Math.max(0.25, opts.chunkTimeMs / elapsed)) : 4;
   };
 
+  await probeKeyRoundTrip(plan, source, keyList, keyOrder, force);
   const span = await integerKeySpan(plan, source, target);
   if (span) {
     // Dense integer keys: chunks are value ranges of the first key column, no boundary scans.
@@ -252,7 +292,7 @@ export async function scanTable(
       const base = `${col} >= ${lo} AND ${col} < ${hi}`;
       const factor = await runChunk(base, undefined, undefined, base);
       lo = hi;
-      step = BigInt(Math.max(1, Math.round(Math.min(Number(step) * factor, MAX_CHUNK * density))));
+      step = BigInt(Math.max(1, Math.round(Math.min(Number(step) * factor, maxChunk * density))));
     }
     return stats;
   }
@@ -264,7 +304,7 @@ export async function scanTable(
     const factor = await runChunk(rangePredicate(key, lower, upper), lower, upper, '');
     if (!upper) break;
     lower = upper;
-    size = Math.round(Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size * factor)));
+    size = Math.round(Math.min(maxChunk, Math.max(MIN_CHUNK, size * factor)));
   }
   return stats;
 }
@@ -309,9 +349,46 @@ async function integerKeySpan(
   return { min, max };
 }
 
-async function checksum(s: Session, sql: string): Promise<Checksum> {
-  const [row] = await s.query<{ n: string | number; h: string | number | null }>(sql);
-  return { count: Number(row?.n ?? 0), sum: String(row?.h ?? '0') };
+async function checksum(s: Session, sql: string, algo: HashAlgorithm): Promise<Checksum> {
+  const [row] = await s.query<{ n: string | number; nh: string | number; h: string | number | null }>(sql);
+  const count = Number(row?.n ?? 0);
+  if (Number(row?.nh ?? 0) !== count)
+    throw new UnverifiableError(
+      `${count - Number(row?.nh ?? 0)} row(s) on the ${s.side} could not be hashed (row text beyond max_allowed_packet)`,
+    );
+  if (algo === 'sha256' && count * 64 > SHA_CONCAT_LIMIT)
+    throw new UnverifiableError(`${count} rows in one part are too many for --hash sha256 without a key`);
+  return { count, sum: String(row?.h ?? '0') };
+}
+
+/** group_concat_max_len set by every session (see session.ts). */
+const SHA_CONCAT_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * Reads the first and last keys and looks each up by its literal: a key type whose values do not
+ * round-trip exactly would make ranges and drill-downs miss rows, so the table is unverified.
+ */
+async function probeKeyRoundTrip(
+  plan: TablePlan,
+  s: Session,
+  keyList: string,
+  keyOrder: string,
+  force: string,
+): Promise<void> {
+  const key = plan.key!;
+  const table = quoteTable(plan.db, plan.table);
+  const desc = key.map((k) => `${quoteIdent(k.name)} DESC`).join(', ');
+  for (const order of [keyOrder, desc]) {
+    const [k] = await s.queryRaw(`SELECT ${keyList} FROM ${table}${force} ORDER BY ${order} LIMIT 1`);
+    if (!k) return;
+    const [row] = await s.query<{ n: string | number }>(
+      `SELECT COUNT(*) AS n FROM ${table} WHERE ${keysPredicate(key, [k])}`,
+    );
+    if (Number(row?.n ?? 0) !== 1)
+      throw new UnverifiableError(
+        `its key (${key.map((c) => `${c.name} ${c.dataType}`).join(', ')}) does not round-trip as a SQL literal; rows cannot be located`,
+      );
+  }
 }
 
 function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
@@ -330,19 +407,20 @@ export async function recheckKeys(
   if (!plan.key || keys.length === 0) return still;
   const key = plan.key;
   const table = quoteTable(plan.db, plan.table);
-  const hash = rowHashExpr(rowTextExpr(plan.columns), plan.algo);
-  const keyList = key.map((k) => quoteIdent(k.name)).join(', ');
+  const hash = rowHashExpr(rowTextExpr(plan.columns, plan.algo), plan.algo);
+  const keyList = key.map((k) => valueExpr(k)).join(', ');
   const n = key.length;
   for (let i = 0; i < keys.length; i += FETCH_BATCH) {
     const batch = keys.slice(i, i + FETCH_BATCH);
     const sql = `SELECT ${keyList}, ${hash} FROM ${table} WHERE (${keysPredicate(key, batch)})${plan.filter ? ` AND (${plan.filter})` : ''}`;
     const [a, b] = await Promise.all([source.queryRaw(sql), target.queryRaw(sql)]);
-    const m = new Map(b.map((r) => [encodeKey(r.slice(0, n)), String(r[n])]));
+    const m = new Map(b.map((r) => [encodeKey(r.slice(0, n)), r[n] === null ? null : String(r[n])]));
     const seen = new Set<string>();
     for (const r of a) {
       const k = encodeKey(r.slice(0, n));
       seen.add(k);
-      if (m.get(k) !== String(r[n])) still.add(k);
+      const other = m.get(k);
+      if (other === undefined || other === null || r[n] === null || other !== String(r[n])) still.add(k);
     }
     for (const k of m.keys()) if (!seen.has(k)) still.add(k);
   }

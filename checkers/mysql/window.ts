@@ -20,9 +20,19 @@ export function parseWindowBound(text: string, flag: string, now: Date): string 
         `${flag}: expected a duration like 2h or a UTC datetime like 2026-11-21T10:00:00Z, got "${text}"`,
       );
     }
-    const iso = `${m[1]}T${m[2] ?? '00:00:00'}${m[3] ?? 'Z'}`;
+    // Date keeps milliseconds only: parse whole seconds, then carry the fraction (to 6 digits) as text.
+    const [hms, frac = ''] = (m[2] ?? '00:00:00').split('.');
+    const iso = `${m[1]}T${hms!.length === 5 ? `${hms}:00` : hms}${m[3] ?? 'Z'}`;
     date = new Date(iso);
     if (Number.isNaN(date.getTime())) throw new UsageError(`${flag}: not a valid date: "${text}"`);
+    return (
+      date
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, '') +
+      '.' +
+      frac.padEnd(6, '0')
+    );
   }
   return date.toISOString().replace('T', ' ').replace('Z', '') + '000';
 }

@@ -152,4 +152,48 @@ describe('drctl check mysql', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--wait: expected a duration/);
   });
+
+  it('--hash sha256 passes a consistent pair; --help says what the default hash promises', async () => {
+    const r = await drctl('--source', src, '--target', dst, '--hash', 'sha256', '--json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { evidence: { hash: string } }).evidence.hash).toMatch(/SHA-256/);
+    expect((await drctl('--source', src, '--target', dst, '--hash', 'md4')).code).toBe(2);
+    const help = await drctl('--help');
+    expect(help.out).toMatch(/--hash <kind>/);
+    expect(help.out.replace(/\s+/g, ' ')).toMatch(/not a cryptographic proof/);
+  });
+
+  it('exits 130 within seconds on Ctrl-C while the replica is frozen (SIGSTOP)', async () => {
+    process.kill(pair.replica.pid, 'SIGSTOP');
+    try {
+      const child = execa('node', ['bin/drctl.js', 'check', 'mysql', '--source', src, '--target', dst], {
+        reject: false,
+        env: { NO_COLOR: '1' },
+      });
+      // Past node's start-up (the SIGINT handler is set), inside the 10 s connect deadline.
+      await new Promise((r) => setTimeout(r, 5000));
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      const r = await child;
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(r.exitCode).toBe(130);
+      expect(r.stderr).toMatch(/interrupted/);
+      expect(r.stderr).not.toMatch(/AbortError|\n\s+at /);
+    } finally {
+      process.kill(pair.replica.pid, 'SIGCONT');
+    }
+  }, 30_000);
+
+  it('exits 2 naming the side when the replica is frozen (no hang)', async () => {
+    process.kill(pair.replica.pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const r = await drctl('--source', src, '--target', dst);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/target/);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+    } finally {
+      process.kill(pair.replica.pid, 'SIGCONT');
+    }
+  }, 60_000);
 });

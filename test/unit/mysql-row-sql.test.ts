@@ -8,6 +8,8 @@ import {
   rowTextExpr,
   sqlLiteral,
   chooseHashAlgorithm,
+  valueExpr,
+  formatKey,
 } from '../../checkers/mysql/row-sql.js';
 import { parseWindowBound, windowPredicate } from '../../checkers/mysql/window.js';
 import { buildRepairStatement } from '../../checkers/mysql/fix-sql.js';
@@ -21,9 +23,23 @@ const dt = { name: 'at', dataType: 'datetime', charset: null, nullable: true };
 describe('row encoding', () => {
   it('appends byte lengths of string columns and flags NULLs of nullable columns', () => {
     expect(rowTextExpr([int, text, dt])).toBe(
-      "CONCAT_WS(_binary'#', CONCAT(ISNULL(`name`), ISNULL(`at`)), `id`, `name`, `at`, LENGTH(`name`))",
+      "CONCAT_WS(_binary'#', CONCAT(ISNULL(`name`), ISNULL(`at`)), `id`, CAST(`name` AS BINARY), `at`, LENGTH(CAST(`name` AS BINARY)))",
     );
     expect(rowTextExpr([int])).toBe("CONCAT_WS(_binary'#', `id`)");
+  });
+
+  it('hashes FLOAT as a double, BIT/ENUM as numbers and large values by their own digest', () => {
+    const cols = [
+      { name: 'f', dataType: 'float', charset: null, nullable: false },
+      { name: 'b', dataType: 'bit', charset: null, nullable: false },
+      { name: 'e', dataType: 'enum', charset: 'utf8mb4', nullable: false },
+      { name: 'doc', dataType: 'longtext', charset: 'utf8mb4', nullable: false },
+    ];
+    const crc = rowTextExpr(cols, 'crc32x2');
+    expect(crc).toContain('CAST(`f` AS DOUBLE)');
+    expect(crc).toContain('(`b`+0)');
+    expect(crc).toContain("CONCAT(CRC32(CAST(`doc` AS BINARY)), ',', CRC32C(CAST(`doc` AS BINARY)))");
+    expect(rowTextExpr(cols, 'sha256')).toContain('SHA2(CAST(`doc` AS BINARY), 256)');
   });
 
   it('quotes identifiers with backticks doubled', () => {
@@ -108,6 +124,39 @@ describe('table filters', () => {
 
 describe('time window', () => {
   const now = new Date('2026-11-22T12:00:00Z');
+  it('keeps microseconds of --since/--until bounds (issue 11 item 6)', () => {
+    const now = new Date('2026-01-01T12:00:00Z');
+    expect(parseWindowBound('2026-01-01T10:00:00.0004Z', '--since', now)).toBe('2026-01-01 10:00:00.000400');
+    expect(parseWindowBound('2026-01-01 10:00:00.123456', '--since', now)).toBe('2026-01-01 10:00:00.123456');
+    expect(parseWindowBound('2026-01-01T12:00:00.000001+02:00', '--until', now)).toBe(
+      '2026-01-01 10:00:00.000001',
+    );
+    expect(parseWindowBound('2026-01-01T10:00', '--until', now)).toBe('2026-01-01 10:00:00.000000');
+  });
+
+  it('reads every value exactly and writes literals in the column type (issue 11 item 1)', () => {
+    const latin = { name: 'k', dataType: 'varchar', charset: 'latin1' };
+    expect(valueExpr(latin)).toBe('CAST(`k` AS BINARY)');
+    expect(sqlLiteral(latin, Buffer.from([0xe9]))).toBe("_latin1 X'e9'");
+    expect(sqlLiteral({ dataType: 'varchar', charset: 'utf16' }, Buffer.from([0xd8, 0x3d, 0xde, 0]))).toBe(
+      "_utf16 X'd83dde00'",
+    );
+    const uuid = { name: 'u', dataType: 'uuid', charset: null };
+    expect(valueExpr(uuid)).toBe('CAST(`u` AS BINARY)');
+    expect(sqlLiteral(uuid, Buffer.alloc(16, 0xab))).toBe(`X'${'ab'.repeat(16)}'`);
+    expect(valueExpr({ name: 'e', dataType: 'enum', charset: 'utf8mb4' })).toBe('(`e`+0)');
+    expect(sqlLiteral({ dataType: 'enum', charset: 'utf8mb4' }, Buffer.from('3'))).toBe('3');
+    expect(valueExpr({ name: 'f', dataType: 'float', charset: null })).toBe('CAST(`f` AS DOUBLE)');
+    expect(sqlLiteral({ dataType: 'float', charset: null }, Buffer.from('1234567'))).toBe('1234567e0');
+    expect(sqlLiteral({ dataType: 'double', charset: null }, Buffer.from('5e-324'))).toBe('5e-324');
+    expect(formatKey([{ name: 'k', dataType: 'varchar', charset: 'utf16' }], [Buffer.from([0, 0xfc])])).toBe(
+      "k='ü'",
+    );
+    expect(formatKey([uuid], [Buffer.from('6ccd780cbaba102695645b8c656024db', 'hex')])).toBe(
+      'u=6ccd780c-baba-1026-9564-5b8c656024db',
+    );
+  });
+
   it('accepts durations ago and UTC datetimes', () => {
     expect(parseWindowBound('2h', '--since', now)).toBe('2026-11-22 10:00:00.000000');
     expect(parseWindowBound('2026-11-21', '--since', now)).toBe('2026-11-21 00:00:00.000000');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CheckProgressEvent, CheckResult, CheckTarget, Finding } from '../../../checkers/types.js';
 import { mysqlOptionsSchema, type MysqlOptionsInput } from '../../../checkers/mysql/options.js';
-import { UsageError } from '../../errors.js';
+import { DrctlError, ExitCode, UsageError } from '../../errors.js';
 import { checkTargetFromRunbook } from '../../runbook/check-target.js';
 import { parseMysqlDsn } from '../../util/dsn.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
@@ -31,6 +31,7 @@ interface CheckMysqlFlags {
   schema: boolean;
   rows: boolean;
   show: string;
+  hash: string;
 }
 
 const collect = (value: string, prev: string[] | undefined) => [
@@ -77,10 +78,21 @@ export function registerCheckMysql(check: Command): void {
     .option('--no-schema', 'skip the schema comparison')
     .option('--no-rows', 'skip the row scan')
     .option('--show <n>', 'differing keys to print', '20')
+    .option(
+      '--hash <kind>',
+      'row hash: fast (64-bit CRC/MD5 per row, summed per chunk) or sha256 (cryptographic, computed in the database)',
+      'fast',
+    )
     .addHelpText(
       'after',
       `
 Exit codes: 0 consistent, 1 differences (or anything unverified), 2 could not check.
+What "consistent" proves: same GTID position (no missing or errant transaction), same schema
+(columns, indexes, keys, FKs, CHECKs, partitioning, views, triggers, routines, events) and, per
+row, equal exact values. The default --hash fast catches accidental divergence (lost writes,
+corruption, replication bugs) with overwhelming probability, but it is not a cryptographic
+proof: someone who can write to the replica can craft a change it does not see. Use
+--hash sha256 when that matters (slower; see docs/checkers/mysql.md).
 The checker only reads: it needs SELECT and SHOW VIEW on *.*, plus REPLICATION CLIENT (MySQL)
 or BINLOG MONITOR + SLAVE MONITOR (MariaDB).
 
@@ -92,6 +104,11 @@ Examples:
     .action(async (flags: CheckMysqlFlags) => {
       await runCheckMysql(flags);
     });
+}
+
+function hashFlag(text: string): 'fast' | 'sha256' {
+  if (text === 'fast' || text === 'sha256') return text;
+  throw new UsageError(`--hash: expected fast or sha256, got "${text}"`);
 }
 
 function durationFlag(text: string, flag: string): number {
@@ -157,6 +174,7 @@ export async function runCheckMysql(flags: CheckMysqlFlags): Promise<void> {
     ...(flags.until ? { until: flags.until } : {}),
     ...(flags.column ? { column: flags.column } : {}),
     ...(flags.fields ? { fields: flags.fields } : {}),
+    ...(flags.hash ? { hash: hashFlag(flags.hash) } : {}),
   };
   const parsed = mysqlOptionsSchema.safeParse(input);
   if (!parsed.success) {
@@ -169,6 +187,10 @@ export async function runCheckMysql(flags: CheckMysqlFlags): Promise<void> {
   let result: CheckResult;
   try {
     result = await mysqlChecker.run(target, parsed.data, { signal: sig.signal, progress: progress.update });
+  } catch (err) {
+    if (sig.signal.aborted)
+      throw new DrctlError('interrupted: nothing was judged', { exitCode: ExitCode.interrupted });
+    throw err;
   } finally {
     progress.done();
     sig.dispose();

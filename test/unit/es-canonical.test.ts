@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, diffPaths, hashSource } from '../../checkers/es/canonical.js';
+import { canonicalJson, diffPaths } from '../../checkers/es/canonical.js';
+import { parseExactJson } from '../../checkers/es/exact-json.js';
+import { digestDocument, FieldKinds } from '../../checkers/es/source-digest.js';
+
+const kinds = new FieldKinds({ properties: { amount: { type: 'double' } } });
+/** The digest of a document written as JSON.stringify writes it. */
+const hashSource = (doc: unknown) =>
+  digestDocument(parseExactJson(JSON.stringify(doc) ?? 'null'), undefined, kinds);
 
 function shuffleKeys(v: unknown, seed: number): unknown {
   if (v === null || typeof v !== 'object') return v;
@@ -16,6 +23,7 @@ describe('canonical _source hash', () => {
       fc.property(fc.jsonValue(), fc.nat(20), (doc, seed) => {
         expect(hashSource(shuffleKeys(doc, seed))).toBe(hashSource(doc));
       }),
+      { seed: 20261129 },
     );
   });
 

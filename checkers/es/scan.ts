@@ -49,8 +49,10 @@ interface SearchPage {
   _scroll_id?: string;
 }
 
-const FILTER =
-  'filter_path=pit_id,_scroll_id,hits.total,hits.hits._id,hits.hits._routing,hits.hits._source,hits.hits.sort';
+// No `filter_path` on searches: with it the server re-serializes every `_source` through a
+// filtering JSON generator that rewrites number literals through doubles (`0.10000000000000001`
+// comes back as `0.1`, `14850.00` as `14850.0`), exactly the differences this checker must see.
+// Without it `_source` is copied byte for byte as stored.
 
 /** The documents of one sort key are more than one request may return: that key cannot be judged. */
 export class KeyGroupTooLargeError extends Error {
@@ -213,7 +215,7 @@ async function openPit(client: EsClient, info: ClusterInfo, opts: ScanOptions): 
         pit: { id: pitId, keep_alive: opts.keepAlive },
         ...(searchAfter ? { search_after: searchAfter } : {}),
       };
-      const page = await search(client, `/_search?${FILTER}`, body, opts);
+      const page = await search(client, '/_search', body, opts);
       if (page.pit_id) pitId = page.pit_id;
       return page.hits?.hits ?? [];
     },
@@ -225,7 +227,7 @@ async function openPit(client: EsClient, info: ClusterInfo, opts: ScanOptions): 
         track_total_hits: true,
         pit: { id: pitId, keep_alive: opts.keepAlive },
       };
-      const page = await search(client, `/_search?${FILTER}`, body, opts);
+      const page = await search(client, '/_search', body, opts);
       const hits = page.hits?.hits ?? [];
       const total = totalOf(page);
       if (total > hits.length) {
@@ -249,15 +251,10 @@ function openScroll(client: EsClient, opts: ScanOptions): Session {
     method: 'scroll',
     async next() {
       const page = scrollId
-        ? await search(
-            client,
-            `/_search/scroll?${FILTER}`,
-            { scroll: opts.keepAlive, scroll_id: scrollId },
-            opts,
-          )
+        ? await search(client, '/_search/scroll', { scroll: opts.keepAlive, scroll_id: scrollId }, opts)
         : await search(
             client,
-            `/${encodeIndex(opts.index)}/_search?scroll=${opts.keepAlive}&${FILTER}`,
+            `/${encodeIndex(opts.index)}/_search?scroll=${opts.keepAlive}`,
             searchBody(opts),
             opts,
           );

@@ -128,15 +128,15 @@ describe('mergeSorted', () => {
           },
         ),
         fc.integer({ min: 1, max: 4 }),
-        async (xs, ys) => {
+        async (xs: string[][], ys: string[][], size: number) => {
           // One document per (key, id) on each side, as a cluster holds it.
-          const uniq = (l: [string, string, string][]) =>
-            [...new Map(l.map((t) => [`${t[0]}/${t[1]}`, t])).values()].sort((p, q) => byBytes(p[0], q[0]));
+          const uniq = (l: string[][]) =>
+            [...new Map(l.map((t) => [`${t[0]}/${t[1]}`, t])).values()].sort((p, q) => byBytes(p[0]!, q[0]!));
           const src = uniq(xs);
           const dst = uniq(ys);
-          const toEntry = ([k, id, h]: [string, string, string]): DocEntry => ({ ...entry(k, h), id });
+          const toEntry = ([k = '', id = '', h = '']: string[]): DocEntry => ({ ...entry(k, h), id });
           const { out, sink } = collect();
-          await mergeSorted(pages(src.map(toEntry), 2), pages(dst.map(toEntry), 3), sink);
+          await mergeSorted(pages(src.map(toEntry), size), pages(dst.map(toEntry), 3), sink);
           const same =
             JSON.stringify(src.map((t) => t.join('/')).sort()) ===
             JSON.stringify(dst.map((t) => t.join('/')).sort());

@@ -188,7 +188,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     function onAbort() {
       clearTimeout(t);
-      reject(signal?.reason);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     }
     signal?.addEventListener('abort', onAbort, { once: true });
   });

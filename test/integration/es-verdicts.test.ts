@@ -227,7 +227,7 @@ describe('es verdicts (issue 11)', () => {
     expect(r.status).toBe('consistent');
     expect(r.counts.indices).toBe(1);
     const skipped = byKind(r, 'skipped-index').map(
-      (f) => `${f.details?.side}:${f.object}:${f.details?.reason}`,
+      (f) => `${String(f.details?.side)}:${f.object}:${String(f.details?.reason)}`,
     );
     expect(skipped.sort()).toEqual([
       'source:pp-closed:closed',

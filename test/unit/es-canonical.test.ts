@@ -61,3 +61,47 @@ describe('diffPaths', () => {
     );
   });
 });
+
+describe('number rules by mapping', () => {
+  const k = new FieldKinds(
+    {
+      properties: {
+        s: { type: 'scaled_float' },
+        d: { type: 'double' },
+        kw: { type: 'keyword' },
+        o: { properties: { l: { type: 'long' } } },
+        mixed: { type: 'long' },
+      },
+    },
+    {
+      properties: {
+        s: { type: 'scaled_float' },
+        d: { type: 'double' },
+        kw: { type: 'keyword' },
+        o: { properties: { l: { type: 'long' } } },
+        mixed: { type: 'keyword' },
+      },
+    },
+  );
+  const eq = (a: string, b: string) =>
+    digestDocument(parseExactJson(a), undefined, k) === digestDocument(parseExactJson(b), undefined, k);
+
+  it('compares numeric fields by value, the rest by text', () => {
+    expect(eq('{"s":12.34}', '{"s":12.340}')).toBe(true);
+    expect(eq('{"s":-0}', '{"s":0}')).toBe(true);
+    expect(eq('{"d":-0.0}', '{"d":0.0}')).toBe(false);
+    expect(eq('{"d":14850.00}', '{"d":14850}')).toBe(true);
+    expect(eq('{"o":{"l":[1,2.0]}}', '{"o":{"l":[1.0,2]}}')).toBe(true);
+    expect(eq('{"kw":1.0}', '{"kw":1}')).toBe(false);
+    // Mapped differently on the two sides: text decides.
+    expect(eq('{"mixed":1.0}', '{"mixed":1}')).toBe(false);
+    expect(eq('{"unmapped":1.0}', '{"unmapped":1}')).toBe(false);
+    expect(eq('{"a":1,"a":2}', '{"a":2}')).toBe(false);
+  });
+
+  it('includes the routing in the digest', () => {
+    const doc = parseExactJson('{"x":1}');
+    expect(digestDocument(doc, 'r1', k)).not.toBe(digestDocument(doc, 'r2', k));
+    expect(digestDocument(doc, undefined, k)).not.toBe(digestDocument(doc, '', k));
+  });
+});

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Canonical JSON: object keys sorted (by UTF-16 code units, recursively), arrays kept in order,
  * no whitespace. Two `_source` documents that differ only in key order serialize the same.
@@ -12,11 +10,6 @@ export function canonicalJson(value: unknown): string {
     .filter((k) => obj[k] !== undefined)
     .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
-
-/** A short digest of the canonical JSON of a `_source` (sha1 is plenty: not a security boundary). */
-export function hashSource(source: unknown): string {
-  return createHash('sha1').update(canonicalJson(source)).digest('base64');
 }
 
 /**

@@ -4,7 +4,9 @@ import { checkIndex, type Counts, type IndexEvidence, type Side } from './check-
 import { EsClient } from './client.js';
 import { detectCluster, type ClusterInfo } from './detect.js';
 import { FindingLog } from './findings.js';
-import { countDocs, lookupField, readIndexMeta, resolveIndices } from './index-meta.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { countDocs, lookupField, readIndexMeta, resolveIndices, type ResolvedIndex } from './index-meta.js';
+import { ES_COMPARED } from './compared.js';
 import { esOptionsSchema, type EsOptions } from './options.js';
 import { buildQuery, parseSince } from './time-range.js';
 
@@ -30,30 +32,44 @@ export async function runEsCheck(
     });
   }
   const since = options.since === undefined ? undefined : parseSince(options.since);
-  const query = buildQuery(options.timeField, since);
+  const window =
+    since === undefined || options.timeField === undefined
+      ? undefined
+      : { timeField: options.timeField, since };
   const sortField = options.idField ?? '_id';
+  const timeoutMs = parseDuration(options.requestTimeout) ?? 60_000;
 
-  const srcClient = new EsClient('source', target.source, ctx.signal);
-  const dstClient = new EsClient('target', target.target, ctx.signal);
+  const srcClient = new EsClient('source', target.source, ctx.signal, timeoutMs);
+  const dstClient = new EsClient('target', target.target, ctx.signal, timeoutMs);
   const [srcInfo, dstInfo] = await Promise.all([detectCluster(srcClient), detectCluster(dstClient)]);
   const source: Side = { client: srcClient, info: srcInfo };
   const dest: Side = { client: dstClient, info: dstInfo };
   ctx.progress({ phase: 'connect', message: `source ${describe(srcInfo)}, target ${describe(dstInfo)}` });
 
-  const [srcIndices, dstIndices] = await Promise.all([
+  const [srcResolved, dstResolved] = await Promise.all([
     resolveIndices(srcClient, options.index),
     resolveIndices(dstClient, options.index),
   ]);
-  if (srcIndices.length === 0) {
+  const log = new FindingLog(options.maxFindings, ctx);
+  const scope = decideScope(srcResolved, dstResolved, log);
+  if (
+    scope.compare.length +
+      scope.missing.length +
+      scope.closedOnTarget.length +
+      scope.closedOnSource.length ===
+    0
+  ) {
+    const skipped = srcResolved
+      .filter((r) => r.closed || r.hidden)
+      .map((r) => `${r.name} (${r.closed ? 'closed' : 'hidden'})`);
     throw new UsageError(
       `index pattern ${options.index} matches no open index on the source cluster (${srcClient.display})`,
       {
-        hint: `${dstIndices.length} on the target; check --index (e.g. payments-* or a,b); hidden and closed indices are not matched`,
+        hint: `${dstResolved.length} on the target; check --index (e.g. payments-* or a,b); ${skipped.length > 0 ? `skipped by the wildcard: ${skipped.slice(0, 5).join(', ')}; name them to include them` : 'a wildcard skips hidden and closed indices; name them to include them'}`,
       },
     );
   }
 
-  const log = new FindingLog(options.maxFindings, ctx);
   const counts: Counts = {
     indices: 0,
     indicesMissing: 0,
@@ -69,58 +85,101 @@ export async function runEsCheck(
     unverified: 0,
     mappingDiffs: 0,
     settingsDiffs: 0,
+    idsOutsideWindow: 0,
   };
   const perIndex: IndexEvidence[] = [];
-  const dstSet = new Set(dstIndices);
-  const srcSet = new Set(srcIndices);
-  const all = [...new Set([...srcIndices, ...dstIndices])].sort();
+  const fullQuery = { match_all: {} };
 
   // Validate every index before scanning any: bad input must fail fast, not after an hour.
   const metas = new Map<string, Awaited<ReturnType<typeof readBoth>>>();
-  for (const index of all) {
-    if (!srcSet.has(index) || !dstSet.has(index)) continue;
+  for (const index of scope.compare) {
     const m = await readBoth(source, dest, index);
     validateFields(index, m, options);
     metas.set(index, m);
   }
+  const windowQuery = (client: EsClient, index: string) =>
+    window === undefined
+      ? Promise.resolve(fullQuery)
+      : readIndexMeta(client, index).then(
+          (m) =>
+            buildQuery(window.timeField, window.since, lookupField(m.mappings, window.timeField)?.type)
+              .inside,
+        );
 
-  for (const index of all) {
+  for (const index of scope.missing) {
     ctx.signal.throwIfAborted();
     counts.indices++;
-    if (!dstSet.has(index)) {
-      const n = await countDocs(srcClient, index, query);
-      counts.indicesMissing++;
-      counts.countSource += n;
-      counts.missing += n;
-      log.add({
-        kind: 'missing-index',
-        severity: 'difference',
-        object: index,
-        message: `index ${index} (${n} docs) is not on the target`,
-        details: { index, count: n },
-      });
-      perIndex.push({ index, countSource: n, missing: n, note: 'not on the target' });
-      continue;
-    }
-    if (!srcSet.has(index)) {
-      const n = await countDocs(dstClient, index, query);
-      counts.indicesExtra++;
-      counts.countTarget += n;
-      counts.extra += n;
-      log.add({
-        kind: 'extra-index',
-        severity: 'difference',
-        object: index,
-        message: `index ${index} (${n} docs) is on the target only`,
-        details: { index, count: n },
-      });
-      perIndex.push({ index, countTarget: n, extra: n, note: 'on the target only' });
-      continue;
-    }
+    srcClient.activity = `index ${index}`;
+    const n = await countDocs(srcClient, index, await windowQuery(srcClient, index));
+    counts.indicesMissing++;
+    counts.countSource += n;
+    counts.missing += n;
+    log.add({
+      kind: 'missing-index',
+      severity: 'difference',
+      object: index,
+      message: `index ${index} (${n} docs) is not on the target`,
+      details: { index, count: n },
+    });
+    perIndex.push({ index, countSource: n, missing: n, note: 'not on the target' });
+  }
+  for (const index of scope.closedOnTarget) {
+    ctx.signal.throwIfAborted();
+    counts.indices++;
+    srcClient.activity = `index ${index}`;
+    const n = await countDocs(srcClient, index, await windowQuery(srcClient, index));
+    counts.indicesMissing++;
+    counts.countSource += n;
+    counts.missing += n;
+    log.add({
+      kind: 'closed-index',
+      severity: 'difference',
+      object: index,
+      message: `index ${index} (${n} docs on the source) is closed on the target: missing/closed on target, its documents cannot be read there`,
+      details: { index, count: n, side: 'target' },
+    });
+    perIndex.push({ index, countSource: n, missing: n, note: 'closed on the target' });
+  }
+  for (const index of scope.closedOnSource) {
+    counts.indices++;
+    counts.unverified++;
+    log.add({
+      kind: 'closed-index',
+      severity: 'unverified',
+      object: index,
+      message: `index ${index} is closed on the source: it cannot be read, so it was not compared`,
+      details: { index, side: 'source' },
+    });
+    perIndex.push({ index, note: 'closed on the source' });
+  }
+  for (const index of scope.extra) {
+    ctx.signal.throwIfAborted();
+    counts.indices++;
+    dstClient.activity = `index ${index}`;
+    const closed = dstResolved.find((r) => r.name === index)?.closed === true;
+    const n = closed ? 0 : await countDocs(dstClient, index, await windowQuery(dstClient, index));
+    counts.indicesExtra++;
+    counts.countTarget += n;
+    counts.extra += n;
+    log.add({
+      kind: 'extra-index',
+      severity: 'difference',
+      object: index,
+      message: closed
+        ? `index ${index} (closed) is on the target only`
+        : `index ${index} (${n} docs) is on the target only`,
+      details: { index, count: n, ...(closed ? { closed } : {}) },
+    });
+    perIndex.push({ index, countTarget: n, extra: n, note: 'on the target only' });
+  }
+  for (const index of scope.compare) {
+    ctx.signal.throwIfAborted();
+    counts.indices++;
     perIndex.push(
-      await checkIndex(index, metas.get(index)!, source, dest, options, query, sortField, counts, log, ctx),
+      await checkIndex(index, metas.get(index)!, source, dest, options, window, sortField, counts, log, ctx),
     );
   }
+  perIndex.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
 
   const status: CheckStatus =
     log.differences > 0 ? 'different' : log.unverified > 0 ? 'unverified' : 'consistent';
@@ -137,6 +196,8 @@ export async function runEsCheck(
       source: { url: srcClient.display, ...srcInfo },
       target: { url: dstClient.display, ...dstInfo },
       index: options.index,
+      compared: ES_COMPARED,
+      ...(scope.skipped.length > 0 ? { skipped: scope.skipped } : {}),
       mode: since === undefined ? 'full' : 'incremental',
       ...(since === undefined ? {} : { since, timeField: options.timeField }),
       sortField,
@@ -146,6 +207,65 @@ export async function runEsCheck(
     finishedAt: new Date(finished).toISOString(),
     durationMs: finished - started,
   };
+}
+
+interface Scope {
+  compare: string[];
+  missing: string[];
+  extra: string[];
+  closedOnTarget: string[];
+  closedOnSource: string[];
+  skipped: { index: string; side: 'source' | 'target'; reason: 'closed' | 'hidden' }[];
+}
+
+/**
+ * Which indices are compared. An index is in scope when it is open on the source and named
+ * (directly, or through an alias or data stream) or matched by a wildcard without being hidden.
+ * A wildcard skips closed and hidden indices, with a warning each; a closed DR copy of an
+ * index in scope is a difference ("missing/closed on target"), a named index closed on Main is
+ * unverified. An index in scope on the target only is extra.
+ */
+function decideScope(src: ResolvedIndex[], dst: ResolvedIndex[], log: FindingLog): Scope {
+  const scope: Scope = {
+    compare: [],
+    missing: [],
+    extra: [],
+    closedOnTarget: [],
+    closedOnSource: [],
+    skipped: [],
+  };
+  const dstBy = new Map(dst.map((r) => [r.name, r]));
+  const srcBy = new Map(src.map((r) => [r.name, r]));
+  const skip = (r: ResolvedIndex, side: 'source' | 'target') => {
+    const reason = r.closed ? 'closed' : 'hidden';
+    scope.skipped.push({ index: r.name, side, reason });
+    log.add({
+      kind: 'skipped-index',
+      severity: 'warning',
+      object: r.name,
+      message: `index ${r.name} on the ${side} is ${reason} and matched only by a wildcard: not compared (name it in --index to compare it)`,
+      details: { index: r.name, side, reason },
+    });
+  };
+  const outOfScope = (r: ResolvedIndex) => !r.named && (r.closed || r.hidden);
+  for (const r of src) {
+    const t = dstBy.get(r.name);
+    if (outOfScope(r)) {
+      skip(r, 'source');
+      continue;
+    }
+    if (r.closed) scope.closedOnSource.push(r.name);
+    else if (!t) scope.missing.push(r.name);
+    else if (t.closed) scope.closedOnTarget.push(r.name);
+    else scope.compare.push(r.name);
+  }
+  for (const t of dst) {
+    const s = srcBy.get(t.name);
+    if (s && !outOfScope(s)) continue;
+    if (outOfScope(t)) skip(t, 'target');
+    else if (!s) scope.extra.push(t.name);
+  }
+  return scope;
 }
 
 async function readBoth(source: Side, dest: Side, index: string) {

@@ -9,16 +9,30 @@ import type { EsEndpoint } from '../types.js';
  * a dozen read-only JSON endpoints that all four server lines share, so one client covers
  * Elasticsearch 7/8 and OpenSearch 1/2 and adds no dependency.
  */
+/** A response read to the end: status, headers and the body text. */
+export interface EsResponse {
+  status: number;
+  ok: boolean;
+  headers: Headers;
+  text: string;
+}
+
+/** Default deadline of one HTTP exchange (connect, headers and body): 60 s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
 export class EsClient {
   /** The URL without credentials: the only form that is ever printed. */
   readonly display: string;
   private readonly base: string;
   private readonly auth: string | undefined;
+  /** What the checker is doing, named in a lost-connection message ("index payments-1"). */
+  activity: string | undefined;
 
   constructor(
     readonly label: 'source' | 'target',
     endpoint: EsEndpoint,
     private readonly signal?: AbortSignal,
+    private readonly timeoutMs: number = DEFAULT_REQUEST_TIMEOUT_MS,
   ) {
     const parsed = parseEsUrl(endpoint.url, label);
     const username = endpoint.username ?? parsed.username;
@@ -32,6 +46,10 @@ export class EsClient {
       this.auth = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
   }
 
+  get aborted(): boolean {
+    return this.signal?.aborted === true;
+  }
+
   /** JSON request; HTTP errors become ConnectionError/UsageError with the server's reason. */
   async request<T>(
     method: string,
@@ -40,42 +58,73 @@ export class EsClient {
     opts: { allow?: number[] } = {},
   ): Promise<T> {
     const res = await this.send(method, path, body);
-    const text = await res.text();
-    if (res.ok || opts.allow?.includes(res.status)) return (text ? JSON.parse(text) : {}) as T;
-    throw this.httpError(method, path, res.status, text);
+    if (res.ok || opts.allow?.includes(res.status)) return (res.text ? JSON.parse(res.text) : {}) as T;
+    throw this.httpError(method, path, res.status, res.text);
   }
 
-  /** Raw response (status + headers + body text); no error mapping except for unreachable servers. */
-  async send(method: string, path: string, body?: unknown): Promise<Response> {
+  /**
+   * One exchange read to the end, under a deadline: a frozen (SIGSTOPped) or dying server ends in a
+   * ConnectionError naming the side within the request timeout, and an abort of the check's
+   * signal ends it at once. 429/503 are retried with backoff. A string body is sent as is
+   * (exact JSON); anything else is JSON-encoded.
+   */
+  async send(method: string, path: string, body?: unknown): Promise<EsResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.auth) headers.authorization = this.auth;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     for (let attempt = 1; ; attempt++) {
-      let res: Response;
+      this.signal?.throwIfAborted();
+      const deadline = AbortSignal.timeout(this.timeoutMs);
+      const signal = this.signal ? AbortSignal.any([this.signal, deadline]) : deadline;
+      let res: EsResponse;
       try {
-        res = await fetch(this.base + path, {
+        const r = await fetch(this.base + path, {
           method,
           headers,
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          ...(this.signal ? { signal: this.signal } : {}),
+          ...(payload === undefined ? {} : { body: payload }),
+          signal,
         });
+        res = { status: r.status, ok: r.ok, headers: r.headers, text: await r.text() };
       } catch (err) {
-        if (this.signal?.aborted) throw err;
-        throw new ConnectionError(
-          `cannot reach the ${this.label} cluster at ${this.display}: ${describeCause(err)}`,
-          {
-            hint: `check the --${this.label} URL (scheme, host, port) and that the cluster is up`,
-          },
-        );
+        if (this.signal?.aborted) throw this.signal.reason ?? err;
+        throw this.transportError(method, path, err, deadline.aborted);
       }
       // Back off on overload (429) and brief unavailability (503), then give up.
       if ((res.status === 429 || res.status === 503) && attempt < 5) {
-        await res.arrayBuffer();
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        await sleep(250 * 2 ** attempt, this.signal);
         continue;
       }
       return res;
     }
+  }
+
+  private transportError(method: string, path: string, err: unknown, timedOut: boolean): ConnectionError {
+    const during = this.activity ? ` during ${this.activity}` : '';
+    if (timedOut) {
+      return new ConnectionError(
+        `the ${this.label} cluster at ${this.display} did not answer ${method} ${stripQuery(path)} within ${this.timeoutMs / 1000}s${during}`,
+        {
+          hint: `the ${this.label} node may be frozen, overloaded or partitioned; nothing was judged. Raise --request-timeout if its pages are just slow`,
+        },
+      );
+    }
+    const cause = describeCause(err);
+    const lost = /ECONNRESET|EPIPE|UND_ERR_SOCKET|other side closed|terminated/i.test(cause);
+    if (lost) {
+      return new ConnectionError(
+        `lost the connection to the ${this.label} cluster at ${this.display}${during}: ${cause}`,
+        {
+          hint: `the ${this.label} node closed the connection (restarted or killed?); nothing was judged, run the check again`,
+        },
+      );
+    }
+    return new ConnectionError(
+      `cannot reach the ${this.label} cluster at ${this.display}${during}: ${cause}`,
+      {
+        hint: `check the --${this.label} URL (scheme, host, port) and that the cluster is up`,
+      },
+    );
   }
 
   httpError(method: string, path: string, status: number, text: string): Error {
@@ -130,9 +179,26 @@ export function parseEsUrl(
   return { base: u.toString().replace(/\/+$/, ''), username, password };
 }
 
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(t);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 function describeCause(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  const own = err instanceof Error ? err.message : String(err);
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  return cause?.message ? `${own}: ${cause.message}` : own;
 }
 
 function extractReason(text: string): string {

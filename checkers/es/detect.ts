@@ -23,7 +23,7 @@ interface RootInfo {
  */
 export async function detectCluster(client: EsClient): Promise<ClusterInfo> {
   const res = await client.send('GET', '/');
-  const text = await res.text();
+  const text = res.text;
   if (res.status === 401 || res.status === 403) throw client.httpError('GET', '/', res.status, text);
   if (res.ok) {
     const root = JSON.parse(text) as RootInfo;
@@ -39,7 +39,7 @@ export async function detectCluster(client: EsClient): Promise<ClusterInfo> {
     'GET',
     '/_nodes/_local?filter_path=cluster_name,nodes.*.version,nodes.*.build_flavor',
   );
-  const nodesText = await nodesRes.text();
+  const nodesText = nodesRes.text;
   if (!nodesRes.ok) throw client.httpError('GET', '/_nodes/_local', nodesRes.status, nodesText);
   const nodes = JSON.parse(nodesText) as {
     cluster_name?: string;

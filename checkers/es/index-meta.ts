@@ -2,28 +2,103 @@ import { canonicalJson, diffPaths } from './canonical.js';
 import type { EsClient } from './client.js';
 import { encodeIndex } from './scan.js';
 
+/** One concrete index a pattern matched on one cluster. */
+export interface ResolvedIndex {
+  name: string;
+  closed: boolean;
+  hidden: boolean;
+  /** Named (directly, or through an alias or data stream) rather than matched by a wildcard. */
+  named: boolean;
+}
+
+interface ResolveAnswer {
+  indices?: { name: string; attributes?: string[] }[];
+  aliases?: { name: string; indices?: string[] }[];
+  data_streams?: { name: string; backing_indices?: string[] }[];
+}
+
 /**
- * Concrete open indices an index pattern resolves to (hidden and closed ones excluded), sorted.
- * Each comma-separated part is resolved on its own: a concrete name that does not exist is simply
- * absent (the index is missing on that side), it does not void the other parts.
+ * Concrete indices an index expression resolves to, closed and hidden ones included and flagged
+ * (the caller decides what is compared and warns about the rest), sorted by name. Parts are
+ * comma-separated and resolved one by one with `_resolve/index`, so a concrete name that does not
+ * exist is simply absent (the index is missing on that side) rather than voiding the others.
+ * A part starting with `-` excludes what the parts before it matched (`pp-*,-pp-2`), as the
+ * servers' own multi-target syntax does. Aliases and data streams stand for their indices.
  */
-export async function resolveIndices(client: EsClient, pattern: string): Promise<string[]> {
+export async function resolveIndices(client: EsClient, pattern: string): Promise<ResolvedIndex[]> {
   const parts = pattern
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p !== '');
-  const found = new Set<string>();
-  for (const part of parts) {
-    const rows = await client.request<{ index?: string }[] | { error?: unknown }>(
-      'GET',
-      `/_cat/indices/${encodeIndex(part)}?format=json&h=index&expand_wildcards=open`,
-      undefined,
-      { allow: [404] },
-    );
-    if (!Array.isArray(rows)) continue;
-    for (const r of rows) if (typeof r.index === 'string') found.add(r.index);
+  const found = new Map<string, ResolvedIndex>();
+  for (const [i, part] of parts.entries()) {
+    if (part.startsWith('-') && i > 0) {
+      const re = globToRegExp(part.slice(1));
+      for (const name of [...found.keys()]) if (re.test(name)) found.delete(name);
+      continue;
+    }
+    const wildcard = part.includes('*');
+    const answer = await resolve(client, part);
+    const members = [
+      ...(answer.aliases ?? []).flatMap((a) => a.indices ?? []),
+      ...(answer.data_streams ?? []).flatMap((d) => d.backing_indices ?? []),
+    ];
+    const listed = new Set((answer.indices ?? []).map((x) => x.name));
+    const extra = members.filter((m) => !listed.has(m));
+    const more = extra.length > 0 ? ((await resolve(client, extra.join(','))).indices ?? []) : [];
+    for (const x of [...(answer.indices ?? []), ...more]) {
+      const attrs = x.attributes ?? [];
+      const prev = found.get(x.name);
+      found.set(x.name, {
+        name: x.name,
+        closed: attrs.includes('closed'),
+        hidden: attrs.includes('hidden') || (x.name.startsWith('.') && wildcard),
+        named: (prev?.named ?? false) || !wildcard || !listed.has(x.name),
+      });
+    }
   }
-  return [...found].sort();
+  return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+async function resolve(client: EsClient, expression: string): Promise<ResolveAnswer> {
+  return client.request<ResolveAnswer>(
+    'GET',
+    `/_resolve/index/${encodeIndex(expression)}?expand_wildcards=all`,
+    undefined,
+    { allow: [404] },
+  );
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .split('*')
+    .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * Writes that search cannot see yet: bytes still in the index writer's buffer, and segments
+ * written (e.g. by a realtime GET's internal refresh) but not yet searchable.
+ */
+export async function pendingWrites(
+  client: EsClient,
+  index: string,
+): Promise<{ bufferBytes: number; unsearchableSegments: number }> {
+  const enc = encodeIndex(index);
+  const [stats, segments] = await Promise.all([
+    client.request<{
+      indices?: Record<string, { total?: { segments?: { index_writer_memory_in_bytes?: number } } }>;
+    }>('GET', `/${enc}/_stats/segments?filter_path=indices.*.total.segments.index_writer_memory_in_bytes`),
+    client.request<{ searchable?: string | boolean }[]>(
+      'GET',
+      `/_cat/segments/${enc}?format=json&h=searchable`,
+    ),
+  ]);
+  return {
+    bufferBytes: stats.indices?.[index]?.total?.segments?.index_writer_memory_in_bytes ?? 0,
+    unsearchableSegments: segments.filter((x) => String(x.searchable) === 'false').length,
+  };
 }
 
 export async function countDocs(
@@ -42,8 +117,16 @@ export interface FieldMapping {
   fields?: Record<string, FieldMapping>;
 }
 
+/** `_source` as the mapping configures it. */
+export interface SourceConfig {
+  enabled?: boolean;
+  includes?: string[];
+  excludes?: string[];
+  mode?: string;
+}
+
 export interface IndexMeta {
-  mappings: { properties?: Record<string, FieldMapping>; [k: string]: unknown };
+  mappings: { properties?: Record<string, FieldMapping>; _source?: SourceConfig; [k: string]: unknown };
   settings: Record<string, string>;
 }
 

@@ -28,6 +28,15 @@ export const esOptionsSchema = z.object({
    * scroll), or force `pit` / `scroll`. Default `auto`.
    */
   scan: z.enum(['auto', 'pit', 'scroll']).default('auto'),
+  /**
+   * Deadline of every HTTP exchange with either cluster (connect, answer, body), e.g. `30s`: a
+   * frozen or partitioned node ends the check with exit 2 naming the side instead of hanging.
+   * Default `60s`.
+   */
+  requestTimeout: z
+    .string()
+    .regex(/^\d+(ms|s|m)$/, 'expected a duration like 30s')
+    .default('60s'),
   /** Point-in-time / scroll keep-alive between pages. Default `5m`. */
   keepAlive: z
     .string()

@@ -1,3 +1,4 @@
+import { ConnectionError } from '../../src/errors.js';
 import type { EsClient } from './client.js';
 import type { ClusterInfo } from './detect.js';
 import { encodeIndex } from './scan.js';
@@ -25,18 +26,17 @@ export async function readReplicationStatus(
     return info.distribution === 'opensearch'
       ? await readOpenSearch(follower, index)
       : await readCcr(follower, index);
-  } catch {
+  } catch (err) {
+    // A frozen or lost node is not "no replication": let it end the check.
+    if (err instanceof ConnectionError || follower.aborted) throw err;
     return undefined;
   }
 }
 
 async function readOpenSearch(client: EsClient, index: string): Promise<ReplicationStatus | undefined> {
   const res = await client.send('GET', `/_plugins/_replication/${encodeIndex(index)}/_status`);
-  if (!res.ok) {
-    await res.arrayBuffer();
-    return undefined;
-  }
-  const body = (await res.json()) as {
+  if (!res.ok) return undefined;
+  const body = JSON.parse(res.text) as {
     status?: string;
     syncing_details?: { leader_checkpoint?: number; follower_checkpoint?: number };
   };
@@ -53,11 +53,8 @@ async function readOpenSearch(client: EsClient, index: string): Promise<Replicat
 
 async function readCcr(client: EsClient, index: string): Promise<ReplicationStatus | undefined> {
   const res = await client.send('GET', `/${encodeIndex(index)}/_ccr/stats`);
-  if (!res.ok) {
-    await res.arrayBuffer();
-    return undefined;
-  }
-  const body = (await res.json()) as {
+  if (!res.ok) return undefined;
+  const body = JSON.parse(res.text) as {
     indices?: { shards?: { leader_global_checkpoint?: number; follower_global_checkpoint?: number }[] }[];
   };
   const shards = body.indices?.[0]?.shards ?? [];

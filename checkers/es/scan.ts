@@ -1,18 +1,21 @@
 import { UsageError } from '../../src/errors.js';
-import { hashSource } from './canonical.js';
 import type { EsClient } from './client.js';
 import { supportsPit, type ClusterInfo } from './detect.js';
+import { parseExactJson, stringifyExact, type JsonObject, type JsonValue } from './exact-json.js';
 import { sortKeyBytes } from './id-order.js';
+import { digestDocument, type FieldKinds } from './source-digest.js';
 
-/** One document as the merge-join sees it: its key, its order bytes and the hash of its _source. */
+/** One document as the merge-join sees it: its key, its order bytes and the digest of its content. */
 export interface DocEntry {
   /** The `_id`, or the id field's value; undefined when the document lacks the id field. */
   key: string | undefined;
   sortKey: Buffer;
   id: string;
+  /** Custom routing, when the document has one (part of its identity and of its digest). */
+  routing?: string | undefined;
   hash: string;
   /** Kept only with --show-fields, for the duration of one page. */
-  source?: unknown;
+  source?: JsonValue | undefined;
 }
 
 export interface ScanOptions {
@@ -23,6 +26,10 @@ export interface ScanOptions {
   batchSize: number;
   keepAlive: string;
   keepSource: boolean;
+  /** false: read ids (and routing) only, `_source: false`; the digest then covers no content. */
+  withSource: boolean;
+  /** Number rules per field path for the digest. */
+  kinds: FieldKinds;
   /** `auto` (PIT where the server has it, else scroll), or force one. */
   method: 'auto' | ScanMethod;
 }
@@ -31,17 +38,39 @@ export type ScanMethod = 'pit' | 'scroll';
 
 interface Hit {
   _id: string;
-  _source?: unknown;
-  sort?: unknown[];
+  _routing?: string;
+  _source?: JsonValue;
+  sort?: JsonValue[];
 }
 
 interface SearchPage {
-  hits?: { hits?: Hit[] };
+  hits?: { hits?: Hit[]; total?: { value?: { text: string } } | { text: string } };
   pit_id?: string;
   _scroll_id?: string;
 }
 
-const FILTER = 'filter_path=pit_id,_scroll_id,hits.hits._id,hits.hits._source,hits.hits.sort';
+// No `filter_path` on searches: with it the server re-serializes every `_source` through a
+// filtering JSON generator that rewrites number literals through doubles (`0.10000000000000001`
+// comes back as `0.1`, `14850.00` as `14850.0`), exactly the differences this checker must see.
+// Without it `_source` is copied byte for byte as stored.
+
+/** The documents of one sort key are more than one request may return: that key cannot be judged. */
+export class KeyGroupTooLargeError extends Error {
+  constructor(
+    readonly side: 'source' | 'target',
+    readonly key: string | null,
+    readonly total: number,
+    readonly max: number,
+  ) {
+    super(
+      `${total} documents on the ${side} share the sort key ${key === null ? '(no id field)' : JSON.stringify(key)}; at most ${max} can be read together`,
+    );
+    this.name = 'KeyGroupTooLargeError';
+  }
+}
+
+/** Most documents one key group may hold (Elasticsearch's default index.max_result_window). */
+const GROUP_MAX = 10_000;
 
 /**
  * Streams an index in the order of `sortField`, a page at a time, with the next page already
@@ -49,6 +78,13 @@ const FILTER = 'filter_path=pit_id,_scroll_id,hits.hits._id,hits.hits._source,hi
  * server has it (a consistent snapshot, no server-side context per page), otherwise a sorted
  * scroll. Never `_shard_doc` order: it depends on shard layout and cannot be compared across
  * clusters. Memory: two pages.
+ *
+ * `search_after` on a key that repeats would skip the documents of that key not yet returned
+ * when a page ends inside the run. Elasticsearch adds a unique `_shard_doc` tiebreaker to every
+ * PIT search (the sort values then have two entries and are passed back whole); OpenSearch has
+ * none, so there the run that ends a full page is cut off and read whole with a query for that
+ * key, and the next page starts after the key. Every key's documents therefore arrive together
+ * and complete, whatever the batch size.
  */
 export async function* scanSorted(
   client: EsClient,
@@ -59,48 +95,82 @@ export async function* scanSorted(
   const session = await openSession(client, info, opts);
   onMethod?.(session.method);
   const byId = opts.sortField === '_id';
+  const entries = (hits: Hit[]) => hits.map((h) => toEntry(h, byId, opts));
   try {
     let pending = session.next(undefined);
     for (;;) {
       const hits = await pending;
       if (hits.length === 0) return;
-      const last = hits[hits.length - 1]!;
-      pending = hits.length < opts.batchSize ? Promise.resolve([]) : session.next(last.sort);
-      // The prefetch may fail while the caller is busy; it is awaited (and thrown) on the next turn.
+      if (hits.length < opts.batchSize) {
+        yield entries(hits);
+        return;
+      }
+      const sort = hits[hits.length - 1]!.sort ?? [];
+      if (session.method === 'scroll' || sort.length > 1) {
+        pending = session.next(sort);
+        // The prefetch may fail while the caller is busy; it is awaited (and thrown) on the next turn.
+        pending.catch(() => undefined);
+        yield entries(hits);
+        continue;
+      }
+      const key = sort[0] ?? null;
+      const keyText = stringifyExact(key);
+      let cut = hits.length;
+      while (cut > 0 && stringifyExact(hits[cut - 1]!.sort?.[0] ?? null) === keyText) cut--;
+      const group = session.group(key, client.label);
+      // Documents without the id field sort last: nothing follows their group.
+      pending = key === null ? Promise.resolve([]) : session.next([key]);
       pending.catch(() => undefined);
-      yield hits.map((h) => toEntry(h, byId, opts.keepSource));
+      const rest = await group;
+      yield entries([...hits.slice(0, cut), ...rest]);
     }
   } finally {
     await session.close();
   }
 }
 
-function toEntry(h: Hit, byId: boolean, keepSource: boolean): DocEntry {
+function toEntry(h: Hit, byId: boolean, opts: ScanOptions): DocEntry {
   const raw = byId ? h._id : h.sort?.[0];
   // A keyword sort value is a string; a document without the field sorts last with null.
-  const key = typeof raw === 'string' ? raw : typeof raw === 'number' ? String(raw) : undefined;
+  const key = typeof raw === 'string' ? raw : undefined;
+  const source = opts.withSource ? h._source : undefined;
   const entry: DocEntry = {
     key,
     sortKey: key === undefined ? Buffer.alloc(0) : sortKeyBytes(key),
     id: h._id,
-    hash: hashSource(h._source ?? null),
+    hash: digestDocument(source, h._routing, opts.kinds),
   };
-  if (keepSource) entry.source = h._source;
+  if (h._routing !== undefined) entry.routing = h._routing;
+  if (opts.keepSource) entry.source = source;
   return entry;
 }
 
 interface Session {
   method: ScanMethod;
-  next(searchAfter: unknown[] | undefined): Promise<Hit[]>;
+  next(searchAfter: JsonValue[] | undefined): Promise<Hit[]>;
+  /** Every document whose sort key is `key` (null: without the id field). PIT only. */
+  group(key: JsonValue, side: 'source' | 'target'): Promise<Hit[]>;
   close(): Promise<void>;
+}
+
+function keyFilter(opts: ScanOptions, key: JsonValue): Record<string, unknown> {
+  if (key === null) return { bool: { must_not: { exists: { field: opts.sortField } } } };
+  return opts.sortField === '_id' ? { ids: { values: [key] } } : { term: { [opts.sortField]: key } };
+}
+
+function totalOf(page: SearchPage): number {
+  const t = page.hits?.total;
+  const n = t && 'text' in t ? t : t?.value;
+  return n ? Number(n.text) : 0;
 }
 
 function searchBody(opts: ScanOptions): Record<string, unknown> {
   const sort =
     opts.sortField === '_id'
-      ? [{ _id: { order: 'asc' } }]
+      ? // An index without any mapping yet (nothing indexed) has "no mapping for [_id]" on OpenSearch.
+        [{ _id: { order: 'asc', unmapped_type: 'keyword' } }]
       : [{ [opts.sortField]: { order: 'asc', missing: '_last' } }];
-  return { size: opts.batchSize, query: opts.query, sort, _source: true };
+  return { size: opts.batchSize, query: opts.query, sort, _source: opts.withSource };
 }
 
 async function openSession(client: EsClient, info: ClusterInfo, opts: ScanOptions): Promise<Session> {
@@ -126,7 +196,7 @@ async function openPit(client: EsClient, info: ClusterInfo, opts: ScanOptions): 
     ? `/${index}/_search/point_in_time?keep_alive=${opts.keepAlive}`
     : `/${index}/_pit?keep_alive=${opts.keepAlive}`;
   const res = await client.send('POST', path);
-  const text = await res.text();
+  const text = res.text;
   // A server without PIT (plugin missing, older minor) answers 400/404/405: use scroll instead.
   if (res.status === 400 || res.status === 404 || res.status === 405) {
     if (/index_not_found/.test(text)) throw client.httpError('POST', path, res.status, text);
@@ -145,9 +215,25 @@ async function openPit(client: EsClient, info: ClusterInfo, opts: ScanOptions): 
         pit: { id: pitId, keep_alive: opts.keepAlive },
         ...(searchAfter ? { search_after: searchAfter } : {}),
       };
-      const page = await search(client, `/_search?${FILTER}`, body, opts);
+      const page = await search(client, '/_search', body, opts);
       if (page.pit_id) pitId = page.pit_id;
       return page.hits?.hits ?? [];
+    },
+    async group(key, side) {
+      const body = {
+        ...base,
+        size: GROUP_MAX,
+        query: { bool: { filter: [opts.query, keyFilter(opts, key)] } },
+        track_total_hits: true,
+        pit: { id: pitId, keep_alive: opts.keepAlive },
+      };
+      const page = await search(client, '/_search', body, opts);
+      const hits = page.hits?.hits ?? [];
+      const total = totalOf(page);
+      if (total > hits.length) {
+        throw new KeyGroupTooLargeError(side, typeof key === 'string' ? key : null, total, GROUP_MAX);
+      }
+      return hits;
     },
     async close() {
       await bestEffort(() =>
@@ -165,20 +251,18 @@ function openScroll(client: EsClient, opts: ScanOptions): Session {
     method: 'scroll',
     async next() {
       const page = scrollId
-        ? await search(
-            client,
-            `/_search/scroll?${FILTER}`,
-            { scroll: opts.keepAlive, scroll_id: scrollId },
-            opts,
-          )
+        ? await search(client, '/_search/scroll', { scroll: opts.keepAlive, scroll_id: scrollId }, opts)
         : await search(
             client,
-            `/${encodeIndex(opts.index)}/_search?scroll=${opts.keepAlive}&${FILTER}`,
+            `/${encodeIndex(opts.index)}/_search?scroll=${opts.keepAlive}`,
             searchBody(opts),
             opts,
           );
       scrollId = page._scroll_id ?? scrollId;
       return page.hits?.hits ?? [];
+    },
+    group() {
+      return Promise.reject(new Error('a scroll needs no key groups'));
     },
     async close() {
       const id = scrollId;
@@ -191,9 +275,9 @@ function openScroll(client: EsClient, opts: ScanOptions): Session {
 }
 
 async function search(client: EsClient, path: string, body: unknown, opts: ScanOptions): Promise<SearchPage> {
-  const res = await client.send('POST', path, body);
-  const text = await res.text();
-  if (res.ok) return JSON.parse(text) as SearchPage;
+  const res = await client.send('POST', path, stringifyExact(body));
+  const text = res.text;
+  if (res.ok) return parseExactJson(text) as JsonObject as unknown as SearchPage;
   if (res.status === 400 && /Fielddata access on the _id field is disallowed|id_field_data/i.test(text)) {
     throw new UsageError(`the ${client.label} cluster does not allow sorting on _id (index ${opts.index})`, {
       hint: 'pass --id-field <keyword field holding the document id> (Elasticsearch 8 disables _id field data by default)',

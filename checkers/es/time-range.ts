@@ -15,10 +15,23 @@ export function parseSince(since: string, now = Date.now()): string | number {
   });
 }
 
+/**
+ * The `--since` window for one index on one side. A date/date_nanos field takes the bound with
+ * an explicit format; a numeric (epoch-millis `long`) field takes plain epoch milliseconds, since
+ * a numeric range refuses a `format`. `outside` is the complement, used to compare ids outside
+ * the window so that a deletion there is not invisible.
+ */
 export function buildQuery(
   timeField: string | undefined,
   since: string | number | undefined,
-): Record<string, unknown> {
-  if (timeField === undefined || since === undefined) return { match_all: {} };
-  return { range: { [timeField]: { gte: since, format: 'strict_date_optional_time||epoch_millis' } } };
+  fieldType?: string,
+): { inside: Record<string, unknown>; outside: Record<string, unknown> | undefined } {
+  if (timeField === undefined || since === undefined)
+    return { inside: { match_all: {} }, outside: undefined };
+  const numeric = fieldType !== undefined && fieldType !== 'date' && fieldType !== 'date_nanos';
+  const bound = numeric
+    ? { gte: typeof since === 'number' ? since : Date.parse(since) }
+    : { gte: since, format: 'strict_date_optional_time||epoch_millis' };
+  const range = { range: { [timeField]: bound } };
+  return { inside: range, outside: { bool: { must_not: [range] } } };
 }

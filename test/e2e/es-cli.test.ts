@@ -186,7 +186,56 @@ describe('drctl check es (built CLI)', () => {
       '--time-field',
       'at',
     ]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('0 source docs: consistent');
+    // Nothing changed inside the window, but ids are compared outside it too: the document
+    // missing on DR (written before the window) is not hidden by --since.
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /missing\s+ledger\/4: on the source, not on the target \(outside the --since window\)/,
+    );
+    expect(r.stdout).toContain('0 source docs: 1 missing');
+  });
+
+  it('says in --help what is compared', async () => {
+    const r = await execa('node', ['bin/drctl.js', 'check', 'es', '--help'], { reject: false });
+    expect(r.stdout).toMatch(/Compared: per index: mappings/);
+    expect(r.stdout).toMatch(/closed or hidden indices matched only by a wildcard/);
+    expect(r.stdout).toMatch(/--request-timeout <duration>/);
+  });
+
+  it('a frozen (SIGSTOPped) DR node: exit 2 naming the target within --request-timeout; Ctrl-C exits 130 at once', async () => {
+    dr.freeze();
+    try {
+      let t = Date.now();
+      const r = await drctl([
+        '--source',
+        main.url,
+        '--target',
+        dr.url,
+        '--index',
+        'ledger',
+        '--request-timeout',
+        '2s',
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/the target cluster at http:\/\/127\.0\.0\.1:\d+ did not answer .* within 2s/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(Date.now() - t).toBeLessThan(15_000);
+
+      const child = execa(
+        'node',
+        ['bin/drctl.js', 'check', 'es', '--source', main.url, '--target', dr.url, '--index', 'ledger'],
+        {
+          reject: false,
+        },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      t = Date.now();
+      child.kill('SIGINT');
+      const done = await child;
+      expect(done.exitCode).toBe(130);
+      expect(Date.now() - t).toBeLessThan(2_000);
+    } finally {
+      dr.thaw();
+    }
   });
 });

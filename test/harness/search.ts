@@ -34,6 +34,11 @@ export interface SearchServer {
   version: string;
   pid: number;
   stop(): Promise<void>;
+  /** SIGSTOP the node's whole process group (a frozen server); `thaw` sends SIGCONT. */
+  freeze(): void;
+  thaw(): void;
+  /** SIGKILL the node's process group (a server dying mid-check); `stop` then only cleans up. */
+  kill(): void;
 }
 
 export interface StartSearchOptions {
@@ -218,7 +223,17 @@ export async function startSearch(
       nodes?: Record<string, { version?: string }>;
     };
     const version = Object.values(nodes.nodes ?? {})[0]?.version ?? dist.version;
-    return { url, flavor, version, pid: server.child.pid ?? 0, stop };
+    const pid = server.child.pid ?? 0;
+    return {
+      url,
+      flavor,
+      version,
+      pid,
+      stop,
+      freeze: () => signalGroup(pid, 'SIGSTOP'),
+      thaw: () => signalGroup(pid, 'SIGCONT'),
+      kill: () => signalGroup(pid, 'SIGKILL'),
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -286,4 +301,46 @@ function findJavaHome(): string {
   } catch {
     throw new Error('java is not installed; install it with: apt-get install -y openjdk-17-jre-headless');
   }
+}
+
+/** One JSON request to a test node; throws with the answer on an HTTP error or bulk item errors. */
+export async function searchRequest<T = unknown>(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const ndjson = typeof body === 'string' && path.includes('_bulk');
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'content-type': ndjson ? 'application/x-ndjson' : 'application/json' },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const json = (text ? JSON.parse(text) : {}) as T & { errors?: boolean };
+  if (!res.ok || json.errors) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 800)}`);
+  return json;
+}
+
+/** A document as raw JSON text, so tests control every byte of `_source` (number literals, key order). */
+export interface RawDoc {
+  id: string;
+  json: string;
+  routing?: string;
+}
+
+/** Bulk-indexes raw documents (in chunks), refreshing at the end unless told not to. */
+export async function bulkRaw(url: string, index: string, docs: RawDoc[], refresh = true): Promise<void> {
+  for (let i = 0; i < docs.length; i += 2000) {
+    const lines = docs
+      .slice(i, i + 2000)
+      .flatMap((d) => [
+        JSON.stringify({
+          index: { _index: index, _id: d.id, ...(d.routing === undefined ? {} : { routing: d.routing }) },
+        }),
+        d.json,
+      ]);
+    await searchRequest(url, 'POST', '/_bulk', `${lines.join('\n')}\n`);
+  }
+  if (refresh) await searchRequest(url, 'POST', `/${encodeURIComponent(index)}/_refresh`);
 }

@@ -215,7 +215,10 @@ describe.each(flavors)('es checker on $flavor', ({ flavor, idField }) => {
       timeField: 'updated_at',
       ...base,
     });
-    expect(r.counts).toMatchObject({ docsSource: 2, docsTarget: 3, different: 2, extra: 1, missing: 0 });
+    expect(r.counts).toMatchObject({ docsSource: 2, docsTarget: 3, different: 2, extra: 1 });
+    // The document missing on DR is old: outside the window, yet its id is still compared.
+    expect(ids(r.findings, 'missing')).toEqual([idFor(MISSING)]);
+    expect(r.findings.find((f) => f.kind === 'missing')?.details?.outsideWindow).toBe(true);
     expect(r.evidence.mode).toBe('incremental');
   });
 

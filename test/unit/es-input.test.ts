@@ -27,9 +27,12 @@ describe('es input', () => {
     expect(parseSince('1700000000000', now)).toBe(1700000000000);
     expect(parseSince('2026-11-21T22:00:00Z', now)).toBe('2026-11-21T22:00:00Z');
     expect(() => parseSince('yesterday', now)).toThrow(/is not a time/);
-    expect(buildQuery(undefined, undefined)).toEqual({ match_all: {} });
-    expect(buildQuery('at', 5)).toEqual({
-      range: { at: { gte: 5, format: 'strict_date_optional_time||epoch_millis' } },
+    expect(buildQuery(undefined, undefined).inside).toEqual({ match_all: {} });
+    const range = { range: { at: { gte: 5, format: 'strict_date_optional_time||epoch_millis' } } };
+    expect(buildQuery('at', 5, 'date')).toEqual({ inside: range, outside: { bool: { must_not: [range] } } });
+    // A numeric (epoch-millis long) field refuses a format: plain epoch milliseconds.
+    expect(buildQuery('ts', '2026-11-22T00:00:00.000Z', 'long').inside).toEqual({
+      range: { ts: { gte: Date.parse('2026-11-22T00:00:00.000Z') } },
     });
   });
 

@@ -87,16 +87,66 @@ describe('mergeSorted', () => {
     expect(out.match).toEqual(keys);
   });
 
-  it('marks documents without a key and repeated keys unverified', async () => {
+  it('marks documents without a key unverified and joins a repeated key as a group', async () => {
     const { out, sink } = collect();
     const noKey: DocEntry = { key: undefined, sortKey: Buffer.alloc(0), id: 'x1', hash: 'h' };
     await mergeSorted(
-      pages([entry('a'), entry('b'), { ...entry('b'), id: 'b2' }, noKey], 2),
-      pages([entry('a'), entry('b')], 2),
+      pages(
+        [entry('a'), entry('b'), { ...entry('b'), id: 'b2' }, { ...entry('b'), id: 'b3', hash: 'z' }, noKey],
+        2,
+      ),
+      pages([entry('a'), { ...entry('b'), id: 'b3', hash: 'y' }, entry('b')], 2),
       sink,
     );
     expect(out.match).toEqual(['a', 'b']);
-    expect(out.unverified).toEqual(['source:duplicate-id:b2', 'source:no-id-field:x1']);
+    expect(out.different).toEqual(['b3']);
+    expect(out.missing).toEqual(['b2']);
+    expect(out.unverified).toEqual(['source:no-id-field:x1']);
+  });
+
+  it('a key group is consistent exactly when both sides hold the same documents (seeded)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('k1', 'k2', 'k3'),
+            fc.constantFrom('i1', 'i2', 'i3', 'i4'),
+            fc.constantFrom('h1', 'h2'),
+          ),
+          {
+            maxLength: 12,
+          },
+        ),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('k1', 'k2', 'k3'),
+            fc.constantFrom('i1', 'i2', 'i3', 'i4'),
+            fc.constantFrom('h1', 'h2'),
+          ),
+          {
+            maxLength: 12,
+          },
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        async (xs: string[][], ys: string[][], size: number) => {
+          // One document per (key, id) on each side, as a cluster holds it.
+          const uniq = (l: string[][]) =>
+            [...new Map(l.map((t) => [`${t[0]}/${t[1]}`, t])).values()].sort((p, q) => byBytes(p[0]!, q[0]!));
+          const src = uniq(xs);
+          const dst = uniq(ys);
+          const toEntry = ([k = '', id = '', h = '']: string[]): DocEntry => ({ ...entry(k, h), id });
+          const { out, sink } = collect();
+          await mergeSorted(pages(src.map(toEntry), size), pages(dst.map(toEntry), 3), sink);
+          const same =
+            JSON.stringify(src.map((t) => t.join('/')).sort()) ===
+            JSON.stringify(dst.map((t) => t.join('/')).sort());
+          const found = out.different.length + out.missing.length + out.extra.length;
+          expect(found === 0).toBe(same);
+          expect(out.match.length + out.different.length + out.missing.length).toBe(src.length);
+        },
+      ),
+      { seed: 20261129, numRuns: 300 },
+    );
   });
 
   it('stops with ScanOrderError when a stream is not in order, instead of guessing', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { CheckTarget, EsEndpoint, Finding } from '../../../checkers/types.js';
+import { ES_COMPARED } from '../../../checkers/es/compared.js';
 import { esOptionsSchema, type EsOptionsInput } from '../../../checkers/es/options.js';
 import { loadChecker } from '../../../checkers/index.js';
 import { ExitCode, UsageError } from '../../errors.js';
@@ -23,6 +24,7 @@ interface CheckEsFlags {
   showFields?: boolean;
   batchSize?: string;
   maxFindings?: string;
+  requestTimeout?: string;
   json?: boolean;
   resource?: string;
   file?: string;
@@ -61,12 +63,20 @@ export function registerCheckEs(check: Command): void {
     .addOption(
       new Option('--max-findings <n>', 'findings kept in the result (all are counted)').default('1000'),
     )
+    .addOption(
+      new Option(
+        '--request-timeout <duration>',
+        'deadline of each request to either cluster; a frozen node ends the check with exit 2',
+      ).default('60s'),
+    )
     .option('--json', 'print one JSON document')
     .option('--resource <name>', 'take the endpoints from this es resource of a runbook (with -f)')
     .option('-f, --file <runbook>', 'runbook file for --resource')
     .addHelpText(
       'after',
       `
+Compared: ${ES_COMPARED}
+
 Credentials never go on the command line: use DRCTL_ES_{SOURCE,TARGET}_{USER,PASSWORD},
 DRCTL_ES_{SOURCE,TARGET}_API_KEY, or --source-auth-file/--target-auth-file. They are never printed.
 
@@ -93,6 +103,7 @@ async function runCheckEs(flags: CheckEsFlags): Promise<number> {
     showFields: flags.showFields === true,
     batchSize: toInt(flags.batchSize, '--batch-size'),
     maxFindings: toInt(flags.maxFindings, '--max-findings'),
+    ...(flags.requestTimeout === undefined ? {} : { requestTimeout: flags.requestTimeout }),
   };
   if (!flags.index) throw new UsageError('--index is required', { hint: "e.g. --index 'payments-*'" });
   const parsed = esOptionsSchema.safeParse(input);

@@ -21,6 +21,11 @@ export interface StepView extends JournalStepInfo {
   finishedSeq?: number | undefined;
   dryRun?: boolean | undefined;
   description?: string | undefined;
+  /**
+   * Work that committed (or may have) on a remote system in attempts not yet covered by a
+   * decision: a failed step with any is never re-run without --retry-unknown or --mark-done.
+   */
+  committed?: string[] | undefined;
 }
 
 export type Who = Extract<JournalEvent, { type: 'run-started' }>['who'];
@@ -131,8 +136,18 @@ export function replayJournal(events: JournalEvent[]): RunView {
         if (s) s.gate = { ok: ev.result.ok, status: ev.result.status, summary: ev.result.summary };
         break;
       }
-      case 'override':
+      case 'step-effect': {
+        const s = view.byId.get(ev.step);
+        if (s && (ev.outcome === 'committed' || ev.outcome === 'unknown'))
+          (s.committed ??= []).push(`${ev.target} ${ev.outcome}${ev.detail ? ` (${ev.detail})` : ''}`);
         break;
+      }
+      case 'override': {
+        // The operator decided about this step's earlier work.
+        const s = view.byId.get(ev.step);
+        if (s) s.committed = undefined;
+        break;
+      }
       case 'rollback-started':
         view.rolledBack = true;
         break;
@@ -144,6 +159,13 @@ export function replayJournal(events: JournalEvent[]): RunView {
     }
   }
   return view;
+}
+
+/** Failed or cancelled steps whose earlier attempts committed work that re-running would repeat. */
+export function partiallyCommittedSteps(view: RunView): StepView[] {
+  return view.steps.filter(
+    (s) => (s.state === 'failed' || s.state === 'cancelled') && (s.committed?.length ?? 0) > 0,
+  );
 }
 
 /** Steps started and never finished: after a crash, their effect is unknown. */

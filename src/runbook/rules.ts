@@ -126,13 +126,19 @@ function toStep(spec: StepSpec, origin: Origin, rb: RunbookFile, diags: Diagnost
     rollback: rollback
       ? {
           action: rollback,
-          timeoutMs: spec.rollback?.timeout ? parseDuration(spec.rollback.timeout) : undefined,
+          // A rollback runs after something went wrong: it is bounded like any step.
+          timeoutMs: rollbackTimeout(spec, rb),
         }
       : undefined,
     drill,
     resources,
     source: { file: origin.file.display, line: locate(origin.file, origin.path).line },
   };
+}
+
+function rollbackTimeout(spec: StepSpec, rb: RunbookFile): number | undefined {
+  const t = spec.rollback?.timeout ?? rb.defaults?.timeout;
+  return t ? parseDuration(t) : undefined;
 }
 
 function actionAt(

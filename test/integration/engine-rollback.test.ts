@@ -26,7 +26,16 @@ describe('rollback', () => {
       makeStep('b', touch('b-done'), {
         needs: ['a'],
         rollback: {
-          action: { kind: 'wait', until: runAction(['test', '-f', join(dir, 'b-done')]), intervalMs: 50 },
+          action: {
+            kind: 'wait',
+            until: {
+              kind: 'run',
+              argv: ['test', '-f', join(dir, 'b-done')],
+              command: undefined,
+              shell: false,
+            },
+            intervalMs: 50,
+          },
           timeoutMs: 5_000,
         },
       }),

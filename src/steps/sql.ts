@@ -184,7 +184,9 @@ async function runEachCommitted(
         // Repeating committed statements needs a person's decision (resume --retry-unknown).
         retryable: committed.length === 0,
         error: redact(
-          `sql on ${dsn.display} failed at statement ${i + 1} of ${statements.length}: ${why} (${done})`,
+          statements.length === 1
+            ? `sql on ${dsn.display} failed: ${why}`
+            : `sql on ${dsn.display} failed at statement ${i + 1} of ${statements.length}: ${why} (${done})`,
         ),
       };
     }

@@ -3,7 +3,7 @@ import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../util/dsn.js'
 import { redact } from '../util/redact.js';
 import { findResource, matchesExpected } from './resource.js';
 import { abortReason } from './run.js';
-import { isTransactional, splitStatements } from './sql-statements.js';
+import { isTransactional, splitStatements } from '../util/sql-statements.js';
 import type { StepContext, StepHandler, StepOutcome } from './types.js';
 
 type SqlAction = Parameters<StepHandler<'sql'>['execute']>[0];

@@ -88,7 +88,7 @@ export const HttpAction = z.strictObject({
   http: z.strictObject({
     resource: z.string().optional().meta({
       description:
-        'An http resource: its headers are sent (the step\'s own win), its ca is trusted, and a url starting with / is appended to its url',
+        "An http resource: its headers are sent (the step's own win), its ca is trusted, and a url starting with / is appended to its url",
     }),
     url: z.string().meta({ description: 'An absolute http(s) URL, or a path under the resource url' }),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),

@@ -1,9 +1,13 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/events.js';
+import { loadRunbook } from '../../src/runbook/load.js';
 import type { Resource } from '../../src/runbook/schema.js';
 import { execRunbook, type ExecRun } from '../fixtures/engine-exec.js';
 import { makeRunbook, makeStep } from '../fixtures/engine-runbook.js';
+import { makeTempDir } from '../harness/process.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
 
 /** redis steps against a real redis-server: atomic multi-key writes, TTLs, what is journaled. */
@@ -73,5 +77,28 @@ describe('redis steps', () => {
       /set cfg:x="dr" \(was "live", TTL 600s removed\); set cfg:y="dr" \(was "live"\)/,
     );
     expect(read).toMatchObject({ target: 'get cfg:y', outcome: 'read', detail: '"dr"' });
+  });
+
+  it("a template's redis.set survives a step that adds its own redis.expect (templates merge deeply)", async () => {
+    await admin.set('cfg:tpl', 'live');
+    const dir = makeTempDir('steps-redis-template');
+    const file = join(dir, 'rb.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: drctl/v1',
+        'kind: Runbook',
+        'name: template-merge',
+        'roles: { SRE: {} }',
+        `resources: { config: { kind: redis, url: '${redis.url}' } }`,
+        "templates: { flip: { owner: SRE, redis: { resource: config, set: { 'cfg:tpl': dr } } } }",
+        'steps:',
+        "  - { id: flip, template: flip, redis: { resource: config, expect: { 'cfg:tpl': dr } } }",
+      ].join('\n'),
+    );
+    const runbook = loadRunbook(file);
+    const run = await execRunbook(runbook, { dir });
+    expect(finished(run, 'flip')?.status).toBe('succeeded');
+    expect(await admin.get('cfg:tpl')).toBe('dr');
   });
 });

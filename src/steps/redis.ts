@@ -112,6 +112,8 @@ async function writeAtomically(
   try {
     results = await tx.exec();
   } catch (err) {
+    // Closed by the timeout or abort with EXEC sent: the caller records the outcome as unknown.
+    if (ctx.signal.aborted) throw err;
     const why = describeRedisError(err);
     ctx.recordEffect({ target: 'keys', outcome: 'not-run', detail: redact(`transaction discarded: ${why}`) });
     return `no key changed: the transaction was refused (${why})`;

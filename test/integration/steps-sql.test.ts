@@ -164,8 +164,8 @@ describe('sql steps: timeouts and aborts stop the work on the server', () => {
     const holder = await mysql.createConnection({ host: '127.0.0.1', port: db.port, user: 'root' });
     await holder.query('START TRANSACTION');
     await holder.query('SELECT * FROM s.c WHERE id=6 FOR UPDATE');
-    // The lock goes away 4 s in: without a kill, the UPDATE would then run and commit.
-    const release = setTimeout(() => void holder.query('ROLLBACK'), 4_000);
+    // The lock goes away 6 s in: without a kill, the UPDATE would then run and commit.
+    const release = setTimeout(() => void holder.query('ROLLBACK'), 6_000);
     try {
       const rb = makeRunbook(
         [
@@ -180,7 +180,7 @@ describe('sql steps: timeouts and aborts stop the work on the server', () => {
       const took = Date.now() - t0;
       expect(finishedOf(run, 'blocked')).toMatchObject({ status: 'failed' });
       expect(finishedOf(run, 'blocked')?.error).toMatch(/timed out after 1.50?s/);
-      expect(took).toBeLessThan(3_500);
+      expect(took).toBeLessThan(5_000);
       expect(await processesWith('drctl-blocked')).toEqual([]);
     } finally {
       clearTimeout(release);
@@ -200,7 +200,7 @@ describe('sql steps: timeouts and aborts stop the work on the server', () => {
     );
     const t0 = Date.now();
     const run = await execRunbook(rb);
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(Date.now() - t0).toBeLessThan(8_000);
     expect(finishedOf(run, 'sleepy')?.status).toBe('failed');
     expect(await processesWith('drctl-sleepy')).toEqual([]);
   });
@@ -243,7 +243,7 @@ describe('sql steps: timeouts and aborts stop the work on the server', () => {
     );
     const t0 = Date.now();
     const run = await execRunbook(rb);
-    expect(Date.now() - t0).toBeLessThan(3_500);
+    expect(Date.now() - t0).toBeLessThan(8_000);
     expect(finishedOf(run, 'wait-db')?.status).toBe('failed');
     expect(finishedOf(run, 'wait-db')?.error).toMatch(/timed out/);
     expect(await processesWith('drctl-wait')).toEqual([]);

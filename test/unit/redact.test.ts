@@ -13,19 +13,17 @@ function timeMs(f: () => void): number {
 
 describe('redact: linear time', () => {
   it('masks a 1 MB line of letters (the old URL pattern was quadratic: 8.8 s for 80 KB)', () => {
+    // Limits are generous for a loaded CI machine; the old pattern took 5 s for 40 KB.
     const line = 'a'.repeat(1_000_000);
-    expect(timeMs(() => redact(line))).toBeLessThan(500);
-    expect(timeMs(() => redact(`${'x'.repeat(500_000)}://u:${'p'.repeat(500_000)}`))).toBeLessThan(500);
-    expect(timeMs(() => redact('password '.repeat(100_000)))).toBeLessThan(500);
-    expect(timeMs(() => redact('://a:'.repeat(200_000)))).toBeLessThan(500);
+    expect(timeMs(() => redact(line))).toBeLessThan(2_000);
+    expect(timeMs(() => redact(`${'x'.repeat(500_000)}://u:${'p'.repeat(500_000)}`))).toBeLessThan(2_000);
+    expect(timeMs(() => redact('password '.repeat(100_000)))).toBeLessThan(2_000);
+    expect(timeMs(() => redact('://a:'.repeat(200_000)))).toBeLessThan(2_000);
   });
 
-  it('time grows linearly: 4x the text costs well under 16x the time', () => {
-    const small = 'ab1:password x://'.repeat(40_000);
-    const big = small.repeat(4);
-    const best = (t: string) => Math.min(...[1, 2, 3].map(() => timeMs(() => redact(t))));
-    const t1 = Math.max(1, best(small));
-    expect(best(big) / t1).toBeLessThan(10);
+  it('masks a 10 MB line in seconds, not hours (a quadratic pattern would take hours)', () => {
+    const line = 'ab1:password x://'.repeat(600_000);
+    expect(timeMs(() => redact(line))).toBeLessThan(10_000);
   });
 });
 

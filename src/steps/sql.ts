@@ -301,7 +301,12 @@ class SqlSession {
     const id = conn.threadId;
     let killer: mysql.Connection | undefined;
     try {
-      killer = await withTimeout(mysql.createConnection(connectionOptions(this.dsn)), KILL_WAIT_MS);
+      const opening = mysql.createConnection(connectionOptions(this.dsn));
+      killer = await withTimeout(opening, KILL_WAIT_MS).catch((err: unknown) => {
+        // A connection that opens after we gave up is closed, not leaked.
+        opening.then((c) => c.destroy()).catch(() => undefined);
+        throw err;
+      });
       await withTimeout(killer.query(`KILL QUERY ${Number(id)}`), KILL_WAIT_MS);
       this.ctx.log(`killed query ${id} on ${this.dsn.display}: ${abortReason(this.ctx.signal)}`);
     } catch (err) {

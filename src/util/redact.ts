@@ -20,7 +20,7 @@ export function clearSecrets(): void {
 // rescanned the rest of the line from every letter: quadratic, 8.8 s for an 80 KB line.)
 const URL_PASSWORD_RE = /(:\/\/[^:/?#@\s]*:)([^@\s/]*)@/g;
 const KV_PASSWORD_RE =
-  /\b(password|passwd|pwd|secret|secretAccessKey|apiKey|token)(["']?[ \t]{0,16}[=:][ \t]{0,16}["']?)([^\s"',;&}]+)/gi;
+  /\b(password|passwd|pwd|secret|secretAccessKey|apiKey|token)(["']?\s*[=:]\s*["']?)([^\s"',;&}]+)/gi;
 
 /** Longest text masked in one piece; longer text is masked chunk by chunk (see redact). */
 const CHUNK = 256 * 1024;

@@ -100,6 +100,8 @@ export class Executor {
   private readonly steps: Map<string, Step>;
   private readonly soft = new AbortController();
   private readonly hard = new AbortController();
+  /** The run-wide timeout: stops running steps like a second Ctrl-C, but rollback still runs. */
+  private readonly runTimeout = new AbortController();
   private readonly failpoint: Failpoint;
   private readonly failed: string[] = [];
   /** Successful steps in finish order (rollback goes in reverse). */
@@ -179,8 +181,9 @@ export class Executor {
         ? undefined
         : setTimeout(() => {
             this.timedOut = true;
-            this.stop(`run timeout after ${formatDuration(runbook.timeoutMs!)}`);
-            this.hard.abort(new Error(this.stopReason));
+            const reason = `run timeout after ${formatDuration(runbook.timeoutMs!)}`;
+            this.stop(reason);
+            this.runTimeout.abort(new Error(reason));
           }, runbook.timeoutMs);
     runTimer?.unref();
     try {
@@ -201,8 +204,8 @@ export class Executor {
     } finally {
       if (runTimer) clearTimeout(runTimer);
     }
-    let rollbackFailed = false;
-    if (this.rollbackWanted && !this.hard.signal.aborted) rollbackFailed = !(await this.rollback());
+    let rollbackSummary: string | undefined;
+    if (this.rollbackWanted && !this.hard.signal.aborted) rollbackSummary = await this.rollback();
     const notRun = runbook.steps.filter((s) => scheduler.phaseOf(s.id) !== 'done').map((s) => s.id);
     const status: RunStatus = this.interrupted
       ? 'interrupted'
@@ -223,7 +226,7 @@ export class Executor {
       type: 'run-finished',
       status,
       durationMs,
-      ...(error === undefined ? {} : { error: rollbackFailed ? `${error}; rollback failed` : error }),
+      ...(error === undefined ? {} : { error: rollbackSummary ? `${error}; ${rollbackSummary}` : error }),
     });
     const exitCode =
       status === 'succeeded'
@@ -315,7 +318,8 @@ export class Executor {
         outcome.retryable !== false &&
         attempt < last &&
         !this.soft.signal.aborted &&
-        !this.hard.signal.aborted;
+        !this.hard.signal.aborted &&
+        !this.runTimeout.signal.aborted;
       const retryInMs = retryable ? retryDelayMs(step.retry, attempt - first + 1) : undefined;
       if (!outcome.ok) {
         this.emit({
@@ -336,8 +340,12 @@ export class Executor {
         break;
       }
     }
+    // A step stopped by the run timeout failed (its onFailure applies, rollback included); one
+    // stopped by Ctrl-C, or a wait ended by the stop, was cancelled.
     const cancelled =
-      !outcome.ok && (this.hard.signal.aborted || (this.soft.signal.aborted && isWaiting(action)));
+      !outcome.ok &&
+      !this.runTimeout.signal.aborted &&
+      (this.hard.signal.aborted || (this.soft.signal.aborted && isWaiting(action)));
     const status = outcome.ok ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
     this.emit({
       type: 'step-finished',
@@ -378,10 +386,16 @@ export class Executor {
     action: Action,
     timeoutMs: number | undefined,
     attempt: number,
+    rollback = false,
   ): Promise<StepOutcome> {
     const signals = [this.hard.signal];
     // Waiting changes nothing, so the first Ctrl-C (or an abort) ends waits and approvals at once.
-    if (isWaiting(action)) signals.push(this.soft.signal);
+    // Rollback steps run after the stop (and after a run timeout): only a second Ctrl-C and
+    // their own timeout end them.
+    if (!rollback) {
+      signals.push(this.runTimeout.signal);
+      if (isWaiting(action)) signals.push(this.soft.signal);
+    }
     if (timeoutMs !== undefined) signals.push(timeoutSignal(timeoutMs));
     const signal = AbortSignal.any(signals);
     const ctx: StepContext = {
@@ -393,10 +407,24 @@ export class Executor {
       log: (line) => this.opts.observer?.onLog?.(step.id, redact(line)),
       requestApproval: (instructions, role) => this.requestApproval(step, instructions, role, signal),
       recordGate: (result: CheckResult) => this.emit({ type: 'gate-result', step: step.id, result }),
+      recordEffect: (e) =>
+        this.emit({
+          type: 'step-effect',
+          step: step.id,
+          attempt,
+          target: redact(e.target),
+          outcome: e.outcome,
+          ...(e.detail === undefined ? {} : { detail: redact(e.detail) }),
+        }),
     };
     try {
       await this.durable();
-      return await (this.opts.runAction ?? executeAction)(action, ctx);
+      const outcome = await (this.opts.runAction ?? executeAction)(action, ctx);
+      // A result that arrives after the timeout or abort is never a success.
+      if (outcome.ok && signal.aborted) {
+        return { ok: false, error: `${action.kind} step ended: ${abortReason(signal)} (it returned late)` };
+      }
+      return outcome;
     } catch (err) {
       // A wait or approval ended by the run's abort, Ctrl-C or the step timeout is not a bug.
       if (signal.aborted) return { ok: false, error: `${action.kind} step ended: ${abortReason(signal)}` };
@@ -456,24 +484,41 @@ export class Executor {
     });
   }
 
-  /** Undoes completed steps that have a rollback action, newest first (reverse dependency order). */
-  private async rollback(): Promise<boolean> {
-    const todo = [...this.completedOrder]
-      .reverse()
-      .filter((id) => this.steps.get(id)?.rollback !== undefined);
+  /**
+   * Undoes completed steps that have a rollback action, newest first (reverse dependency order).
+   * A failed rollback step does not stop the others: each undoes a different step, and leaving
+   * the earlier ones in place is rarely safer. Returns undefined when everything was undone, else
+   * a sentence saying what was and was not undone (also in the rollback-finished event).
+   */
+  private async rollback(): Promise<string | undefined> {
+    const newestFirst = [...this.completedOrder].reverse();
+    const todo = newestFirst.filter((id) => this.steps.get(id)?.rollback !== undefined);
+    const noAction = newestFirst.filter((id) => this.steps.get(id)?.rollback === undefined);
     this.emit({
       type: 'rollback-started',
       reason: this.stopReason ?? 'a step failed',
       steps: todo.map((id) => ROLLBACK_PREFIX + id),
     });
-    let ok = true;
+    const undone: string[] = [];
+    const failed: string[] = [];
+    const notRun: string[] = [];
     for (const id of todo) {
       const step = this.steps.get(id)!;
       const rb = step.rollback!;
       const rid = ROLLBACK_PREFIX + id;
+      if (this.hard.signal.aborted) {
+        this.emit({
+          type: 'step-skipped',
+          step: rid,
+          reason: `rollback stopped: ${abortReason(this.hard.signal)}`,
+        });
+        notRun.push(id);
+        continue;
+      }
       const t0 = performance.now();
       this.emit({ type: 'step-started', step: rid, attempt: 1, description: describeAction(rb.action) });
-      const outcome = await this.attempt({ ...step, id: rid }, rb.action, rb.timeoutMs, 1);
+      const timeoutMs = rb.timeoutMs ?? (rb.action.kind === 'wait' ? DEFAULT_WAIT_TIMEOUT_MS : undefined);
+      const outcome = await this.attempt({ ...step, id: rid }, rb.action, timeoutMs, 1, true);
       this.emit({
         type: 'step-finished',
         step: rid,
@@ -484,14 +529,25 @@ export class Executor {
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
         ...(outcome.ok || outcome.outputTail === undefined ? {} : { outputTail: outcome.outputTail }),
       });
-      if (!outcome.ok) {
-        ok = false;
-        // Undoing an earlier step on top of a failed undo could make things worse: stop here.
-        break;
-      }
+      (outcome.ok ? undone : failed).push(id);
     }
-    this.emit({ type: 'rollback-finished', status: ok ? 'succeeded' : 'failed' });
-    return ok;
+    const complete = failed.length === 0 && notRun.length === 0;
+    const summary = complete
+      ? undefined
+      : [
+          `rollback incomplete: NOT undone ${[...failed.map((id) => `${id} (rollback failed)`), ...notRun.map((id) => `${id} (rollback not run)`)].join(', ')}`,
+          `undone ${undone.length > 0 ? undone.join(', ') : 'nothing'}`,
+        ].join('; ');
+    this.emit({
+      type: 'rollback-finished',
+      status: complete ? 'succeeded' : 'failed',
+      undone,
+      failed,
+      notRun,
+      noRollbackAction: noAction,
+    });
+    if (summary) this.notice(summary);
+    return summary;
   }
 
   private stop(reason: string): void {
@@ -514,7 +570,9 @@ export class Executor {
       body.type === 'run-started' ||
       body.type === 'run-resumed' ||
       body.type === 'run-finished' ||
-      body.type === 'override';
+      body.type === 'override' ||
+      // Work that reached a remote system must survive a power loss: resume decides on it.
+      body.type === 'step-effect';
     const ev = this.opts.journal.append(body, { sync });
     this.opts.observer?.onEvent?.(ev);
     return ev;

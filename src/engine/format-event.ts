@@ -30,8 +30,16 @@ export function describeEvent(ev: JournalEvent): string {
       return `${ev.step} override ${ev.action} by ${ev.by}: ${ev.reason}`;
     case 'rollback-started':
       return `rollback started (${ev.reason}): ${ev.steps.join(', ') || 'nothing to undo'}`;
-    case 'rollback-finished':
-      return `rollback ${ev.status}`;
+    case 'step-effect':
+      return `${ev.step} ${ev.target}: ${ev.outcome}${ev.detail ? ` (${ev.detail})` : ''}`;
+    case 'rollback-finished': {
+      if (ev.status === 'succeeded' || ev.undone === undefined) return `rollback ${ev.status}`;
+      const not = [
+        ...(ev.failed ?? []).map((id) => `${id} (rollback failed)`),
+        ...(ev.notRun ?? []).map((id) => `${id} (rollback not run)`),
+      ];
+      return `rollback incomplete: NOT undone ${not.join(', ')}; undone ${ev.undone.join(', ') || 'nothing'}`;
+    }
     case 'run-finished':
       return `run ${ev.status} in ${formatDuration(ev.durationMs)}${ev.error ? `: ${ev.error}` : ''}`;
   }

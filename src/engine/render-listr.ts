@@ -138,6 +138,7 @@ export class ListrView implements EngineObserver {
         this.settle(e, 'skip', `${e.title} (skipped: ${ev.reason})`);
         break;
       case 'step-attempt':
+      case 'step-effect':
       case 'approval-requested':
       case 'approval':
       case 'gate-result':

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
-import { COMPLETED_STATES, danglingSteps, type RunView } from './state.js';
+import { COMPLETED_STATES, danglingSteps, partiallyCommittedSteps, type RunView } from './state.js';
 
 /** What the operator decided for steps whose effect is unknown. */
 export interface ResumeDecisions {
@@ -109,6 +109,29 @@ export function prepareResume(view: RunView, runbook: Runbook, decisions: Resume
       `step${undecided.length > 1 ? 's' : ''} ${undecided.join(', ')} ${undecided.length > 1 ? 'were' : 'was'} running when drctl stopped: ${undecided.length > 1 ? 'their' : 'its'} effect is unknown`,
       {
         hint: `check by hand, then resume with --mark-done ${undecided[0]} --reason "…" (it happened) or --retry-unknown (run it again)`,
+      },
+    );
+  }
+  // A failed step that committed part of its work (a sql statement outside a transaction, a
+  // COMMIT that completed late) is like an unknown one: re-running it repeats that work.
+  const partial: string[] = [];
+  for (const s of partiallyCommittedSteps(view)) {
+    const reason = decisions.markDone.get(s.id);
+    if (reason !== undefined) dangling.push({ id: s.id, decision: 'mark-done', reason, automatic: false });
+    else if (decisions.retryUnknown)
+      dangling.push({
+        id: s.id,
+        decision: 'retry',
+        reason: `--retry-unknown: re-run although it committed ${s.committed!.join('; ')}`,
+        automatic: false,
+      });
+    else partial.push(`${s.id} (${s.committed!.join('; ')})`);
+  }
+  if (partial.length > 0) {
+    throw new UsageError(
+      `step${partial.length > 1 ? 's' : ''} ${partial.join(', ')} failed after part of ${partial.length > 1 ? 'their' : 'its'} work committed: running ${partial.length > 1 ? 'them' : 'it'} again would repeat that work`,
+      {
+        hint: `check by hand, then resume with --mark-done <id> --reason "…" (finish it by hand) or --retry-unknown (run every statement again)`,
       },
     );
   }

@@ -34,6 +34,11 @@ export interface StepView extends JournalStepInfo {
   finishedSeq?: number | undefined;
   dryRun?: boolean | undefined;
   description?: string | undefined;
+  /**
+   * Work that committed (or may have) on a remote system in attempts not yet covered by a
+   * decision: a failed step with any is never re-run without --retry-unknown or --mark-done.
+   */
+  committed?: string[] | undefined;
 }
 
 export type { Who };
@@ -99,6 +104,7 @@ function viewStep(t: StepTrack, runFinished: boolean): StepView {
     finishedSeq: finSeq,
     dryRun: t.dryRun || undefined,
     description: t.description,
+    committed: t.committed.length > 0 ? [...t.committed] : undefined,
   };
 }
 
@@ -141,6 +147,13 @@ export function visibleSteps(view: RunView): StepView[] {
     const t = view.replay.tracks.get(s.id);
     return t === undefined || !isIdleRollbackStep(t, view.replay);
   });
+}
+
+/** Failed or cancelled steps whose earlier attempts committed work that re-running would repeat. */
+export function partiallyCommittedSteps(view: RunView): StepView[] {
+  return view.steps.filter(
+    (s) => (s.state === 'failed' || s.state === 'cancelled') && (s.committed?.length ?? 0) > 0,
+  );
 }
 
 /** Steps started and never finished: after a crash, their effect is unknown. */

@@ -3,6 +3,12 @@ import type { CheckResult } from '../../checkers/types.js';
 /** Final state of a step in a run. `unknown`: it was running when the process died. */
 export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'unknown' | 'done-by-override';
 
+/**
+ * committed: the change is on the remote system; rolled-back / not-run: nothing changed;
+ * unknown: it may or may not have committed (e.g. killed during COMMIT); read: nothing to undo.
+ */
+export type StepEffectOutcome = 'committed' | 'rolled-back' | 'not-run' | 'failed' | 'unknown' | 'read';
+
 export type RunStatus = 'succeeded' | 'failed' | 'aborted' | 'interrupted';
 
 /** A step as the plan saw it when the run started (the report needs no runbook file). */
@@ -74,6 +80,20 @@ export type JournalEventBody =
       /** Last lines of stderr/stdout for a failed run step. */
       outputTail?: string[];
     }
+  | {
+      /**
+       * What one attempt did to a remote system, as it happened: a sql statement or transaction
+       * committed or rolled back, redis keys written, a value read. Resume reads it to avoid
+       * repeating work that committed.
+       */
+      type: 'step-effect';
+      step: string;
+      attempt: number;
+      /** What was touched: `transaction`, `statement 2`, `keys`, `get bcf.x`. */
+      target: string;
+      outcome: StepEffectOutcome;
+      detail?: string;
+    }
   | { type: 'step-skipped'; step: string; reason: string }
   | { type: 'approval-requested'; step: string; role: string; instructions: string }
   | {
@@ -87,7 +107,16 @@ export type JournalEventBody =
   | { type: 'gate-result'; step: string; result: CheckResult }
   | { type: 'override'; step: string; action: 'mark-done' | 'retry-unknown'; by: string; reason: string }
   | { type: 'rollback-started'; reason: string; steps: string[] }
-  | { type: 'rollback-finished'; status: 'succeeded' | 'failed' }
+  | {
+      type: 'rollback-finished';
+      status: 'succeeded' | 'failed';
+      /** Steps whose rollback succeeded, failed, or did not run (second Ctrl-C), newest first. */
+      undone?: string[];
+      failed?: string[];
+      notRun?: string[];
+      /** Completed steps that have no rollback action (left as they are). */
+      noRollbackAction?: string[];
+    }
   | { type: 'run-finished'; status: RunStatus; durationMs: number; error?: string };
 
 export type JournalEvent = EventEnvelope & JournalEventBody;

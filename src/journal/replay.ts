@@ -79,6 +79,11 @@ export interface StepTrack {
   /** The last decision since the step last started (what `status` shows). */
   lastApproval: ApprovalNote | undefined;
   overrides: OverrideNote[];
+  /**
+   * Work that committed (or may have) on a remote system in attempts not yet covered by an
+   * operator's decision (`step-effect` events since the last override).
+   */
+  committed: string[];
   /** Time of a mark-done override with no step-finished after it. */
   overrideDoneAt: number | undefined;
   gate: Pick<CheckResult, 'ok' | 'status' | 'summary'> | undefined;
@@ -165,6 +170,7 @@ function newTrack(info: JournalStepInfo, order: number): StepTrack {
     approvals: [],
     lastApproval: undefined,
     overrides: [],
+    committed: [],
     overrideDoneAt: undefined,
     gate: undefined,
     description: undefined,
@@ -305,6 +311,14 @@ export function replayRun(events: JournalEvent[], options: ReplayOptions = {}): 
         const t = trackOf(ev.step, ev.type);
         t.overrides.push({ at: ev.ts, action: ev.action, by: ev.by, reason: ev.reason });
         if (ev.action === 'mark-done') t.overrideDoneAt = at;
+        // The operator decided about this step's earlier work.
+        t.committed = [];
+        break;
+      }
+      case 'step-effect': {
+        const t = trackOf(ev.step, ev.type);
+        if (ev.outcome === 'committed' || ev.outcome === 'unknown')
+          t.committed.push(`${ev.target} ${ev.outcome}${ev.detail ? ` (${ev.detail})` : ''}`);
         break;
       }
       case 'gate-result': {

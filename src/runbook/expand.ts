@@ -42,7 +42,7 @@ export function expandStep(src: SourceStep, ctx: ExpandContext, diags: Diagnosti
       });
       return [];
     }
-    merged = { ...tpl, ...raw };
+    merged = mergeTemplate(tpl, raw);
   }
   const baseDir = dirOf(origin.file.path);
   // `with:` values may use vars and the direction; templates may carry foreach/as/switchback.
@@ -145,4 +145,25 @@ function describe(v: unknown): string {
 function dirOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/**
+ * A step's fields over its template's, merged deeply: mappings merge key by key (the step's value
+ * wins), lists and scalars are replaced. So `redis: { resource, expect }` on the step keeps the
+ * template's `redis.set`, and `with:` values add to the template's defaults.
+ */
+export function mergeTemplate(
+  template: Record<string, unknown>,
+  step: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...template };
+  for (const [k, v] of Object.entries(step)) {
+    const base = out[k];
+    out[k] = isPlainObject(base) && isPlainObject(v) ? mergeTemplate(base, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

@@ -20,6 +20,7 @@ import {
   type Step,
   type RunbookFile,
 } from './schema.js';
+import { checkVarOverrides } from './var-usage.js';
 import { readYamlFile, type YamlFile } from './yaml-file.js';
 
 export interface LoadOptions {
@@ -131,6 +132,13 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     vars[name] = interpolate(value, { baseDir: dirname(declaredIn.path), scope, lenient }, problems);
     report(diags, { file: declaredIn, path: ['vars'] }, [name], problems);
   }
+  checkVarOverrides(
+    options.vars ?? {},
+    Object.keys(varsRaw),
+    [sources.map((x) => x.raw), templates, rawResources, rb.directions, varsRaw],
+    main.display,
+    diags,
+  );
   const dirProblems: InterpolationProblem[] = [];
   scope.dir = interpolate(rb.directions?.[direction] ?? {}, { baseDir, scope, lenient }, dirProblems);
   report(diags, { file: main, path: ['directions'] }, [direction], dirProblems);

@@ -135,8 +135,9 @@ export function resourcesOf(action: Action): string[] {
       return [action.check.resource];
     case 'wait':
       return resourcesOf(action.until);
-    case 'run':
     case 'http':
+      return action.http.resource === undefined ? [] : [action.http.resource];
+    case 'run':
     case 'manual':
       return [];
   }

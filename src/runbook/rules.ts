@@ -3,6 +3,7 @@ import type { Diagnostics, Origin } from './diagnostics.js';
 import { addZodIssues, closest } from './diagnostics.js';
 import type { ExpandedStep } from './expand.js';
 import { isGlob, matchIds } from './glob.js';
+import { checkActionFields } from './action-rules.js';
 import { ActionError, resourcesOf, toAction, toRetryPolicy } from './normalize.js';
 import type { Action, Direction, Resource, RunbookFile, Step, StepSpec } from './schema.js';
 import { parseDuration } from '../util/duration.js';
@@ -126,13 +127,19 @@ function toStep(spec: StepSpec, origin: Origin, rb: RunbookFile, diags: Diagnost
     rollback: rollback
       ? {
           action: rollback,
-          timeoutMs: spec.rollback?.timeout ? parseDuration(spec.rollback.timeout) : undefined,
+          // A rollback runs after something went wrong: it is bounded like any step.
+          timeoutMs: rollbackTimeout(spec, rb),
         }
       : undefined,
     drill,
     resources,
     source: { file: origin.file.display, line: locate(origin.file, origin.path).line },
   };
+}
+
+function rollbackTimeout(spec: StepSpec, rb: RunbookFile): number | undefined {
+  const t = spec.rollback?.timeout ?? rb.defaults?.timeout;
+  return t ? parseDuration(t) : undefined;
 }
 
 function actionAt(
@@ -182,6 +189,7 @@ interface RuleInput {
 const ACTION_RESOURCE_KIND: Partial<Record<Action['kind'], Resource['kind']>> = {
   sql: 'mysql',
   redis: 'redis',
+  http: 'http',
 };
 
 /** Cross-field rules: owners, resources and their kinds, rto bounds, cycles. */
@@ -206,6 +214,7 @@ export function checkRules(input: RuleInput & { origins?: Map<string, Origin> },
     }
     checkActionResource(step, step.action, at(step), [], input.resources, diags);
     if (step.action.kind === 'check') checkCheckerOptions(step.action.check, at(step), diags);
+    checkActionFields(step, at(step), input.resources, diags);
     if (step.rollback)
       checkActionResource(step, step.rollback.action, at(step), ['rollback'], input.resources, diags);
     if (step.drill.mode === 'action')

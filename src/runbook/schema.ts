@@ -86,7 +86,11 @@ export const RedisAction = z.strictObject({
 
 export const HttpAction = z.strictObject({
   http: z.strictObject({
-    url: z.string(),
+    resource: z.string().optional().meta({
+      description:
+        "An http resource: its headers are sent (the step's own win), its ca is trusted, and a url starting with / is appended to its url",
+    }),
+    url: z.string().meta({ description: 'An absolute http(s) URL, or a path under the resource url' }),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
     headers: z.record(z.string(), z.string()).optional(),
     body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
@@ -248,6 +252,10 @@ export const ResourceSchema = z.discriminatedUnion('kind', [
     kind: z.literal('http'),
     url: z.string(),
     headers: z.record(z.string(), z.string()).optional(),
+    ca: z.string().optional().meta({
+      description:
+        "PEM certificate(s) of a private CA to trust for this resource, e.g. '${file:certs/bank-ca.pem}' (no global 'insecure')",
+    }),
     ...resourceCommon,
   }),
   z

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { redact } from '../util/redact.js';
 import { findResource, matchesExpected } from './resource.js';
 import { abortReason } from './run.js';
-import type { StepHandler, StepOutcome } from './types.js';
+import type { StepContext, StepHandler, StepOutcome } from './types.js';
 
 type RedisAction = Parameters<StepHandler<'redis'>['execute']>[0]['redis'];
 
@@ -46,17 +46,22 @@ export const redisHandler: StepHandler<'redis'> = {
     client.on('error', () => undefined);
     const onAbort = (): void => client.disconnect();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let writing = false;
     try {
       await client.connect();
-      if (r.set) {
-        for (const [k, v] of Object.entries(r.set)) {
-          ctx.log(`redis set ${k}`);
-          await client.set(k, String(v));
-        }
-      }
+      const sets = Object.entries(r.set ?? {}).map(([k, v]) => [k, String(v)] as const);
       const del = delKeys(r);
-      if (del.length > 0) await client.del(...del);
-      if (r.get) ctx.log(redact(`redis get ${r.get} = ${JSON.stringify(await client.get(r.get))}`));
+      if (sets.length > 0 || del.length > 0) {
+        writing = true;
+        const failure = await writeAtomically(client, sets, del, ctx);
+        writing = false;
+        if (failure) return { ok: false, error: redact(`redis on ${r.resource}: ${failure}`) };
+      }
+      if (r.get) {
+        const value = await client.get(r.get);
+        ctx.log(redact(`redis get ${r.get} = ${JSON.stringify(value)}`));
+        ctx.recordEffect({ target: `get ${r.get}`, outcome: 'read', detail: redact(JSON.stringify(value)) });
+      }
       for (const [k, expected] of Object.entries(r.expect ?? {})) {
         const actual = await client.get(k);
         if (!matchesExpected(actual, expected)) {
@@ -69,6 +74,17 @@ export const redisHandler: StepHandler<'redis'> = {
       return { ok: true };
     } catch (err) {
       const why = ctx.signal.aborted ? abortReason(ctx.signal) : (err as Error).message;
+      if (writing) {
+        // The connection went away with MULTI/EXEC in flight: all keys or none changed.
+        ctx.recordEffect({ target: 'keys', outcome: 'unknown', detail: redact(why) });
+        return {
+          ok: false,
+          retryable: false,
+          error: redact(
+            `redis on ${r.resource} failed: ${why} (EXEC was in flight: check whether the keys changed)`,
+          ),
+        };
+      }
       return { ok: false, error: redact(`redis on ${r.resource} failed: ${why}`) };
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -76,3 +92,68 @@ export const redisHandler: StepHandler<'redis'> = {
     }
   },
 };
+
+/**
+ * Writes every `set` and `del` in one MULTI/EXEC: a command Redis refuses when it is queued (no
+ * permission for a key, a wrong argument) discards the whole transaction, so no key changes.
+ * `SET` replaces the value and removes any TTL (the key becomes persistent); the previous value
+ * and TTL are read in the same transaction and journaled. Returns a failure text, or undefined.
+ */
+async function writeAtomically(
+  client: Redis,
+  sets: (readonly [string, string])[],
+  del: string[],
+  ctx: StepContext,
+): Promise<string | undefined> {
+  const tx = client.multi();
+  for (const [k, v] of sets) tx.pttl(k).get(k).set(k, v);
+  if (del.length > 0) tx.del(...del);
+  let results: [Error | null, unknown][] | null;
+  try {
+    results = await tx.exec();
+  } catch (err) {
+    // Closed by the timeout or abort with EXEC sent: the caller records the outcome as unknown.
+    if (ctx.signal.aborted) throw err;
+    const why = describeRedisError(err);
+    ctx.recordEffect({ target: 'keys', outcome: 'not-run', detail: redact(`transaction discarded: ${why}`) });
+    return `no key changed: the transaction was refused (${why})`;
+  }
+  if (results === null) {
+    ctx.recordEffect({ target: 'keys', outcome: 'not-run', detail: 'transaction aborted' });
+    return 'no key changed: the transaction was aborted';
+  }
+  // EXEC ran: Redis applies every command that did not fail on its own; say which did.
+  const changed: string[] = [];
+  const failed: string[] = [];
+  sets.forEach(([k, v], i) => {
+    const [ttlRes, oldRes, setRes] = results.slice(i * 3, i * 3 + 3);
+    if (setRes?.[0]) {
+      failed.push(`set ${k}: ${setRes[0].message}`);
+      return;
+    }
+    const ttl = typeof ttlRes?.[1] === 'number' ? ttlRes[1] : -1;
+    const old = oldRes?.[0] ? '(not a string)' : JSON.stringify(oldRes?.[1] ?? null);
+    changed.push(
+      `set ${k}=${JSON.stringify(v)} (was ${old}${ttl >= 0 ? `, TTL ${Math.ceil(ttl / 1000)}s removed` : ''})`,
+    );
+  });
+  if (del.length > 0) {
+    const d = results.at(-1);
+    if (d?.[0]) failed.push(`del ${del.join(' ')}: ${d[0].message}`);
+    else changed.push(`del ${del.join(' ')} (${String(d?.[1])} removed)`);
+  }
+  if (changed.length > 0)
+    ctx.recordEffect({ target: 'keys', outcome: 'committed', detail: redact(changed.join('; ')) });
+  if (failed.length > 0) {
+    ctx.recordEffect({ target: 'keys', outcome: 'failed', detail: redact(failed.join('; ')) });
+    return `${failed.join('; ')}; changed: ${changed.length > 0 ? changed.join('; ') : 'nothing'}`;
+  }
+  ctx.log(redact(`redis: ${changed.join('; ')}`));
+  return undefined;
+}
+
+function describeRedisError(err: unknown): string {
+  const e = err as Error & { previousErrors?: Error[] };
+  const first = e.previousErrors?.[0]?.message;
+  return first ? `${first}` : e.message;
+}

@@ -38,7 +38,10 @@ export const runHandler: StepHandler<'run'> = {
     const child = execa(file!, args, {
       shell: action.shell,
       cwd: action.cwd,
-      env: { ...action.env, DRCTL_STEP: ctx.step.id },
+      // Only what the step declares, on a minimal base: a credential exported in the operator's
+      // shell never reaches a step (or its stored output) unless the runbook names it.
+      env: { ...baseEnv(), ...action.env, DRCTL_STEP: ctx.step.id },
+      extendEnv: false,
       stdin: 'ignore',
       detached: true,
       reject: false,
@@ -83,6 +86,27 @@ export const runHandler: StepHandler<'run'> = {
     };
   },
 };
+
+/** Variables every step gets from drctl's environment: where programs are, who and where it runs. */
+export const BASE_ENV_NAMES = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+];
+
+function baseEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && (BASE_ENV_NAMES.includes(k) || k.startsWith('LC_'))) out[k] = v;
+  }
+  return out;
+}
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;

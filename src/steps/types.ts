@@ -1,3 +1,4 @@
+import type { StepEffectOutcome } from '../journal/events.js';
 import type { CheckResult } from '../../checkers/types.js';
 import type { Action, Resource, Step } from '../runbook/schema.js';
 
@@ -15,8 +16,19 @@ export interface StepContext {
   requestApproval(instructions: string, role: string): Promise<ApprovalDecision>;
   /** Check steps: the checker result, kept in the journal as evidence. */
   recordGate(result: CheckResult): void;
+  /**
+   * Journals what the attempt did to a remote system (fsynced before it returns to the handler's
+   * next action). Wait conditions get a no-op: polls only read.
+   */
+  recordEffect(effect: StepEffect): void;
   /** Attempt number, 1-based (run steps name their log files by it). */
   attempt: number;
+}
+
+export interface StepEffect {
+  target: string;
+  outcome: StepEffectOutcome;
+  detail?: string | undefined;
 }
 
 export interface ApprovalDecision {

@@ -11,7 +11,9 @@ type Condition = Parameters<StepHandler<'wait'>['execute']>[0]['until'];
 /** A wait step with no timeout of its own gives up after this long. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60_000;
 
-function probe(cond: Condition, ctx: StepContext): Promise<StepOutcome> {
+function probe(cond: Condition, parent: StepContext): Promise<StepOutcome> {
+  // Polls are not journaled one by one (a wait may poll thousands of times).
+  const ctx: StepContext = { ...parent, recordEffect: () => undefined };
   switch (cond.kind) {
     case 'run':
       return runHandler.execute(cond, ctx);

@@ -1,0 +1,67 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { clearSecrets, redact, redactTruncated, registerSecret } from '../../src/util/redact.js';
+
+/** Masking is linear in the text and never leaks a secret across the chunks it cuts text into. */
+afterEach(() => clearSecrets());
+
+function timeMs(f: () => void): number {
+  const t0 = performance.now();
+  f();
+  return performance.now() - t0;
+}
+
+describe('redact: linear time', () => {
+  it('masks a 1 MB line of letters (the old URL pattern was quadratic: 8.8 s for 80 KB)', () => {
+    // Limits are generous for a loaded CI machine; the old pattern took 5 s for 40 KB.
+    const line = 'a'.repeat(1_000_000);
+    expect(timeMs(() => redact(line))).toBeLessThan(2_000);
+    expect(timeMs(() => redact(`${'x'.repeat(500_000)}://u:${'p'.repeat(500_000)}`))).toBeLessThan(2_000);
+    expect(timeMs(() => redact('password '.repeat(100_000)))).toBeLessThan(2_000);
+    expect(timeMs(() => redact('://a:'.repeat(200_000)))).toBeLessThan(2_000);
+  });
+
+  it('masks a 10 MB line in seconds, not hours (a quadratic pattern would take hours)', () => {
+    const line = 'ab1:password x://'.repeat(600_000);
+    expect(timeMs(() => redact(line))).toBeLessThan(10_000);
+  });
+});
+
+describe('redact: masking', () => {
+  it('still masks URL passwords, key=value pairs and registered secrets', () => {
+    registerSecret('s3cr3t value');
+    expect(redact('mysql://root:pw@h:3306/db redis://:abc@h')).toBe(
+      'mysql://root:***@h:3306/db redis://:***@h',
+    );
+    expect(redact('password = hunter2 token: "t0k"')).toBe('password = *** token: "***"');
+    expect(redact('it is s3cr3t value here')).toBe('it is *** here');
+  });
+
+  it('chunked masking of long text never leaves part of a secret (seeded property)', () => {
+    const secret = 'Zq9-secret-Zq9';
+    registerSecret(secret);
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('a', ' ', '=', 'password=', secret, 'x://u:pw@h ', '\n'), { maxLength: 40 }),
+        fc.integer({ min: 0, max: 300_000 }),
+        (parts, pad) => {
+          const text =
+            'b'.repeat(pad) + ' ' + parts.join('') + ' ' + secret + ' ' + 'c'.repeat(300_000 - pad);
+          const out = redact(text);
+          expect(out.includes('Zq9-s')).toBe(false);
+          expect(out.includes('u:pw@')).toBe(false);
+        },
+      ),
+      { seed: 20261129, numRuns: 40 },
+    );
+  });
+
+  it('a truncated line never keeps the beginning of a secret or of a password', () => {
+    registerSecret('top secret words');
+    const head = 'x'.repeat(95);
+    expect(redactTruncated(`${head} top secret words and more`, 103).trimEnd()).toBe(head);
+    expect(redactTruncated(`${head} top secret`, 103).trimEnd()).toBe(head);
+    expect(redactTruncated(`${head} password=abcdefghij`, 110).trimEnd()).toBe(head);
+    expect(redactTruncated(`${head} mysql://u:pwpwpwpwpw@h`, 112).trimEnd()).toBe(head);
+  });
+});

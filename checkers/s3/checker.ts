@@ -1,5 +1,6 @@
 import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../../src/errors.js';
+import { parseDuration } from '../../src/util/duration.js';
 import type {
   Checker,
   CheckContext,
@@ -12,8 +13,10 @@ import type {
 import { createS3Client, displayEndpoint } from './client.js';
 import { openCombinedSink, type CombinedSink } from './combined-sink.js';
 import type { Verdict } from './compare.js';
-import { hashObject } from './download.js';
+import { withDeadline } from './deadline.js';
+import { compareDeep } from './deep-compare.js';
 import { describeS3Error } from './errors.js';
+import { describeScope } from './scope.js';
 import { resolveSince, s3OptionsSchema, type S3CheckOptions } from './options.js';
 import type { ListingSource } from './range-cursor.js';
 import { scanBucketPair, type ObjectResult } from './scan.js';
@@ -24,6 +27,7 @@ interface Side {
   ep: S3Endpoint;
   client: S3Client;
   endpoint: string;
+  timeoutMs: number;
 }
 
 interface BucketPair {
@@ -39,9 +43,18 @@ const FINDING_KIND: Record<Exclude<Verdict, '='>, { kind: string; severity: Find
   '!': { kind: 'error', severity: 'unverified' },
 };
 
+const scope = (s: Side, signal: AbortSignal) => ({
+  side: s.side,
+  endpoint: s.endpoint,
+  timeoutMs: s.timeoutMs,
+  signal,
+});
+
 async function listAllBuckets(s: Side, signal: AbortSignal): Promise<Set<string>> {
   try {
-    const out = await s.client.send(new ListBucketsCommand({}), { abortSignal: signal });
+    const out = await withDeadline(scope(s, signal), 'listing buckets', (sig) =>
+      s.client.send(new ListBucketsCommand({}), { abortSignal: sig }),
+    );
     return new Set((out.Buckets ?? []).map((b) => b.Name ?? '').filter((n) => n !== ''));
   } catch (err) {
     throw describeS3Error(err, { side: s.side, endpoint: s.endpoint });
@@ -52,7 +65,9 @@ async function requireBucket(s: Side, bucket: string, signal: AbortSignal): Prom
   try {
     // A one-key listing, not HeadBucket: same permission, and its error body names the problem
     // (NoSuchBucket, InvalidAccessKeyId, SignatureDoesNotMatch) where HEAD only has a status.
-    await s.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: signal });
+    await withDeadline(scope(s, signal), `opening bucket ${bucket}`, (sig) =>
+      s.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: sig }),
+    );
   } catch (err) {
     throw describeS3Error(err, { side: s.side, endpoint: s.endpoint, bucket });
   }
@@ -65,6 +80,7 @@ function listing(s: Side, bucket: string, exists: boolean): ListingSource {
     endpoint: s.endpoint,
     bucket,
     prefix: s.ep.prefix ?? '',
+    timeoutMs: s.timeoutMs,
   };
 }
 
@@ -122,18 +138,26 @@ export async function runS3Check(
       });
     }
   }
+  const timeoutMs = parseDuration(options.requestTimeout);
+  if (timeoutMs === undefined || timeoutMs <= 0) {
+    throw new UsageError(`requestTimeout ${JSON.stringify(options.requestTimeout)} is not a duration`, {
+      hint: 'e.g. 30s or 2m',
+    });
+  }
   const sockets = Math.max(16, options.concurrency * 4);
   const src: Side = {
     side: 'source',
     ep: target.source,
-    client: createS3Client(target.source, 'source', sockets),
+    client: createS3Client(target.source, 'source', sockets, timeoutMs),
     endpoint: displayEndpoint(target.source.endpoint),
+    timeoutMs,
   };
   const tgt: Side = {
     side: 'target',
     ep: target.target,
-    client: createS3Client(target.target, 'target', sockets),
+    client: createS3Client(target.target, 'target', sockets, timeoutMs),
     endpoint: displayEndpoint(target.target.endpoint),
+    timeoutMs,
   };
   let sink: CombinedSink | undefined;
   try {
@@ -190,10 +214,18 @@ export async function runS3Check(
         }
         if (sink) return sink.write(verdict, shown);
       };
+      const deep = options.download || options.metadata;
       const onObject = (r: ObjectResult): Promise<void> | void => {
-        if (r.verdict === '?' && r.needsContent && options.download) {
-          tally.downloaded++;
-          return compareContent(pair, r, ctx.signal).then((c) => record(r, c.verdict, c.reason));
+        if (deep && r.source && r.target) {
+          const listed = { verdict: r.verdict, reason: r.reason, sizesDiffer: r.source.size !== r.target.size };
+          return compareDeep(pair, r.name, listed, {
+            download: options.download,
+            metadata: options.metadata,
+            signal: ctx.signal,
+          }).then((c) => {
+            if (c.downloaded) tally.downloaded++;
+            return record(r, c.verdict, c.reason);
+          });
         }
         return record(r, r.verdict, r.reason);
       };
@@ -243,32 +275,6 @@ export async function runS3Check(
   }
 }
 
-async function compareContent(
-  pair: BucketPair,
-  r: ObjectResult,
-  signal: AbortSignal,
-): Promise<{ verdict: Verdict; reason: string }> {
-  const hashSide = async (s: ListingSource) => {
-    try {
-      return await hashObject(s.client!, s.bucket, s.prefix + r.name, signal);
-    } catch (err) {
-      throw describeS3Error(err, { side: s.side, endpoint: s.endpoint, bucket: s.bucket });
-    }
-  };
-  try {
-    const [a, b] = await Promise.all([hashSide(pair.source), hashSide(pair.target)]);
-    if (a.sha256 === b.sha256 && a.bytes === b.bytes)
-      return { verdict: '=', reason: 'same content (sha256)' };
-    return {
-      verdict: '*',
-      reason: `content differs (sha256 ${a.sha256.slice(0, 12)}… vs ${b.sha256.slice(0, 12)}…)`,
-    };
-  } catch (err) {
-    if (signal.aborted) throw err;
-    return { verdict: '!', reason: `download failed: ${(err as Error).message}` };
-  }
-}
-
 function buildResult(
   buckets: BucketTotals[],
   findings: Finding[],
@@ -302,22 +308,26 @@ function buildResult(
         : counts.unverified! > 0
           ? 'unverified'
           : 'consistent';
+  const scope = describeScope(options, since, counts.skippedOlder!);
   const finishedAt = new Date();
   return {
     checker: 's3',
     ok: status === 'consistent',
     status,
-    summary: summarize(counts, status, since),
+    summary: summarize(counts, status, since, scope.basis),
     counts,
-    findings,
+    // Scope warnings first: never crowded out by maxFindings.
+    findings: [...scope.warnings, ...findings],
     findingsOmitted,
     evidence: {
       buckets,
       since: since?.toISOString(),
       download: options.download,
+      metadata: options.metadata,
       compareModTime: options.compareModTime,
-      compared:
-        'size + ETag (multipart ETags only against the same part count); LastModified reported, not compared unless asked',
+      requestTimeout: options.requestTimeout,
+      compared: scope.compared,
+      notCompared: scope.warnings.map((w) => w.message),
     },
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),

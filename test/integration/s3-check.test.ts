@@ -90,7 +90,15 @@ async function check(
   const t: CheckTarget = { kind: 's3', source, target };
   return runS3Check(
     t,
-    { download: false, compareModTime: false, concurrency: 8, maxFindings: 10_000, ...options },
+    {
+      download: false,
+      metadata: false,
+      requestTimeout: '30s',
+      compareModTime: false,
+      concurrency: 8,
+      maxFindings: 10_000,
+      ...options,
+    },
     { signal: new AbortController().signal, progress: () => undefined },
   );
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../../src/errors.js';
 import { parseDuration } from '../../src/util/duration.js';
@@ -144,7 +145,9 @@ export async function runS3Check(
       hint: 'e.g. 30s or 2m',
     });
   }
-  const sockets = Math.max(16, options.concurrency * 4);
+  // Per side: two listings in flight per key range, plus the download/HEAD pool (1 per range).
+  // Too few and requests queue in the agent, where the connect timeout already runs.
+  const sockets = Math.max(16, options.concurrency * 4 + options.concurrency * 2);
   const src: Side = {
     side: 'source',
     ep: target.source,
@@ -214,33 +217,59 @@ export async function runS3Check(
         }
         if (sink) return sink.write(verdict, shown);
       };
+      // Downloads and HEADs run several at once per bucket (verdicts then arrive out of key
+      // order within a range); the listing waits only when the pool is full.
       const deep = options.download || options.metadata;
+      const pool = new Set<Promise<void>>();
+      const poolSize = options.concurrency;
+      let failure: { err: unknown } | undefined;
+      // The first failed download stops the listing and the other downloads: no partial answer.
+      const stop = new AbortController();
+      const signal = AbortSignal.any([ctx.signal, stop.signal]);
+      setMaxListeners(0, signal);
       const onObject = (r: ObjectResult): Promise<void> | void => {
-        if (deep && r.source && r.target) {
-          const listed = { verdict: r.verdict, reason: r.reason, sizesDiffer: r.source.size !== r.target.size };
-          return compareDeep(pair, r.name, listed, {
-            download: options.download,
-            metadata: options.metadata,
-            signal: ctx.signal,
-          }).then((c) => {
+        if (failure) throw failure.err;
+        if (!deep || !r.source || !r.target) return record(r, r.verdict, r.reason);
+        const listed = { verdict: r.verdict, reason: r.reason, sizesDiffer: r.source.size !== r.target.size };
+        const task: Promise<void> = compareDeep(pair, r.name, listed, {
+          download: options.download,
+          metadata: options.metadata,
+          signal,
+        })
+          .then((c) => {
             if (c.downloaded) tally.downloaded++;
             return record(r, c.verdict, c.reason);
-          });
-        }
-        return record(r, r.verdict, r.reason);
+          })
+          .catch((err: unknown) => {
+            if (!failure) {
+              failure = { err };
+              stop.abort(err);
+            }
+          })
+          .finally(() => pool.delete(task));
+        pool.add(task);
+        if (pool.size >= poolSize) return Promise.race(pool);
       };
       ctx.progress({
         phase: 'compare',
         object: pair.source.bucket,
         message: `listing ${pair.source.bucket} and ${pair.target.bucket}`,
       });
-      const counts = await scanBucketPair(pair.source, pair.target, {
-        concurrency: options.concurrency,
-        since,
-        compareModTime: options.compareModTime,
-        signal: ctx.signal,
-        onObject,
-      });
+      let counts;
+      try {
+        counts = await scanBucketPair(pair.source, pair.target, {
+          concurrency: options.concurrency,
+          since,
+          compareModTime: options.compareModTime,
+          signal,
+          onObject,
+        });
+      } catch (err) {
+        throw ctx.signal.aborted ? err : (failure?.err ?? err);
+      } finally {
+        await Promise.allSettled(pool);
+      }
+      if (failure) throw failure.err;
       buckets.push({
         source: {
           endpoint: src.endpoint,

@@ -109,8 +109,10 @@ export function createS3Client(
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
     requestHandler: {
-      // Per attempt; withDeadline bounds the whole request, retries included.
-      connectionTimeout: Math.min(5_000, requestTimeoutMs),
+      // Per attempt; withDeadline bounds the whole request, retries included. A short connect
+      // timeout fails spuriously on a loaded gateway (SYNs queue), and every such failure spends
+      // the SDK's retry quota, so the deadline is the bound here too.
+      connectionTimeout: requestTimeoutMs,
       requestTimeout: requestTimeoutMs,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),

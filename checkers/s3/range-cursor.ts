@@ -69,8 +69,17 @@ export class RangeCursor {
     const { client, bucket, prefix, side, endpoint, timeoutMs } = this.src;
     const startAfter = this.last === undefined ? this.range.startAfter : this.last.toString('utf8');
     const listPrefix = prefix + this.range.within.toString('utf8');
-    return withDeadline({ side, endpoint, timeoutMs, signal: this.signal }, `listing bucket ${bucket}`, (sig) =>
-      listPage(client!, bucket, listPrefix, startAfter === undefined ? undefined : prefix + startAfter, sig),
+    return withDeadline(
+      { side, endpoint, timeoutMs, signal: this.signal },
+      `listing bucket ${bucket}`,
+      (sig) =>
+        listPage(
+          client!,
+          bucket,
+          listPrefix,
+          startAfter === undefined ? undefined : prefix + startAfter,
+          sig,
+        ),
     ).then(
       (page) => {
         this.pages++;

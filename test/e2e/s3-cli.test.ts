@@ -218,7 +218,9 @@ describe('drctl check s3', () => {
         const t0 = Date.now();
         const r = await drctl([...pair(), '--request-timeout', '2s']);
         expect(r.exitCode).toBe(2);
-        expect(r.stderr).toMatch(/error: (source|target) S3 endpoint http:\/\/127\.0\.0\.1:\d+ did not answer within 2\.00s/);
+        expect(r.stderr).toMatch(
+          /error: (source|target) S3 endpoint http:\/\/127\.0\.0\.1:\d+ did not answer within 2\.00s/,
+        );
         expect(r.stderr).toContain('hint: the');
         expect(r.stderr).not.toMatch(/\n\s+at /);
         expect(Date.now() - t0).toBeLessThan(15_000);

@@ -40,18 +40,33 @@ const objArb: fc.Arbitrary<Omit<Obj, 'key'> & { shape: number }> = fc.record({
   ),
   opts: fc.record({
     contentType: fc.constantFrom('text/plain', 'application/pdf', 'application/octet-stream'),
-    metadata: fc.option(fc.dictionary(fc.constantFrom('owner', 'sum', 'x'), fc.stringMatching(/^[a-z0-9]{0,8}$/)), {
-      nil: undefined,
-    }),
+    metadata: fc.option(
+      fc.dictionary(fc.constantFrom('owner', 'sum', 'x'), fc.stringMatching(/^[a-z0-9]{0,8}$/)),
+      {
+        nil: undefined,
+      },
+    ),
     tags: fc.option(fc.dictionary(fc.constantFrom('app', 'class'), fc.stringMatching(/^[a-z0-9]{0,8}$/)), {
       nil: undefined,
     }),
     multipart: fc.boolean(),
   }),
-}) as never;
+});
 
 type Mutation =
-  | { kind: 'flip-byte' | 'append-byte' | 'delete' | 'rewrite-same' | 'relayout' | 'content-type' | 'user-meta' | 'tag'; side: 'src' | 'dst'; index: number }
+  | {
+      kind:
+        | 'flip-byte'
+        | 'append-byte'
+        | 'delete'
+        | 'rewrite-same'
+        | 'relayout'
+        | 'content-type'
+        | 'user-meta'
+        | 'tag';
+      side: 'src' | 'dst';
+      index: number;
+    }
   | { kind: 'extra'; side: 'src' | 'dst'; index: number };
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.record({
@@ -68,7 +83,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   ),
   side: fc.constantFrom('src', 'dst'),
   index: fc.nat(),
-}) as fc.Arbitrary<Mutation>;
+});
 
 /** Part layout for a body: multipart in PART-sized parts when asked and large enough. */
 function layout(body: Buffer, multipart: boolean, alternate = false): number[] | undefined {
@@ -103,7 +118,15 @@ afterAll(async () => {
 describe('s3 checker: differential property on Ceph RGW', () => {
   it(`verdict is "different" exactly when data changed (seed ${SEED}, ${RUNS} trials)`, async () => {
     let trial = 0;
-    const stats = { trials: 0, changed: 0, metadataOnly: 0, unchanged: 0, falseConsistent: 0, falseDifferent: 0, checks: 0 };
+    const stats = {
+      trials: 0,
+      changed: 0,
+      metadataOnly: 0,
+      unchanged: 0,
+      falseConsistent: 0,
+      falseDifferent: 0,
+      checks: 0,
+    };
     await fc.assert(
       fc.asyncProperty(
         fc.array(objArb, { minLength: 1, maxLength: 6 }),
@@ -111,14 +134,17 @@ describe('s3 checker: differential property on Ceph RGW', () => {
         async (specs, mutations) => {
           const at = `t${trial++}/`;
           // Unique keys: the shape plus the position.
-          const objs: Obj[] = specs.map((s, i) => ({ key: `${at}${KEY_SHAPES[s.shape]}-${i}`, body: s.body, opts: s.opts }));
+          const objs: Obj[] = specs.map((s, i) => ({
+            key: `${at}${KEY_SHAPES[s.shape]}-${i}`,
+            body: s.body,
+            opts: s.opts,
+          }));
           const src = new Map(objs.map((o) => [o.key, o]));
           const dst = new Map(objs.map((o) => [o.key, { ...o }]));
           for (const o of objs) {
             await putObj(SRC, o);
             await putObj(DST, o);
           }
-          let dataChanged = false;
           let metaChanged = false;
           let relayout = false;
           for (const m of mutations) {
@@ -126,11 +152,14 @@ describe('s3 checker: differential property on Ceph RGW', () => {
             const bucket = m.side === 'src' ? SRC : DST;
             const keys = [...side.keys()];
             if (m.kind === 'extra') {
-              const o: Obj = { key: `${at}extra-${m.index % 1000}-${m.side}`, body: Buffer.from('x'), opts: {} };
+              const o: Obj = {
+                key: `${at}extra-${m.index % 1000}-${m.side}`,
+                body: Buffer.from('x'),
+                opts: {},
+              };
               if (side.has(o.key)) continue;
               side.set(o.key, o);
               await putObj(bucket, o);
-              dataChanged = true;
               continue;
             }
             if (keys.length === 0) continue;
@@ -140,16 +169,18 @@ describe('s3 checker: differential property on Ceph RGW', () => {
               case 'delete':
                 side.delete(key);
                 await lab.remove(bucket, key);
-                dataChanged = true;
                 break;
               case 'flip-byte':
               case 'append-byte': {
                 const body = Buffer.from(o.body);
-                if (m.kind === 'flip-byte' && body.length > 0) body[m.index % body.length] = body[m.index % body.length]! ^ 0x20;
-                const next = m.kind === 'append-byte' || body.length === 0 ? Buffer.concat([body, Buffer.from('!')]) : body;
+                if (m.kind === 'flip-byte' && body.length > 0)
+                  body[m.index % body.length] = body[m.index % body.length]! ^ 0x20;
+                const next =
+                  m.kind === 'append-byte' || body.length === 0
+                    ? Buffer.concat([body, Buffer.from('!')])
+                    : body;
                 side.set(key, { ...o, body: next });
                 await putObj(bucket, side.get(key)!);
-                dataChanged = true;
                 break;
               }
               case 'rewrite-same':
@@ -183,9 +214,10 @@ describe('s3 checker: differential property on Ceph RGW', () => {
             }
           }
           // A mutation undone by a later one (same bytes written back) changed nothing.
-          const same = (a: Obj | undefined, b: Obj | undefined) => a !== undefined && b !== undefined && a.body.equals(b.body);
+          const same = (a: Obj | undefined, b: Obj | undefined) =>
+            a !== undefined && b !== undefined && a.body.equals(b.body);
           const allKeys = new Set([...src.keys(), ...dst.keys()]);
-          dataChanged = [...allKeys].some((k) => !same(src.get(k), dst.get(k)));
+          const dataChanged = [...allKeys].some((k) => !same(src.get(k), dst.get(k)));
           const run = (o: { download: boolean; metadata: boolean }): Promise<CheckResult> => {
             stats.checks++;
             return lab.check(lab.endpoint(SRC, at), lab.endpoint(DST, at), o);
@@ -198,7 +230,8 @@ describe('s3 checker: differential property on Ceph RGW', () => {
           else if (metaChanged) stats.metadataOnly++;
           else stats.unchanged++;
           const describe = `trial ${at} data=${dataChanged} meta=${metaChanged} relayout=${relayout} mutations=${JSON.stringify(mutations)}`;
-          if (dataChanged && [dl, dlMeta, plain].some((r) => r.status === 'consistent')) stats.falseConsistent++;
+          if (dataChanged && [dl, dlMeta, plain].some((r) => r.status === 'consistent'))
+            stats.falseConsistent++;
           if (metaChanged && dlMeta.status === 'consistent') stats.falseConsistent++;
           expect(dl.status, describe).toBe(dataChanged ? 'different' : 'consistent');
           expect(dlMeta.status, describe).toBe(dataChanged || metaChanged ? 'different' : 'consistent');

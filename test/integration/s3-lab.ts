@@ -61,7 +61,8 @@ export class Lab {
       Metadata: o.metadata,
     };
     if (o.parts) {
-      if (o.parts.reduce((a, b) => a + b, 0) !== data.length) throw new Error(`parts do not add up for ${key}`);
+      if (o.parts.reduce((a, b) => a + b, 0) !== data.length)
+        throw new Error(`parts do not add up for ${key}`);
       const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand(common));
       const done: { ETag: string; PartNumber: number }[] = [];
       let at = 0;
@@ -79,7 +80,12 @@ export class Lab {
         done.push({ ETag: r.ETag!, PartNumber: i + 1 });
       }
       await this.s3.send(
-        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: done } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: done },
+        }),
       );
     } else {
       await this.s3.send(new PutObjectCommand({ ...common, Body: data }));

@@ -193,11 +193,17 @@ cases.push({
 });
 
 // ---- multipart layouts ------------------------------------------------------------------------
-const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255));
+const bytes = (n: number, seed: number) =>
+  Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255));
 const MP = bytes(3 * PART + 100, 7);
 const MP_OTHER = Buffer.from(MP);
 MP_OTHER[PART + 5] = MP_OTHER[PART + 5]! ^ 1; // one bit in the second part
-const multipart: Array<{ name: string; src: [Buffer, PutOptions]; dst: [Buffer, PutOptions]; expect: Expect }> = [
+const multipart: Array<{
+  name: string;
+  src: [Buffer, PutOptions];
+  dst: [Buffer, PutOptions];
+  expect: Expect;
+}> = [
   {
     name: 'same bytes, same part layout',
     src: [MP, { parts: [PART, PART, PART, 100] }],
@@ -362,7 +368,12 @@ const meta: Array<{ name: string; src: PutOptions; dst: PutOptions; expect: Expe
   },
   {
     name: 'tag named __proto__',
-    src: M({ tags: Object.fromEntries([['__proto__', 'x'], ['app', 'core']]) as Record<string, string> }),
+    src: M({
+      tags: Object.fromEntries([
+        ['__proto__', 'x'],
+        ['app', 'core'],
+      ]),
+    }),
     dst: M({ tags: { app: 'core' } }),
     expect: { plain: '=', download: '=', metadata: '*' },
   },
@@ -448,11 +459,14 @@ describe(`s3 verdict corpus (${cases.length} cases × ${MODES.length} modes)`, (
     for (const [key, e] of expected) {
       const got = verdicts.get(key) ?? '(not reported)';
       if (got !== e[mode]) {
-        const why = results.get(mode)!.result.findings.find((f) => (f.details as { key?: string })?.key === key);
+        const why = results
+          .get(mode)!
+          .result.findings.find((f) => (f.details as { key?: string })?.key === key);
         wrong.push(`${JSON.stringify(key)}: expected ${e[mode]}, got ${got} (${why?.message ?? ''})`);
       }
     }
-    for (const key of verdicts.keys()) if (!expected.has(key)) wrong.push(`unexpected key ${JSON.stringify(key)}`);
+    for (const key of verdicts.keys())
+      if (!expected.has(key)) wrong.push(`unexpected key ${JSON.stringify(key)}`);
     expect(wrong).toEqual([]);
   });
 
@@ -462,7 +476,8 @@ describe(`s3 verdict corpus (${cases.length} cases × ${MODES.length} modes)`, (
       const { verdicts } = results.get(mode)!;
       for (const [key, e] of expected) {
         const differs = e.download !== '=' || e.metadata !== '=';
-        const claimed = mode === 'plain' ? e.download !== '=' : mode === 'download' ? e.download !== '=' : differs;
+        const claimed =
+          mode === 'plain' ? e.download !== '=' : mode === 'download' ? e.download !== '=' : differs;
         if (claimed && verdicts.get(key) === '=' && !limits.get(key)?.includes(mode)) falseConsistent++;
       }
     }
@@ -537,10 +552,16 @@ describe(`s3 verdict corpus (${cases.length} cases × ${MODES.length} modes)`, (
     await inParallel(16, tasks);
     for (const concurrency of [1, 3, 16]) {
       const combined = join(tmp, `page-${concurrency}.txt`);
-      const r = await lab.check(lab.endpoint('page-src'), lab.endpoint('page-dst'), { combined, concurrency });
-      expect(Object.fromEntries(readCombined(readFileSync(combined, 'utf8')))).toEqual(Object.fromEntries(want));
+      const r = await lab.check(lab.endpoint('page-src'), lab.endpoint('page-dst'), {
+        combined,
+        concurrency,
+      });
+      expect(Object.fromEntries(readCombined(readFileSync(combined, 'utf8')))).toEqual(
+        Object.fromEntries(want),
+      );
       expect(r.counts).toMatchObject({ missing: 2, extra: 1, different: 4, same: 997 });
-      if (concurrency === 16) expect((r.evidence.buckets as { ranges: number }[])[0]!.ranges).toBeGreaterThan(1);
+      if (concurrency === 16)
+        expect((r.evidence.buckets as { ranges: number }[])[0]!.ranges).toBeGreaterThan(1);
     }
   });
 

@@ -19,6 +19,7 @@ import { compareDeep } from './deep-compare.js';
 import { describeS3Error } from './errors.js';
 import { describeScope } from './scope.js';
 import { resolveSince, s3OptionsSchema, type S3CheckOptions } from './options.js';
+import type { ListedObject } from './list-xml.js';
 import type { ListingSource } from './range-cursor.js';
 import { scanBucketPair, type ObjectResult } from './scan.js';
 import { formatBytes, summarize, type BucketTotals } from './summary.js';
@@ -227,10 +228,8 @@ export async function runS3Check(
       const stop = new AbortController();
       const signal = AbortSignal.any([ctx.signal, stop.signal]);
       setMaxListeners(0, signal);
-      const onObject = (r: ObjectResult): Promise<void> | void => {
-        if (failure) throw failure.err;
-        if (!deep || !r.source || !r.target) return record(r, r.verdict, r.reason);
-        const listed = { verdict: r.verdict, reason: r.reason, sizesDiffer: r.source.size !== r.target.size };
+      const start = (r: ObjectResult, src: ListedObject, tgt: ListedObject) => {
+        const listed = { verdict: r.verdict, reason: r.reason, sizesDiffer: src.size !== tgt.size };
         const task: Promise<void> = compareDeep(pair, r.name, listed, {
           download: options.download,
           metadata: options.metadata,
@@ -248,7 +247,21 @@ export async function runS3Check(
           })
           .finally(() => pool.delete(task));
         pool.add(task);
-        if (pool.size >= poolSize) return Promise.race(pool);
+      };
+      const onObject = (r: ObjectResult): Promise<void> | void => {
+        if (failure) throw failure.err;
+        if (!deep || !r.source || !r.target) return record(r, r.verdict, r.reason);
+        const [src, tgt] = [r.source, r.target];
+        if (pool.size < poolSize) return start(r, src, tgt);
+        // Several key ranges wait here at once: each re-checks for room after every wake-up,
+        // or the pool (and the requests queued in the HTTP agent) would grow without bound.
+        return (async () => {
+          while (pool.size >= poolSize) await Promise.race(pool);
+          // A task that failed while we waited (TypeScript cannot see the assignment).
+          const failed = failure as { err: unknown } | undefined;
+          if (failed) throw failed.err;
+          start(r, src, tgt);
+        })();
       };
       ctx.progress({
         phase: 'compare',

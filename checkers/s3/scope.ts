@@ -61,7 +61,10 @@ export function describeScope(
       warning(
         'window',
         `--since ${since.toISOString()}: ${skippedOlder.toLocaleString('en-US')} object(s) present on both ` +
-          'sides and modified on neither since then: their content was not compared (presence was, for every key)',
+          'sides and modified on neither since then: their content was not compared (presence was, for every key)' +
+          (options.metadata
+            ? '; a tag-only change does not update LastModified, so it is not seen inside a window'
+            : ''),
       ),
     );
   }

@@ -1,5 +1,7 @@
+import { setMaxListeners } from 'node:events';
 import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../../src/errors.js';
+import { parseDuration } from '../../src/util/duration.js';
 import type {
   Checker,
   CheckContext,
@@ -12,9 +14,12 @@ import type {
 import { createS3Client, displayEndpoint } from './client.js';
 import { openCombinedSink, type CombinedSink } from './combined-sink.js';
 import type { Verdict } from './compare.js';
-import { hashObject } from './download.js';
+import { withDeadline } from './deadline.js';
+import { compareDeep } from './deep-compare.js';
 import { describeS3Error } from './errors.js';
+import { describeScope } from './scope.js';
 import { resolveSince, s3OptionsSchema, type S3CheckOptions } from './options.js';
+import type { ListedObject } from './list-xml.js';
 import type { ListingSource } from './range-cursor.js';
 import { scanBucketPair, type ObjectResult } from './scan.js';
 import { formatBytes, summarize, type BucketTotals } from './summary.js';
@@ -24,6 +29,7 @@ interface Side {
   ep: S3Endpoint;
   client: S3Client;
   endpoint: string;
+  timeoutMs: number;
 }
 
 interface BucketPair {
@@ -39,9 +45,18 @@ const FINDING_KIND: Record<Exclude<Verdict, '='>, { kind: string; severity: Find
   '!': { kind: 'error', severity: 'unverified' },
 };
 
+const scope = (s: Side, signal: AbortSignal) => ({
+  side: s.side,
+  endpoint: s.endpoint,
+  timeoutMs: s.timeoutMs,
+  signal,
+});
+
 async function listAllBuckets(s: Side, signal: AbortSignal): Promise<Set<string>> {
   try {
-    const out = await s.client.send(new ListBucketsCommand({}), { abortSignal: signal });
+    const out = await withDeadline(scope(s, signal), 'listing buckets', (sig) =>
+      s.client.send(new ListBucketsCommand({}), { abortSignal: sig }),
+    );
     return new Set((out.Buckets ?? []).map((b) => b.Name ?? '').filter((n) => n !== ''));
   } catch (err) {
     throw describeS3Error(err, { side: s.side, endpoint: s.endpoint });
@@ -52,7 +67,9 @@ async function requireBucket(s: Side, bucket: string, signal: AbortSignal): Prom
   try {
     // A one-key listing, not HeadBucket: same permission, and its error body names the problem
     // (NoSuchBucket, InvalidAccessKeyId, SignatureDoesNotMatch) where HEAD only has a status.
-    await s.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: signal });
+    await withDeadline(scope(s, signal), `opening bucket ${bucket}`, (sig) =>
+      s.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: sig }),
+    );
   } catch (err) {
     throw describeS3Error(err, { side: s.side, endpoint: s.endpoint, bucket });
   }
@@ -65,6 +82,7 @@ function listing(s: Side, bucket: string, exists: boolean): ListingSource {
     endpoint: s.endpoint,
     bucket,
     prefix: s.ep.prefix ?? '',
+    timeoutMs: s.timeoutMs,
   };
 }
 
@@ -122,18 +140,28 @@ export async function runS3Check(
       });
     }
   }
-  const sockets = Math.max(16, options.concurrency * 4);
+  const timeoutMs = parseDuration(options.requestTimeout);
+  if (timeoutMs === undefined || timeoutMs <= 0) {
+    throw new UsageError(`requestTimeout ${JSON.stringify(options.requestTimeout)} is not a duration`, {
+      hint: 'e.g. 30s or 2m',
+    });
+  }
+  // Per side: two listings in flight per key range, plus the download/HEAD pool (1 per range).
+  // Too few and requests queue in the agent, where the connect timeout already runs.
+  const sockets = Math.max(16, options.concurrency * 4 + options.concurrency * 2);
   const src: Side = {
     side: 'source',
     ep: target.source,
-    client: createS3Client(target.source, 'source', sockets),
+    client: createS3Client(target.source, 'source', sockets, timeoutMs),
     endpoint: displayEndpoint(target.source.endpoint),
+    timeoutMs,
   };
   const tgt: Side = {
     side: 'target',
     ep: target.target,
-    client: createS3Client(target.target, 'target', sockets),
+    client: createS3Client(target.target, 'target', sockets, timeoutMs),
     endpoint: displayEndpoint(target.target.endpoint),
+    timeoutMs,
   };
   let sink: CombinedSink | undefined;
   try {
@@ -190,25 +218,71 @@ export async function runS3Check(
         }
         if (sink) return sink.write(verdict, shown);
       };
+      // Downloads and HEADs run several at once per bucket (verdicts then arrive out of key
+      // order within a range); the listing waits only when the pool is full.
+      const deep = options.download || options.metadata;
+      const pool = new Set<Promise<void>>();
+      const poolSize = options.concurrency;
+      let failure: { err: unknown } | undefined;
+      // The first failed download stops the listing and the other downloads: no partial answer.
+      const stop = new AbortController();
+      const signal = AbortSignal.any([ctx.signal, stop.signal]);
+      setMaxListeners(0, signal);
+      const start = (r: ObjectResult, src: ListedObject, tgt: ListedObject) => {
+        const listed = { verdict: r.verdict, reason: r.reason, sizesDiffer: src.size !== tgt.size };
+        const task: Promise<void> = compareDeep(pair, r.name, listed, {
+          download: options.download,
+          metadata: options.metadata,
+          signal,
+        })
+          .then((c) => {
+            if (c.downloaded) tally.downloaded++;
+            return record(r, c.verdict, c.reason);
+          })
+          .catch((err: unknown) => {
+            if (!failure) {
+              failure = { err };
+              stop.abort(err);
+            }
+          })
+          .finally(() => pool.delete(task));
+        pool.add(task);
+      };
       const onObject = (r: ObjectResult): Promise<void> | void => {
-        if (r.verdict === '?' && r.needsContent && options.download) {
-          tally.downloaded++;
-          return compareContent(pair, r, ctx.signal).then((c) => record(r, c.verdict, c.reason));
-        }
-        return record(r, r.verdict, r.reason);
+        if (failure) throw failure.err;
+        if (!deep || !r.source || !r.target) return record(r, r.verdict, r.reason);
+        const [src, tgt] = [r.source, r.target];
+        if (pool.size < poolSize) return start(r, src, tgt);
+        // Several key ranges wait here at once: each re-checks for room after every wake-up,
+        // or the pool (and the requests queued in the HTTP agent) would grow without bound.
+        return (async () => {
+          while (pool.size >= poolSize) await Promise.race(pool);
+          // A task that failed while we waited (TypeScript cannot see the assignment).
+          const failed = failure as { err: unknown } | undefined;
+          if (failed) throw failed.err;
+          start(r, src, tgt);
+        })();
       };
       ctx.progress({
         phase: 'compare',
         object: pair.source.bucket,
         message: `listing ${pair.source.bucket} and ${pair.target.bucket}`,
       });
-      const counts = await scanBucketPair(pair.source, pair.target, {
-        concurrency: options.concurrency,
-        since,
-        compareModTime: options.compareModTime,
-        signal: ctx.signal,
-        onObject,
-      });
+      let counts;
+      try {
+        counts = await scanBucketPair(pair.source, pair.target, {
+          concurrency: options.concurrency,
+          since,
+          compareModTime: options.compareModTime,
+          signal,
+          onObject,
+        });
+      } catch (err) {
+        throw ctx.signal.aborted ? err : (failure?.err ?? err);
+      } finally {
+        await Promise.allSettled(pool);
+      }
+      if (failure) throw failure.err;
       buckets.push({
         source: {
           endpoint: src.endpoint,
@@ -240,32 +314,6 @@ export async function runS3Check(
     await sink?.close();
     src.client.destroy();
     tgt.client.destroy();
-  }
-}
-
-async function compareContent(
-  pair: BucketPair,
-  r: ObjectResult,
-  signal: AbortSignal,
-): Promise<{ verdict: Verdict; reason: string }> {
-  const hashSide = async (s: ListingSource) => {
-    try {
-      return await hashObject(s.client!, s.bucket, s.prefix + r.name, signal);
-    } catch (err) {
-      throw describeS3Error(err, { side: s.side, endpoint: s.endpoint, bucket: s.bucket });
-    }
-  };
-  try {
-    const [a, b] = await Promise.all([hashSide(pair.source), hashSide(pair.target)]);
-    if (a.sha256 === b.sha256 && a.bytes === b.bytes)
-      return { verdict: '=', reason: 'same content (sha256)' };
-    return {
-      verdict: '*',
-      reason: `content differs (sha256 ${a.sha256.slice(0, 12)}… vs ${b.sha256.slice(0, 12)}…)`,
-    };
-  } catch (err) {
-    if (signal.aborted) throw err;
-    return { verdict: '!', reason: `download failed: ${(err as Error).message}` };
   }
 }
 
@@ -302,22 +350,26 @@ function buildResult(
         : counts.unverified! > 0
           ? 'unverified'
           : 'consistent';
+  const scope = describeScope(options, since, counts.skippedOlder!);
   const finishedAt = new Date();
   return {
     checker: 's3',
     ok: status === 'consistent',
     status,
-    summary: summarize(counts, status, since),
+    summary: summarize(counts, status, since, scope.basis),
     counts,
-    findings,
+    // Scope warnings first: never crowded out by maxFindings.
+    findings: [...scope.warnings, ...findings],
     findingsOmitted,
     evidence: {
       buckets,
       since: since?.toISOString(),
       download: options.download,
+      metadata: options.metadata,
       compareModTime: options.compareModTime,
-      compared:
-        'size + ETag (multipart ETags only against the same part count); LastModified reported, not compared unless asked',
+      requestTimeout: options.requestTimeout,
+      compared: scope.compared,
+      notCompared: scope.warnings.map((w) => w.message),
     },
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),

@@ -86,7 +86,12 @@ export function displayEndpoint(endpoint: string | undefined): string {
  * An S3 client for one side: path-style (Ceph RGW), checksums only when an operation requires
  * them, the SDK's standard retry strategy, keep-alive sockets for parallel listing.
  */
-export function createS3Client(ep: S3Endpoint, side: 'source' | 'target', sockets = 64): S3Client {
+export function createS3Client(
+  ep: S3Endpoint,
+  side: 'source' | 'target',
+  sockets = 64,
+  requestTimeoutMs = 30_000,
+): S3Client {
   // drctl supports Node 20; the SDK's notice about future versions is not for the operator.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const env = CREDENTIAL_ENV[side];
@@ -104,8 +109,11 @@ export function createS3Client(ep: S3Endpoint, side: 'source' | 'target', socket
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
     requestHandler: {
-      connectionTimeout: 5_000,
-      requestTimeout: 60_000,
+      // Per attempt; withDeadline bounds the whole request, retries included. A short connect
+      // timeout fails spuriously on a loaded gateway (SYNs queue), and every such failure spends
+      // the SDK's retry quota, so the deadline is the bound here too.
+      connectionTimeout: requestTimeoutMs,
+      requestTimeout: requestTimeoutMs,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     },

@@ -12,16 +12,27 @@ export async function hashObject(
   bucket: string,
   key: string,
   signal: AbortSignal,
+  touch: () => void = () => undefined,
 ): Promise<ContentHash> {
   const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   const hash = createHash('sha256');
   let bytes = 0;
-  const body = res.Body as AsyncIterable<Uint8Array> | undefined;
+  const body = res.Body as (AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }) | undefined;
   if (body) {
-    for await (const chunk of body) {
-      hash.update(chunk);
-      bytes += chunk.length;
+    // An abort after the headers arrived must also end the body stream, not wait on it.
+    const stop = () => body.destroy?.(new Error('aborted'));
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const chunk of body) {
+        signal.throwIfAborted();
+        touch();
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
     }
+    signal.throwIfAborted();
   }
   return { sha256: hash.digest('hex'), bytes };
 }

@@ -41,7 +41,13 @@ function networkCode(err: SdkLikeError): string | undefined {
  */
 export function describeS3Error(
   err: unknown,
-  where: { side: 'source' | 'target'; endpoint: string; bucket?: string | undefined },
+  where: {
+    side: 'source' | 'target';
+    endpoint: string;
+    bucket?: string | undefined;
+    /** What was under way when a connection broke, e.g. `while listing bucket docs`. */
+    during?: string | undefined;
+  },
 ): DrctlError {
   if (err instanceof DrctlError) return err;
   const e = (err ?? {}) as SdkLikeError;
@@ -84,7 +90,10 @@ export function describeS3Error(
   }
   const net = networkCode(e);
   if (net) {
-    return new ConnectionError(`cannot reach the ${side} S3 endpoint ${endpoint} (${net})`, {
+    const text = where.during
+      ? `the ${side} S3 endpoint ${endpoint} stopped answering ${where.during} (${net})`
+      : `cannot reach the ${side} S3 endpoint ${endpoint} (${net})`;
+    return new ConnectionError(text, {
       hint: `check --${side}-endpoint and that the gateway is up; requests were retried with backoff`,
       cause: err,
     });

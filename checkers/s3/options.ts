@@ -12,10 +12,28 @@ export const s3OptionsSchema = z
      * `all` = every bucket of the source account, plus buckets that exist only on the target.
      */
     buckets: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
-    /** Incremental: compare only objects modified after this time on either side (ISO time, or a duration ago such as `24h`). The listing is still full. */
+    /**
+     * Incremental: compare the content (and metadata) only of objects modified after this time on
+     * either side (ISO time, or a duration ago such as `24h`). Presence is still compared for
+     * every key, so a deletion inside the window is never invisible.
+     */
     since: z.string().min(1).optional(),
-    /** Download and hash both copies of objects whose ETags cannot be compared (multipart). Default false. */
+    /**
+     * Download both copies of every object present on both sides with the same size and compare
+     * their SHA-256: ETags (MD5) are then not trusted at all. Default false.
+     */
     download: z.boolean().default(false),
+    /**
+     * Also compare, per object, Content-Type, Content-Encoding, Content-Disposition,
+     * Content-Language, Cache-Control, Expires, user metadata (x-amz-meta-*) and tags: one HEAD
+     * and one GetObjectTagging per object per side. Default false.
+     */
+    metadata: z.boolean().default(false),
+    /** Deadline of one S3 request, retries included (`30s`, `2m`). Default 30s. */
+    requestTimeout: z
+      .string()
+      .refine((t) => (parseDuration(t) ?? 0) > 0, { message: 'expected a duration such as 30s or 2m' })
+      .default('30s'),
     /** Also report a different LastModified as a difference. Default false (replication rewrites it). */
     compareModTime: z.boolean().default(false),
     /** Key ranges listed at once per bucket (each lists both sides). Default 8. */

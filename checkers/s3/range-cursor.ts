@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DrctlError, ExitCode } from '../../src/errors.js';
 import { listPage } from './client.js';
+import { withDeadline } from './deadline.js';
 import { describeS3Error } from './errors.js';
 import { ListedObject } from './list-xml.js';
 import type { KeyRange } from './split-points.js';
@@ -17,6 +18,8 @@ export interface ListingSource {
   endpoint: string;
   bucket: string;
   prefix: string;
+  /** Deadline of one request, retries included. */
+  timeoutMs: number;
 }
 
 interface Fetched {
@@ -63,15 +66,20 @@ export class RangeCursor {
   }
 
   private fetch(): Promise<Fetched> {
-    const { client, bucket, prefix, side, endpoint } = this.src;
+    const { client, bucket, prefix, side, endpoint, timeoutMs } = this.src;
     const startAfter = this.last === undefined ? this.range.startAfter : this.last.toString('utf8');
     const listPrefix = prefix + this.range.within.toString('utf8');
-    return listPage(
-      client!,
-      bucket,
-      listPrefix,
-      startAfter === undefined ? undefined : prefix + startAfter,
-      this.signal,
+    return withDeadline(
+      { side, endpoint, timeoutMs, signal: this.signal },
+      `listing bucket ${bucket}`,
+      (sig) =>
+        listPage(
+          client!,
+          bucket,
+          listPrefix,
+          startAfter === undefined ? undefined : prefix + startAfter,
+          sig,
+        ),
     ).then(
       (page) => {
         this.pages++;
@@ -89,7 +97,7 @@ export class RangeCursor {
         return { objects, more: page.isTruncated };
       },
       (err: unknown) => {
-        throw describeS3Error(err, { side, endpoint, bucket });
+        throw describeS3Error(err, { side, endpoint, bucket, during: `while listing bucket ${bucket}` });
       },
     );
   }

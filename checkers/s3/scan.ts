@@ -18,7 +18,7 @@ export interface ObjectResult {
 
 export interface ScanOptions {
   concurrency: number;
-  /** Compare only keys modified after this instant on either side. */
+  /** Compare the content only of keys modified after this instant on either side (presence: all). */
   since?: Date | undefined;
   compareModTime: boolean;
   signal: AbortSignal;
@@ -82,7 +82,9 @@ export async function scanBucketPair(
       counts.targetObjects++;
       counts.targetBytes += tgt.size;
     }
-    if (sinceMs !== undefined && !isRecent(src) && !isRecent(tgt)) {
+    // The window narrows only the content comparison: a key on one side only is always
+    // reported, since a deletion inside the window leaves no recent object on either side.
+    if (src && tgt && sinceMs !== undefined && !isRecent(src) && !isRecent(tgt)) {
       counts.skippedOlder++;
       return;
     }

@@ -35,14 +35,21 @@ export function formatBytes(bytes: number): string {
 }
 
 /** `2 buckets, 100,000 vs 99,998 objects (1.2 MiB vs 1.2 MiB): 2 missing, 1 unverified`. */
-export function summarize(c: Record<string, number>, status: CheckStatus, since: Date | undefined): string {
+export function summarize(
+  c: Record<string, number>,
+  status: CheckStatus,
+  since: Date | undefined,
+  basis = 'by size + ETag',
+): string {
   const g = (k: string) => c[k] ?? 0;
   const head =
     `${n(g('buckets'))} bucket${g('buckets') === 1 ? '' : 's'}, ` +
     `${n(g('sourceObjects'))} vs ${n(g('targetObjects'))} objects ` +
     `(${formatBytes(g('sourceBytes'))} vs ${formatBytes(g('targetBytes'))})`;
-  const scope = since ? `, ${n(g('skippedOlder'))} not modified since ${since.toISOString()} skipped` : '';
-  if (status === 'consistent') return `${head}${scope}: consistent (${n(g('same'))} same)`;
+  const scope = since
+    ? `, content of ${n(g('skippedOlder'))} not modified since ${since.toISOString()} not compared`
+    : '';
+  if (status === 'consistent') return `${head}${scope}: consistent (${n(g('same'))} same ${basis})`;
   const parts = (
     [
       ['missing', 'missing on target'],
@@ -54,5 +61,5 @@ export function summarize(c: Record<string, number>, status: CheckStatus, since:
   )
     .filter(([k]) => g(k) > 0)
     .map(([k, label]) => `${n(g(k))} ${label}`);
-  return `${head}${scope}: ${parts.join(', ')} (${n(g('same'))} same)`;
+  return `${head}${scope}: ${parts.join(', ')} (${n(g('same'))} same ${basis})`;
 }

@@ -190,4 +190,61 @@ describe('drctl check s3', () => {
       expect(b.stderr).toContain('--json and --combined - both want stdout');
     });
   });
+  it('says what it compared and what not, and --metadata/--download compare more', async () => {
+    const plain = await drctl([...pair()]);
+    expect(plain.stdout).toContain('note: content compared by ETag, not downloaded');
+    expect(plain.stdout).toContain('note: metadata not compared');
+    expect(plain.stdout).toContain('same by size + ETag)');
+    const deep = await drctl([...pair(), '--download', '--metadata']);
+    expect(deep.exitCode).toBe(1);
+    expect(deep.stdout).not.toContain('note: metadata not compared');
+    expect(deep.stdout).toContain('same by SHA-256 + metadata)');
+    const help = await drctl(['--help']);
+    expect(help.stdout).toContain('--metadata');
+    expect(help.stdout).toContain('--request-timeout');
+    expect(help.stdout).toContain('crafted MD5 collision');
+  });
+
+  describe('a frozen gateway (SIGSTOP): no hang', () => {
+    const freeze = () => {
+      const pid = ceph.gatewayPid();
+      process.kill(pid, 'SIGSTOP');
+      return () => process.kill(pid, 'SIGCONT');
+    };
+
+    it('ends at --request-timeout with exit 2 naming the side, no stack', async () => {
+      const thaw = freeze();
+      try {
+        const t0 = Date.now();
+        const r = await drctl([...pair(), '--request-timeout', '2s']);
+        expect(r.exitCode).toBe(2);
+        expect(r.stderr).toMatch(
+          /error: (source|target) S3 endpoint http:\/\/127\.0\.0\.1:\d+ did not answer within 2\.00s/,
+        );
+        expect(r.stderr).toContain('hint: the');
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(Date.now() - t0).toBeLessThan(15_000);
+      } finally {
+        thaw();
+      }
+    });
+
+    it('Ctrl-C ends it within 2 s with exit 130', async () => {
+      const thaw = freeze();
+      try {
+        const child = drctl([...pair()]);
+        // Long enough for the CLI to start (slow on a loaded machine) and wait on the gateway,
+        // well within the default 30 s request deadline.
+        await new Promise((r) => setTimeout(r, 8_000));
+        const t0 = Date.now();
+        child.kill('SIGINT');
+        const r = await child;
+        expect(Date.now() - t0).toBeLessThan(2_500);
+        expect({ code: r.exitCode, signal: r.signal }).toEqual({ code: 130, signal: undefined });
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      } finally {
+        thaw();
+      }
+    });
+  });
 });

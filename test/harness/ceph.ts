@@ -20,6 +20,10 @@ export interface CephCluster {
   dir: string;
   /** Creates another S3 user (a separate account with its own buckets). */
   createUser(uid: string): Promise<{ accessKeyId: string; secretAccessKey: string }>;
+  /** The radosgw process id (from its pid file), for fault tests (SIGSTOP, SIGKILL). */
+  gatewayPid(): number;
+  /** Starts radosgw again after it was killed, on the same port; waits until it answers. */
+  restartGateway(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -28,6 +32,8 @@ export interface StartCephOptions {
   dir?: string;
   /** memstore capacity in bytes; default 4 GiB (memory is only used as objects are written). */
   memstoreBytes?: number;
+  /** rgw_multipart_min_part_size: smaller parts make multipart tests cheap; default RGW's 5 MiB. */
+  multipartMinPartSize?: number;
 }
 
 // Tests, the demo and the bench run on Node 20; the SDK's notice about its future minimum is noise here.
@@ -54,6 +60,7 @@ function renderConfig(
   monPort: number,
   rgwPort: number,
   memstoreBytes: number,
+  multipartMinPartSize: number | undefined,
 ): string {
   return `[global]
 fsid = ${fsid}
@@ -98,7 +105,7 @@ auth client required = none
 ms mon client mode = crc
 rgw data = ${dir}/rgw
 rgw dns name = 127.0.0.1
-`;
+${multipartMinPartSize === undefined ? '' : `rgw multipart min part size = ${multipartMinPartSize}\n`}`;
 }
 
 function readPid(dir: string, daemon: string): number | undefined {
@@ -160,11 +167,23 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
   const rgwPort = await freePort();
   const fsid = randomUUID();
   const conf = join(dir, 'ceph.conf');
-  writeFileSync(conf, renderConfig(dir, fsid, monPort, rgwPort, opts.memstoreBytes ?? 4 * 1024 ** 3));
+  writeFileSync(
+    conf,
+    renderConfig(dir, fsid, monPort, rgwPort, opts.memstoreBytes ?? 4 * 1024 ** 3, opts.multipartMinPartSize),
+  );
   // Every ceph tool and daemon below reads this file instead of /etc/ceph/ceph.conf.
   const env = { ...process.env, CEPH_CONF: conf };
   const run = (cmd: string, args: string[], timeout = 60_000) => execa(cmd, args, { env, timeout });
   const endpoint = `http://127.0.0.1:${rgwPort}`;
+  const startGateway = async () => {
+    // radosgw stays in the foreground until it has reached the mon, then daemonizes.
+    await run('radosgw', ['-n', 'client.rgw.gw'], 120_000);
+    await pollUntil('radosgw', dir, 'client.rgw.gw.log', 120_000, async () => {
+      const res = await fetch(endpoint, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return true;
+    });
+  };
   try {
     const keyring = join(dir, 'keyring');
     await run('ceph-authtool', [
@@ -206,13 +225,7 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
       const { stdout } = await run('ceph', ['osd', 'stat'], 10_000);
       return stdout.includes('1 up');
     });
-    // radosgw stays in the foreground until it has reached the mon, then daemonizes.
-    await run('radosgw', ['-n', 'client.rgw.gw'], 120_000);
-    await pollUntil('radosgw', dir, 'client.rgw.gw.log', 120_000, async () => {
-      const res = await fetch(endpoint, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      return true;
-    });
+    await startGateway();
     await run('radosgw-admin', [
       'user',
       'create',
@@ -242,6 +255,25 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
         `--secret=${keys.secretAccessKey}`,
       ]);
       return keys;
+    },
+    gatewayPid() {
+      const pid = readPid(dir, 'client.rgw.gw');
+      if (pid === undefined) throw new Error(`ceph: no radosgw pid file in ${dir}/run`);
+      return pid;
+    },
+    async restartGateway() {
+      const pid = readPid(dir, 'client.rgw.gw');
+      // A killed daemon whose parent is a container's non-reaping init lingers as a zombie.
+      const running = (p: number) => {
+        try {
+          return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 50 && pid !== undefined && running(pid); i++) await sleep(100);
+      if (pid !== undefined && running(pid)) throw new Error(`ceph: radosgw ${pid} is still running`);
+      await startGateway();
     },
     async stop() {
       await stopCeph(dir);

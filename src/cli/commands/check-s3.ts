@@ -23,6 +23,8 @@ interface CheckS3Flags {
   buckets?: string;
   since?: string;
   download?: boolean;
+  metadata?: boolean;
+  requestTimeout: string;
   modtime?: boolean;
   concurrency: string;
   json?: boolean;
@@ -58,9 +60,14 @@ export function registerCheckS3(check: Command): void {
     .option('--buckets <names>', 'compare these buckets (same name on both sides, comma-separated), or `all`')
     .option(
       '--since <time>',
-      'compare only objects modified after this time on either side: 24h (ago) or an ISO time',
+      'compare content only of objects modified after this time on either side (24h ago, or an ISO time); presence of every key is always compared',
     )
-    .option('--download', 'hash both copies where ETags cannot be compared (multipart vs single part)')
+    .option('--download', 'download both copies and compare SHA-256 (ETags, i.e. MD5s, are then not trusted)')
+    .option(
+      '--metadata',
+      'also compare Content-Type, Content-Encoding, Cache-Control, …, user metadata (x-amz-meta-*) and tags (2 requests per object per side)',
+    )
+    .option('--request-timeout <duration>', 'deadline of one S3 request, retries included', '30s')
     .option('--modtime', 'also report a different LastModified (replication normally rewrites it)')
     .option('--concurrency <n>', 'key ranges listed at once per bucket (each lists both sides)', '8')
     .option('--json', 'print one JSON document with everything')
@@ -77,12 +84,17 @@ else --source-profile / --target-profile, else the AWS SDK's usual chain (AWS_AC
 AWS_PROFILE, ~/.aws). Path-style addressing (Ceph RGW). Read-only: needs s3:ListBucket, plus
 s3:GetObject for --download and s3:ListAllMyBuckets for --buckets all.
 
-Compared: every key (byte order), size and ETag. A multipart ETag (…-N) only matches another
-with the same part count; otherwise the object is unverified (? — never counted as a match)
-unless --download hashes both copies. LastModified is reported, not compared (unless --modtime).
---since still lists every key (S3 cannot filter by time); it only skips comparing objects that
-were not modified after the time on either side. Keys are listed in parallel key ranges, so
---combined lines are in key order within a range, not overall (pipe through sort if needed).
+Compared: every key (byte order), size and ETag. A single-part ETag is the MD5 of the content:
+equal ETags rule out accidental change, not a crafted MD5 collision (nor SSE-C/KMS ETags, which
+are not MD5s). A multipart ETag (…-N) only matches the same part layout; otherwise the object is
+unverified (? — never counted as a match). --download compares SHA-256 of both copies of every
+object instead. Not compared unless --metadata: Content-Type and the other content headers, user
+metadata and tags. Never compared: ACLs, object lock, storage class, encryption settings,
+noncurrent versions, bucket configuration. The result lists what was not compared as warnings.
+LastModified is reported, not compared (unless --modtime). --since still lists every key on both
+sides and reports every missing or extra key (a deletion inside the window is never invisible);
+it only skips comparing the content of objects modified on neither side since the time. Keys are
+listed in parallel key ranges, so --combined lines are in key order within a range, not overall.
 
 Symbols: = same, + only on source (missing on DR), - only on target, * different,
 ? unverified, ! error. Exit codes: 0 consistent, 1 differences or unverified, 2 could not check.
@@ -219,6 +231,8 @@ export async function runCheckS3(flags: CheckS3Flags): Promise<void> {
     ...(buckets === undefined ? {} : { buckets }),
     ...(flags.since === undefined ? {} : { since: flags.since }),
     download: flags.download === true,
+    metadata: flags.metadata === true,
+    requestTimeout: flags.requestTimeout,
     compareModTime: flags.modtime === true,
     concurrency: integerFlag(flags.concurrency, '--concurrency', 1, 64),
     ...(flags.combined === undefined ? {} : { combined: flags.combined }),
@@ -234,7 +248,7 @@ export async function runCheckS3(flags: CheckS3Flags): Promise<void> {
   const streamFindings = !flags.json && flags.combined !== '-';
   let printed = 0;
   const onFinding = (f: Finding) => {
-    if (!streamFindings || printed >= show) return;
+    if (!streamFindings || printed >= show || f.severity === 'warning') return;
     printed++;
     printLine(redact(`${SYMBOL[f.kind] ?? '!'} ${f.object}  (${f.message})`));
   };
@@ -300,5 +314,6 @@ function printSummary(result: CheckResult, printed: number, toStderr: boolean): 
     );
   }
   out();
+  for (const f of result.findings) if (f.severity === 'warning') out(redact(`note: ${f.message}`));
   out(redact(`${result.status}: ${result.summary}`));
 }

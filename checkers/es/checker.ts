@@ -106,7 +106,12 @@ export async function runEsCheck(
               .inside,
         );
 
-  for (const index of scope.missing) {
+  // Indices the target cannot serve: every source document in them is missing there.
+  const unservable = [
+    ...scope.missing.map((index) => ({ index, closed: false })),
+    ...scope.closedOnTarget.map((index) => ({ index, closed: true })),
+  ];
+  for (const { index, closed } of unservable) {
     ctx.signal.throwIfAborted();
     counts.indices++;
     srcClient.activity = `index ${index}`;
@@ -114,31 +119,29 @@ export async function runEsCheck(
     counts.indicesMissing++;
     counts.countSource += n;
     counts.missing += n;
-    log.add({
-      kind: 'missing-index',
-      severity: 'difference',
-      object: index,
-      message: `index ${index} (${n} docs) is not on the target`,
-      details: { index, count: n },
+    log.add(
+      closed
+        ? {
+            kind: 'closed-index',
+            severity: 'difference',
+            object: index,
+            message: `index ${index} (${n} docs on the source) is closed on the target: missing/closed on target, its documents cannot be read there`,
+            details: { index, count: n, side: 'target' },
+          }
+        : {
+            kind: 'missing-index',
+            severity: 'difference',
+            object: index,
+            message: `index ${index} (${n} docs) is not on the target`,
+            details: { index, count: n },
+          },
+    );
+    perIndex.push({
+      index,
+      countSource: n,
+      missing: n,
+      note: closed ? 'closed on the target' : 'not on the target',
     });
-    perIndex.push({ index, countSource: n, missing: n, note: 'not on the target' });
-  }
-  for (const index of scope.closedOnTarget) {
-    ctx.signal.throwIfAborted();
-    counts.indices++;
-    srcClient.activity = `index ${index}`;
-    const n = await countDocs(srcClient, index, await windowQuery(srcClient, index));
-    counts.indicesMissing++;
-    counts.countSource += n;
-    counts.missing += n;
-    log.add({
-      kind: 'closed-index',
-      severity: 'difference',
-      object: index,
-      message: `index ${index} (${n} docs on the source) is closed on the target: missing/closed on target, its documents cannot be read there`,
-      details: { index, count: n, side: 'target' },
-    });
-    perIndex.push({ index, countSource: n, missing: n, note: 'closed on the target' });
   }
   for (const index of scope.closedOnSource) {
     counts.indices++;

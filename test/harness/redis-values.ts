@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { mulberry32 } from './prng.js';
 
 /**
  * Redis values as plain data for tests: written to a server, mutated, and compared by an
@@ -84,14 +85,7 @@ export function nextUp(x: number): number {
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same data on every run. */
 export function prng(seed: number): { int: (n: number) => number; pick: <T>(xs: readonly T[]) => T } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   return { int, pick: (xs) => xs[int(xs.length)]! };
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMysqlCheck } from '../../checkers/mysql/checker.js';
 import { mysqlOptionsSchema } from '../../checkers/mysql/options.js';
 import { startMariaDbPair, waitForReplicaCatchUp, type MariaDbPair } from '../harness/mysql.js';
+import { mulberry32 } from '../harness/prng.js';
 
 /**
  * Property-based differential test (issue 11): seeded random schemas and data written on the
@@ -16,16 +17,9 @@ let pair: MariaDbPair;
 let primary: Connection;
 let replica: Connection;
 
-/** mulberry32: small, seeded, reproducible. */
+/** Seeded, reproducible (mulberry32). */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
   return { next, int, pick };

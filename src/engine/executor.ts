@@ -10,7 +10,7 @@ import { DEFAULT_WAIT_TIMEOUT_MS } from '../steps/wait.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../util/duration.js';
 import { redact } from '../util/redact.js';
-import { takeApprovals } from './approvals.js';
+import { takeApprovals, type ApprovalRequest } from './approvals.js';
 import { loadFailpoint, type Failpoint } from './failpoint.js';
 import { describeWho } from './run-dir.js';
 import type { ResumePlan } from './resume.js';
@@ -110,6 +110,10 @@ export class Executor {
   private rollbackWanted = false;
   private wake: (() => void) | undefined;
   private syncing: Promise<void> | undefined;
+  /** Manual steps waiting for a decision now: step id → settles the wait. */
+  private readonly waiting = new Map<string, (d: InboxDecision) => void>();
+  /** The decision that settled each step's last wait in this process. */
+  private readonly decided = new Map<string, { decision: string; by: string; seq: number }>();
 
   constructor(private readonly opts: ExecutorOptions) {
     this.steps = new Map(opts.runbook.steps.map((s) => [s.id, s]));
@@ -183,6 +187,9 @@ export class Executor {
             this.hard.abort(new Error(this.stopReason));
           }, runbook.timeoutMs);
     runTimer?.unref();
+    // Decisions left in the inbox by a previous process decide nothing now: answer them first.
+    this.sweepApprovals('the run was not waiting for it when this drctl process started');
+    const inbox = setInterval(() => this.sweepApprovals(), this.opts.approvalPollMs ?? 250);
     try {
       for (;;) {
         if (!this.soft.signal.aborted) {
@@ -203,6 +210,8 @@ export class Executor {
     }
     let rollbackFailed = false;
     if (this.rollbackWanted && !this.hard.signal.aborted) rollbackFailed = !(await this.rollback());
+    clearInterval(inbox);
+    this.sweepApprovals('the run ended before it was taken');
     const notRun = runbook.steps.filter((s) => scheduler.phaseOf(s.id) !== 'done').map((s) => s.id);
     const status: RunStatus = this.interrupted
       ? 'interrupted'
@@ -414,46 +423,95 @@ export class Executor {
     signal: AbortSignal,
   ): Promise<ApprovalDecision> {
     this.emit({ type: 'approval-requested', step: step.id, role, instructions });
+    this.decided.delete(step.id);
     const decided = new AbortController();
     const both = AbortSignal.any([signal, decided.signal]);
     return new Promise<ApprovalDecision>((resolve, reject) => {
       let settled = false;
-      const finish = (d: ApprovalDecision): void => {
+      const finish = (d: InboxDecision): void => {
         if (settled) return;
         settled = true;
-        clearInterval(timer);
+        this.waiting.delete(step.id);
         signal.removeEventListener('abort', onAbort);
-        this.emit({
+        const ev = this.emit({
           type: 'approval',
           step: step.id,
           decision: d.decision,
           by: d.by,
           ...(d.comment ? { comment: d.comment } : {}),
           via: d.via,
+          ...(d.request === undefined ? {} : { request: d.request }),
         });
+        this.decided.set(step.id, { decision: d.decision, by: d.by, seq: ev.seq });
         decided.abort();
         resolve(d);
-      };
-      const poll = (): void => {
-        const req = takeApprovals(this.opts.runDir, step.id)[0];
-        if (req) finish({ decision: req.decision, by: req.by, comment: req.comment, via: 'cli' });
       };
       const onAbort = (): void => {
         if (settled) return;
         settled = true;
-        clearInterval(timer);
+        this.waiting.delete(step.id);
         decided.abort();
         const r: unknown = signal.reason;
         reject(r instanceof Error ? r : new Error('aborted'));
       };
-      const timer = setInterval(poll, this.opts.approvalPollMs ?? 250);
+      this.waiting.set(step.id, finish);
       signal.addEventListener('abort', onAbort, { once: true });
-      poll();
+      this.sweepApprovals();
       this.opts.observer
         ?.promptApproval?.(step, instructions, role, both)
         .then((d) => d && finish(d))
         .catch(() => undefined);
     });
+  }
+
+  /**
+   * Answers every decision in the inbox, in submission order, with exactly one journal event:
+   * the first for a waiting step decides it; a later approval of an approved step is kept as a
+   * concurring approval; anything else is journaled as refused, with why.
+   */
+  private sweepApprovals(notWaiting?: string): void {
+    let requests: ApprovalRequest[];
+    try {
+      requests = takeApprovals(this.opts.runDir);
+    } catch (err) {
+      this.notice(`cannot read the approvals inbox: ${(err as Error).message}`);
+      return;
+    }
+    for (const req of requests) {
+      const comment = req.comment ? { comment: req.comment } : {};
+      const finish = this.waiting.get(req.step);
+      if (finish !== undefined) {
+        finish({ decision: req.decision, by: req.by, comment: req.comment, via: 'cli', request: req.id });
+        continue;
+      }
+      const prior = this.decided.get(req.step);
+      if (prior !== undefined && prior.decision === 'approved' && req.decision === 'approved') {
+        this.emit({
+          type: 'approval',
+          step: req.step,
+          decision: 'approved',
+          by: req.by,
+          ...comment,
+          via: 'cli',
+          request: req.id,
+          concurring: true,
+        });
+        continue;
+      }
+      const reason =
+        prior !== undefined
+          ? `${req.step} was already ${prior.decision} by ${prior.by} (event ${prior.seq}); the first decision stands`
+          : `${req.step} is not waiting for approval: ${notWaiting ?? 'no approval was requested'}`;
+      this.emit({
+        type: 'approval-refused',
+        step: req.step,
+        decision: req.decision,
+        by: req.by,
+        ...comment,
+        request: req.id,
+        reason,
+      });
+    }
   }
 
   /** Undoes completed steps that have a rollback action, newest first (reverse dependency order). */
@@ -529,6 +587,9 @@ export class Executor {
     return this.syncing;
   }
 }
+
+/** A decision with the inbox request it came from, when it came from `drctl approve|reject`. */
+type InboxDecision = ApprovalDecision & { request?: string | undefined };
 
 function isWaiting(action: Action): boolean {
   return action.kind === 'manual' || action.kind === 'wait';

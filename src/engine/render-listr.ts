@@ -140,6 +140,7 @@ export class ListrView implements EngineObserver {
       case 'step-attempt':
       case 'approval-requested':
       case 'approval':
+      case 'approval-refused':
       case 'gate-result':
       case 'override':
         this.setOutput(e, redact(describeEvent(ev)));

@@ -122,6 +122,7 @@ export function replayJournal(events: JournalEvent[]): RunView {
       case 'approval': {
         const s = view.byId.get(ev.step);
         if (!s) break;
+        if (ev.concurring) break;
         s.approval = { decision: ev.decision, by: ev.by, comment: ev.comment };
         if (s.state === 'waiting-approval') s.state = 'running';
         break;
@@ -132,6 +133,8 @@ export function replayJournal(events: JournalEvent[]): RunView {
         break;
       }
       case 'override':
+      case 'approval-refused':
+      case 'step-process':
         break;
       case 'rollback-started':
         view.rolledBack = true;

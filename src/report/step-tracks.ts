@@ -178,6 +178,9 @@ export function collectTracks(events: JournalEvent[], runDryRun: boolean): Track
       case 'gate-result':
         trackOf(ev.step, ev.type);
         break;
+      case 'approval-refused':
+      case 'step-process':
+        break;
       case 'rollback-started':
       case 'rollback-finished':
       case 'run-finished':

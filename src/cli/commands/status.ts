@@ -5,15 +5,16 @@ import { formatEventLine } from '../../engine/format-event.js';
 import { liveness, openRun } from '../../engine/inspect.js';
 import { replayJournal, type RunView } from '../../engine/state.js';
 import type { JournalEvent } from '../../journal/events.js';
-import { readJournal } from '../../journal/journal.js';
+import { openJournalChecked, readJournal } from '../../journal/journal.js';
 import { formatDuration } from '../../util/duration.js';
 import { redact, redactValue } from '../../util/redact.js';
-import { printJson, printLine } from '../output.js';
+import { printError, printJson, printLine } from '../output.js';
 
 interface StatusOptions {
   follow?: boolean;
   json?: boolean;
   runsDir?: string;
+  force?: boolean;
 }
 
 /** `drctl status <run> [--follow]`: every step's state from the journal, from any terminal. */
@@ -25,13 +26,17 @@ export function registerStatus(program: Command): void {
     .option('-f, --follow', 'print events as they are journaled until the run finishes')
     .option('--json', 'print one JSON document')
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .option('--force', 'show the run even when its journal does not verify (see drctl verify)')
     .addHelpText('after', '\nExamples:\n  drctl status latest\n  drctl status 20261122T0215 --follow\n')
     .action(async (run: string, opts: StatusOptions) => {
-      const opened = openRun(opts.runsDir, run);
+      const opened = openRun(opts.runsDir, run, { force: opts.force });
       if (opts.follow) {
         await follow(opened.loc.journalPath);
       }
-      const view = replayJournal(readJournal(opened.loc.journalPath).events);
+      const checked = openJournalChecked(opened.loc.journalPath, { force: opts.force, run: opened.loc.id });
+      if (!checked.chain.ok)
+        printError('the journal does NOT verify (see drctl verify): shown because of --force', 'warning');
+      const view = replayJournal(checked.journal.events);
       if (opts.json) printJson(redactValue(statusJson(view)));
       else printStatus(view);
     });

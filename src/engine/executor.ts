@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../../checkers/types.js';
 import type { JournalEvent, JournalEventBody, JournalStepInfo, RunStatus } from '../journal/events.js';
@@ -13,6 +14,7 @@ import { redact } from '../util/redact.js';
 import { takeApprovals, type ApprovalRequest } from './approvals.js';
 import { loadFailpoint, type Failpoint } from './failpoint.js';
 import { describeWho } from './run-dir.js';
+import { describeProcess } from './step-process.js';
 import type { ResumePlan } from './resume.js';
 import { Scheduler, retryDelayMs } from './scheduler.js';
 import { COMPLETED_STATES } from './state.js';
@@ -402,6 +404,13 @@ export class Executor {
       log: (line) => this.opts.observer?.onLog?.(step.id, redact(line)),
       requestApproval: (instructions, role) => this.requestApproval(step, instructions, role, signal),
       recordGate: (result: CheckResult) => this.emit({ type: 'gate-result', step: step.id, result }),
+      recordProcess: (pid) => {
+        // Journaled and fsynced at once: resume must know this process even if drctl dies now.
+        this.opts.journal.append(
+          { type: 'step-process', step: step.id, attempt, pid, ...describeProcess(pid), host: hostname() },
+          { sync: true },
+        );
+      },
     };
     try {
       await this.durable();

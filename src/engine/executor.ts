@@ -122,16 +122,27 @@ export class Executor {
     this.failpoint = opts.failpoint ?? loadFailpoint();
   }
 
-  /** Ctrl-C. First: start nothing new, cancel waits and approvals, let running steps end. Second: terminate them. */
-  interrupt(): void {
+  /**
+   * Ctrl-C, SIGTERM or SIGHUP (a dropped SSH session). First: start nothing new, cancel waits
+   * and approvals, let running steps end. Second: terminate them. `cause` names the signal in
+   * the journal ("interrupted (Ctrl-C)", "terminated (SIGTERM)", "session hung up (SIGHUP)").
+   */
+  interrupt(cause: 'SIGINT' | 'SIGTERM' | 'SIGHUP' = 'SIGINT'): void {
     this.interrupted = true;
+    const what =
+      cause === 'SIGINT'
+        ? 'interrupted (Ctrl-C)'
+        : cause === 'SIGTERM'
+          ? 'terminated (SIGTERM)'
+          : 'session hung up (SIGHUP)';
+    const again = cause === 'SIGINT' ? 'Press Ctrl-C again' : `Send ${cause} again`;
     if (!this.soft.signal.aborted) {
-      this.stop('interrupted (Ctrl-C)');
+      this.stop(what);
       this.notice(
-        'stopping: no new steps start; running steps finish. Press Ctrl-C again to terminate them.',
+        `stopping (${what}): no new steps start; running steps finish. ${again} to terminate them.`,
       );
     } else if (!this.hard.signal.aborted) {
-      this.hard.abort(new Error('terminated (second Ctrl-C)'));
+      this.hard.abort(new Error(`terminated (second ${cause === 'SIGINT' ? 'Ctrl-C' : cause})`));
       this.notice('terminating running steps');
     }
   }

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { registerSecret } from '../util/redact.js';
+import { BoundedReadError, MAX_INTERPOLATED_FILE_BYTES, readBoundedText } from './read-bounded.js';
 
 /**
  * `${…}` expressions in runbook values:
@@ -103,12 +103,16 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
   const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
   let text: string;
   try {
-    text = readFileSync(full, 'utf8');
+    text = readBoundedText(full, MAX_INTERPOLATED_FILE_BYTES);
   } catch (err) {
+    const bounded = err instanceof BoundedReadError;
     problems.push({
-      severity: ctx.lenient ? 'warning' : 'error',
-      message: `cannot read \${file:${path}}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      hint: 'file paths are relative to the runbook file that names them',
+      // A device, a FIFO or a huge file is a wrong path, not a secret missing on this machine.
+      severity: ctx.lenient && !bounded ? 'warning' : 'error',
+      message: bounded
+        ? `cannot read \${file:${path}}: ${full} ${err.message}`
+        : `cannot read \${file:${path}}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      hint: bounded ? err.hint : 'file paths are relative to the runbook file that names them',
     });
     return `<unreadable:${path}>`;
   }

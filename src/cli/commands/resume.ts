@@ -13,6 +13,7 @@ import { resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
 import { loadRunbook } from '../../runbook/load.js';
 import { redact } from '../../util/redact.js';
+import { collectVar } from '../options.js';
 import { printError, printLine } from '../output.js';
 import { confirmByName, parseConcurrency, printOutcome } from './switch.js';
 
@@ -25,6 +26,7 @@ interface ResumeOptions {
   yes?: boolean;
   concurrency?: number;
   runsDir?: string;
+  var?: Record<string, string>;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -63,6 +65,7 @@ export function registerResume(program: Command): void {
     .option('--yes', 'continue without typing the runbook name to confirm')
     .option('--concurrency <n>', 'steps running at once in the whole run', parseConcurrency)
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .option('--var <name=value>', 'give again a secret var of the original run (stored masked)', collectVar)
     .addHelpText(
       'after',
       '\nExamples:\n  drctl resume latest\n  drctl resume 20261122T0215 --mark-done promote-db --reason "checked by hand: replica promoted"\n  drctl resume latest --retry-unknown --yes\n',
@@ -86,7 +89,18 @@ export function registerResume(program: Command): void {
       }
       const by = opts.as ?? userInfo().username;
       const markDone = new Map((opts.markDone ?? []).map((id) => [id, opts.reason ?? '']));
-      const runbook = loadRunbook(inv.file, { direction: inv.direction, drill: inv.drill, vars: inv.vars });
+      // Secret vars are stored masked in invocation.json: the operator gives them again.
+      const vars = { ...inv.vars, ...opts.var };
+      const masked = Object.keys(vars).filter((k) => vars[k] === '***');
+      if (masked.length > 0) {
+        throw new UsageError(
+          `run ${view.runId} was started with secret var${masked.length > 1 ? 's' : ''} ${masked.join(', ')}, stored masked`,
+          {
+            hint: `give ${masked.length > 1 ? 'them' : 'it'} again: drctl resume ${view.runId} ${masked.map((k) => `--var ${k}=…`).join(' ')}`,
+          },
+        );
+      }
+      const runbook = loadRunbook(inv.file, { direction: inv.direction, drill: inv.drill, vars });
       for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
       // A step whose process outlived drctl is still running: never start a second copy beside it.
       const running = stillRunning(

@@ -112,6 +112,7 @@ export class Executor {
   private rollbackWanted = false;
   private wake: (() => void) | undefined;
   private syncing: Promise<void> | undefined;
+  private journalError: Error | undefined;
   /** Manual steps waiting for a decision now: step id → settles the wait. */
   private readonly waiting = new Map<string, (d: InboxDecision) => void>();
   /** The decision that settled each step's last wait in this process. */
@@ -417,16 +418,40 @@ export class Executor {
       recordGate: (result: CheckResult) => this.emit({ type: 'gate-result', step: step.id, result }),
       recordProcess: (pid) => {
         // Journaled and fsynced at once: resume must know this process even if drctl dies now.
-        this.opts.journal.append(
-          { type: 'step-process', step: step.id, attempt, pid, ...describeProcess(pid), host: hostname() },
-          { sync: true },
-        );
+        // If that fails the command stays behind its gate and never runs (it exits 125).
+        try {
+          this.opts.journal.append(
+            { type: 'step-process', step: step.id, attempt, pid, ...describeProcess(pid), host: hostname() },
+            { sync: true },
+          );
+        } catch (err) {
+          this.onJournalError(err);
+          throw err;
+        }
       },
     };
     try {
-      await this.durable();
+      try {
+        await this.durable();
+      } catch (err) {
+        this.onJournalError(err);
+      }
+      if (this.journalError !== undefined) {
+        return { ok: false, retryable: false, error: 'not started: the journal cannot be written' };
+      }
       return await (this.opts.runAction ?? executeAction)(action, ctx);
     } catch (err) {
+      if (this.journalError !== undefined) {
+        return { ok: false, retryable: false, error: 'not started: the journal cannot be written' };
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') {
+        return {
+          ok: false,
+          retryable: false,
+          error: `cannot write under ${this.opts.runDir} (${code}${code === 'EROFS' ? ': read-only' : ': disk full'}): ${(err as Error).message}`,
+        };
+      }
       // A wait or approval ended by the run's abort, Ctrl-C or the step timeout is not a bug.
       if (signal.aborted) return { ok: false, error: `${action.kind} step ended: ${abortReason(signal)}` };
       return {
@@ -593,9 +618,30 @@ export class Executor {
       body.type === 'run-resumed' ||
       body.type === 'run-finished' ||
       body.type === 'override';
-    const ev = this.opts.journal.append(body, { sync });
+    let ev: JournalEvent;
+    try {
+      ev = this.opts.journal.append(body, { sync });
+    } catch (err) {
+      this.onJournalError(err);
+      // Not on disk: the renderer still shows it, marked, so the operator sees what happened.
+      ev = { seq: -1, ts: new Date().toISOString(), mono: 0, prev: '', ...body };
+    }
     this.opts.observer?.onEvent?.(ev);
     return ev;
+  }
+
+  /**
+   * A journal that cannot be written (a full disk, a read-only remount) must not let the run go
+   * on unrecorded: nothing new starts, and a step whose start is not on disk does not run.
+   */
+  private onJournalError(err: unknown): void {
+    if (this.journalError !== undefined) return;
+    this.journalError = err as Error;
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    this.stop(`the journal cannot be written (${code}): no new step starts`);
+    this.notice(
+      `cannot write the journal ${this.opts.journal.path} (${code}): no new step starts; running steps finish unrecorded. Free space, then drctl resume ${this.opts.runId}`,
+    );
   }
 
   /** One fsync for every event written in this tick (group commit). */

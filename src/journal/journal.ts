@@ -63,6 +63,8 @@ export class JournalWriter {
   private seq: number;
   private prev: string;
   private dirty = false;
+  /** The first write error: once a line may be torn, this writer appends nothing more. */
+  private failed: Error | undefined;
   private inflight: Promise<void> | undefined;
   private readonly t0 = performance.now();
 
@@ -111,7 +113,15 @@ export class JournalWriter {
       ...redactValue(body),
     };
     const line = JSON.stringify(event);
-    writeSync(this.fd, line + '\n');
+    if (this.failed) throw this.failed;
+    try {
+      writeSync(this.fd, line + '\n');
+    } catch (err) {
+      // Part of the line may be on disk (ENOSPC): nothing more is appended after a torn line
+      // by this writer; the next one (resume) terminates it and readers skip it.
+      this.failed = err as Error;
+      throw err;
+    }
     const hash = sha256(line);
     // After the line: a crash in between leaves the head one event behind, which verify
     // accepts (and says so); the other order would make a crash look like a deleted event.

@@ -145,6 +145,8 @@ export class ListrView implements EngineObserver {
       case 'override':
         this.setOutput(e, redact(describeEvent(ev)));
         break;
+      case 'step-process':
+        break;
     }
   };
 

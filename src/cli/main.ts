@@ -9,6 +9,14 @@ import { printError } from './output.js';
  * exit codes: commands throw DrctlError (known, no stack) or return a code.
  */
 export async function main(argv: string[]): Promise<number> {
+  // `drctl status … | head`: the reader left; stop quietly, as other Unix tools do. A running
+  // switch adds its own listener and carries on (the journal is its record, not the terminal).
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) {
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok);
+    }
+  };
+  process.stdout.on('error', onStdoutError);
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);

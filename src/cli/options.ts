@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { SECRET_ENV_NAME } from '../runbook/interpolate.js';
 import type { Direction } from '../runbook/schema.js';
+import { registerSecret } from '../util/redact.js';
 
 /** Collects repeated `--var k=v` options (commander's accumulator). */
 export function collectVar(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -16,6 +18,9 @@ export function collectVar(value: string, previous: Record<string, string> = {})
       hint: 'names use letters, digits and _, starting with a letter',
     });
   }
+  // A var named like a credential (db_password, api_token…) is a secret: masked in the console,
+  // the journal's argv, invocation.json, runbook.json and step output, like ${env:…} secrets.
+  if (SECRET_ENV_NAME.test(name)) registerSecret(value.slice(eq + 1));
   return { ...previous, [name]: value.slice(eq + 1) };
 }
 

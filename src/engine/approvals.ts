@@ -1,12 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 /**
  * The approvals inbox: `drctl approve`/`reject` from any terminal drops a file into
- * `<run-dir>/approvals/`; the running executor turns it into an `approval` journal event (only
- * the executor writes the journal, so the hash chain has one writer) and moves it to done/.
+ * `<run-dir>/approvals/`; the running executor turns each file into exactly one journal event
+ * (only the executor writes the journal, so the hash chain has one writer) and marks it taken in done/.
+ *
+ * Every request gets the next free number (`00000007.json`), claimed atomically with link(2),
+ * which fails when the name exists: two terminals deciding at the same moment get different
+ * numbers, and the lower number is the earlier decision. The executor takes requests in number
+ * order, so which decision wins a race is decided by the inbox, not by timing inside drctl.
  */
 export interface ApprovalRequest {
   step: string;
@@ -16,48 +20,81 @@ export interface ApprovalRequest {
   at: string;
   host: string;
   pid: number;
+  /** The request's number in the inbox (its file name without `.json`); numbers are never reused. */
+  id: string;
 }
+
+const ID_WIDTH = 8;
 
 export function approvalsDir(runDir: string): string {
   return join(runDir, 'approvals');
 }
 
-/** Written to a temp name and renamed, so the executor never reads half a file. */
-export function submitApproval(runDir: string, req: Omit<ApprovalRequest, 'at' | 'host' | 'pid'>): string {
-  const dir = approvalsDir(runDir);
-  mkdirSync(dir, { recursive: true });
-  const full: ApprovalRequest = { ...req, at: new Date().toISOString(), host: hostname(), pid: process.pid };
-  const name = `${Date.now()}-${randomBytes(3).toString('hex')}.json`;
-  const tmp = join(dir, `.${name}.tmp`);
-  writeFileSync(tmp, JSON.stringify(full) + '\n');
-  const path = join(dir, name);
-  renameSync(tmp, path);
-  return path;
-}
-
-/** Takes the pending requests for one step, oldest first, moving each to approvals/done/. */
-export function takeApprovals(runDir: string, step: string): ApprovalRequest[] {
-  const dir = approvalsDir(runDir);
-  let names: string[];
+function numberedNames(dir: string): number[] {
   try {
-    names = readdirSync(dir)
-      .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
-      .sort();
+    return readdirSync(dir)
+      .filter((n) => /^\d+\.json$/.test(n))
+      .map((n) => Number(n.slice(0, -5)));
   } catch {
     return [];
   }
+}
+
+/** Submits a decision and returns its request id (what the executor journals it under). */
+export function submitApproval(
+  runDir: string,
+  req: Omit<ApprovalRequest, 'at' | 'host' | 'pid' | 'id'>,
+): ApprovalRequest {
+  const dir = approvalsDir(runDir);
+  mkdirSync(join(dir, 'done'), { recursive: true });
+  const tmp = join(dir, `.${process.pid}-${Date.now()}.tmp`);
+  let n = Math.max(0, ...numberedNames(dir)) + 1;
+  try {
+    for (;;) {
+      const id = String(n).padStart(ID_WIDTH, '0');
+      const full: ApprovalRequest = {
+        ...req,
+        at: new Date().toISOString(),
+        host: hostname(),
+        pid: process.pid,
+        id,
+      };
+      writeFileSync(tmp, JSON.stringify(full) + '\n');
+      try {
+        // Written whole under a temp name, then linked: the executor never reads half a file,
+        // and link fails with EEXIST when another terminal took this number first.
+        linkSync(tmp, join(dir, `${id}.json`));
+        return full;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        n += 1;
+      }
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Takes every request not taken yet, in submission order, marking each taken in approvals/done/.
+ * Request files stay where they are, so a number once used is never handed out again.
+ */
+export function takeApprovals(runDir: string): ApprovalRequest[] {
+  const dir = approvalsDir(runDir);
+  const taken = new Set(numberedNames(join(dir, 'done')));
   const out: ApprovalRequest[] = [];
-  for (const name of names) {
+  for (const n of numberedNames(dir).sort((a, b) => a - b)) {
+    if (taken.has(n)) continue;
+    const name = `${String(n).padStart(ID_WIDTH, '0')}.json`;
     let req: ApprovalRequest;
     try {
       req = JSON.parse(readFileSync(join(dir, name), 'utf8')) as ApprovalRequest;
     } catch {
       continue;
     }
-    if (req.step !== step) continue;
     mkdirSync(join(dir, 'done'), { recursive: true });
-    renameSync(join(dir, name), join(dir, 'done', name));
-    out.push(req);
+    writeFileSync(join(dir, 'done', name), '');
+    out.push({ ...req, id: req.id ?? name.slice(0, -5) });
   }
   return out;
 }

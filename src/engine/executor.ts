@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../../checkers/types.js';
 import type { JournalEvent, JournalEventBody, JournalStepInfo, RunStatus } from '../journal/events.js';
@@ -10,9 +11,10 @@ import { DEFAULT_WAIT_TIMEOUT_MS } from '../steps/wait.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../util/duration.js';
 import { redact } from '../util/redact.js';
-import { takeApprovals } from './approvals.js';
+import { takeApprovals, type ApprovalRequest } from './approvals.js';
 import { loadFailpoint, type Failpoint } from './failpoint.js';
 import { describeWho } from './run-dir.js';
+import { describeProcess } from './step-process.js';
 import type { ResumePlan } from './resume.js';
 import { Scheduler, retryDelayMs } from './scheduler.js';
 import { COMPLETED_STATES } from './state.js';
@@ -112,22 +114,38 @@ export class Executor {
   private rollbackWanted = false;
   private wake: (() => void) | undefined;
   private syncing: Promise<void> | undefined;
+  private journalError: Error | undefined;
+  /** Manual steps waiting for a decision now: step id → settles the wait. */
+  private readonly waiting = new Map<string, (d: InboxDecision) => void>();
+  /** The decision that settled each step's last wait in this process. */
+  private readonly decided = new Map<string, { decision: string; by: string; seq: number }>();
 
   constructor(private readonly opts: ExecutorOptions) {
     this.steps = new Map(opts.runbook.steps.map((s) => [s.id, s]));
     this.failpoint = opts.failpoint ?? loadFailpoint();
   }
 
-  /** Ctrl-C. First: start nothing new, cancel waits and approvals, let running steps end. Second: terminate them. */
-  interrupt(): void {
+  /**
+   * Ctrl-C, SIGTERM or SIGHUP (a dropped SSH session). First: start nothing new, cancel waits
+   * and approvals, let running steps end. Second: terminate them. `cause` names the signal in
+   * the journal ("interrupted (Ctrl-C)", "terminated (SIGTERM)", "session hung up (SIGHUP)").
+   */
+  interrupt(cause: 'SIGINT' | 'SIGTERM' | 'SIGHUP' = 'SIGINT'): void {
     this.interrupted = true;
+    const what =
+      cause === 'SIGINT'
+        ? 'interrupted (Ctrl-C)'
+        : cause === 'SIGTERM'
+          ? 'terminated (SIGTERM)'
+          : 'session hung up (SIGHUP)';
+    const again = cause === 'SIGINT' ? 'Press Ctrl-C again' : `Send ${cause} again`;
     if (!this.soft.signal.aborted) {
-      this.stop('interrupted (Ctrl-C)');
+      this.stop(what);
       this.notice(
-        'stopping: no new steps start; running steps finish. Press Ctrl-C again to terminate them.',
+        `stopping (${what}): no new steps start; running steps finish. ${again} to terminate them.`,
       );
     } else if (!this.hard.signal.aborted) {
-      this.hard.abort(new Error('terminated (second Ctrl-C)'));
+      this.hard.abort(new Error(`terminated (second ${cause === 'SIGINT' ? 'Ctrl-C' : cause})`));
       this.notice('terminating running steps');
     }
   }
@@ -186,6 +204,9 @@ export class Executor {
             this.runTimeout.abort(new Error(reason));
           }, runbook.timeoutMs);
     runTimer?.unref();
+    // Decisions left in the inbox by a previous process decide nothing now: answer them first.
+    this.sweepApprovals('the run was not waiting for it when this drctl process started');
+    const inbox = setInterval(() => this.sweepApprovals(), this.opts.approvalPollMs ?? 250);
     try {
       for (;;) {
         if (!this.soft.signal.aborted) {
@@ -206,6 +227,8 @@ export class Executor {
     }
     let rollbackSummary: string | undefined;
     if (this.rollbackWanted && !this.hard.signal.aborted) rollbackSummary = await this.rollback();
+    clearInterval(inbox);
+    this.sweepApprovals('the run ended before it was taken');
     const notRun = runbook.steps.filter((s) => scheduler.phaseOf(s.id) !== 'done').map((s) => s.id);
     const status: RunStatus = this.interrupted
       ? 'interrupted'
@@ -416,9 +439,29 @@ export class Executor {
           outcome: e.outcome,
           ...(e.detail === undefined ? {} : { detail: redact(e.detail) }),
         }),
+      recordProcess: (pid) => {
+        // Journaled and fsynced at once: resume must know this process even if drctl dies now.
+        // If that fails the command stays behind its gate and never runs (it exits 125).
+        try {
+          this.opts.journal.append(
+            { type: 'step-process', step: step.id, attempt, pid, ...describeProcess(pid), host: hostname() },
+            { sync: true },
+          );
+        } catch (err) {
+          this.onJournalError(err);
+          throw err;
+        }
+      },
     };
     try {
-      await this.durable();
+      try {
+        await this.durable();
+      } catch (err) {
+        this.onJournalError(err);
+      }
+      if (this.journalError !== undefined) {
+        return { ok: false, retryable: false, error: 'not started: the journal cannot be written' };
+      }
       const outcome = await (this.opts.runAction ?? executeAction)(action, ctx);
       // A result that arrives after the timeout or abort is never a success.
       if (outcome.ok && signal.aborted) {
@@ -426,6 +469,17 @@ export class Executor {
       }
       return outcome;
     } catch (err) {
+      if (this.journalError !== undefined) {
+        return { ok: false, retryable: false, error: 'not started: the journal cannot be written' };
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') {
+        return {
+          ok: false,
+          retryable: false,
+          error: `cannot write under ${this.opts.runDir} (${code}${code === 'EROFS' ? ': read-only' : ': disk full'}): ${(err as Error).message}`,
+        };
+      }
       // A wait or approval ended by the run's abort, Ctrl-C or the step timeout is not a bug.
       if (signal.aborted) return { ok: false, error: `${action.kind} step ended: ${abortReason(signal)}` };
       return {
@@ -442,46 +496,95 @@ export class Executor {
     signal: AbortSignal,
   ): Promise<ApprovalDecision> {
     this.emit({ type: 'approval-requested', step: step.id, role, instructions });
+    this.decided.delete(step.id);
     const decided = new AbortController();
     const both = AbortSignal.any([signal, decided.signal]);
     return new Promise<ApprovalDecision>((resolve, reject) => {
       let settled = false;
-      const finish = (d: ApprovalDecision): void => {
+      const finish = (d: InboxDecision): void => {
         if (settled) return;
         settled = true;
-        clearInterval(timer);
+        this.waiting.delete(step.id);
         signal.removeEventListener('abort', onAbort);
-        this.emit({
+        const ev = this.emit({
           type: 'approval',
           step: step.id,
           decision: d.decision,
           by: d.by,
           ...(d.comment ? { comment: d.comment } : {}),
           via: d.via,
+          ...(d.request === undefined ? {} : { request: d.request }),
         });
+        this.decided.set(step.id, { decision: d.decision, by: d.by, seq: ev.seq });
         decided.abort();
         resolve(d);
-      };
-      const poll = (): void => {
-        const req = takeApprovals(this.opts.runDir, step.id)[0];
-        if (req) finish({ decision: req.decision, by: req.by, comment: req.comment, via: 'cli' });
       };
       const onAbort = (): void => {
         if (settled) return;
         settled = true;
-        clearInterval(timer);
+        this.waiting.delete(step.id);
         decided.abort();
         const r: unknown = signal.reason;
         reject(r instanceof Error ? r : new Error('aborted'));
       };
-      const timer = setInterval(poll, this.opts.approvalPollMs ?? 250);
+      this.waiting.set(step.id, finish);
       signal.addEventListener('abort', onAbort, { once: true });
-      poll();
+      this.sweepApprovals();
       this.opts.observer
         ?.promptApproval?.(step, instructions, role, both)
         .then((d) => d && finish(d))
         .catch(() => undefined);
     });
+  }
+
+  /**
+   * Answers every decision in the inbox, in submission order, with exactly one journal event:
+   * the first for a waiting step decides it; a later approval of an approved step is kept as a
+   * concurring approval; anything else is journaled as refused, with why.
+   */
+  private sweepApprovals(notWaiting?: string): void {
+    let requests: ApprovalRequest[];
+    try {
+      requests = takeApprovals(this.opts.runDir);
+    } catch (err) {
+      this.notice(`cannot read the approvals inbox: ${(err as Error).message}`);
+      return;
+    }
+    for (const req of requests) {
+      const comment = req.comment ? { comment: req.comment } : {};
+      const finish = this.waiting.get(req.step);
+      if (finish !== undefined) {
+        finish({ decision: req.decision, by: req.by, comment: req.comment, via: 'cli', request: req.id });
+        continue;
+      }
+      const prior = this.decided.get(req.step);
+      if (prior !== undefined && prior.decision === 'approved' && req.decision === 'approved') {
+        this.emit({
+          type: 'approval',
+          step: req.step,
+          decision: 'approved',
+          by: req.by,
+          ...comment,
+          via: 'cli',
+          request: req.id,
+          concurring: true,
+        });
+        continue;
+      }
+      const reason =
+        prior !== undefined
+          ? `${req.step} was already ${prior.decision} by ${prior.by} (event ${prior.seq}); the first decision stands`
+          : `${req.step} is not waiting for approval: ${notWaiting ?? 'no approval was requested'}`;
+      this.emit({
+        type: 'approval-refused',
+        step: req.step,
+        decision: req.decision,
+        by: req.by,
+        ...comment,
+        request: req.id,
+        reason,
+      });
+    }
   }
 
   /**
@@ -573,9 +676,30 @@ export class Executor {
       body.type === 'override' ||
       // Work that reached a remote system must survive a power loss: resume decides on it.
       body.type === 'step-effect';
-    const ev = this.opts.journal.append(body, { sync });
+    let ev: JournalEvent;
+    try {
+      ev = this.opts.journal.append(body, { sync });
+    } catch (err) {
+      this.onJournalError(err);
+      // Not on disk: the renderer still shows it, marked, so the operator sees what happened.
+      ev = { seq: -1, ts: new Date().toISOString(), mono: 0, prev: '', ...body };
+    }
     this.opts.observer?.onEvent?.(ev);
     return ev;
+  }
+
+  /**
+   * A journal that cannot be written (a full disk, a read-only remount) must not let the run go
+   * on unrecorded: nothing new starts, and a step whose start is not on disk does not run.
+   */
+  private onJournalError(err: unknown): void {
+    if (this.journalError !== undefined) return;
+    this.journalError = err as Error;
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    this.stop(`the journal cannot be written (${code}): no new step starts`);
+    this.notice(
+      `cannot write the journal ${this.opts.journal.path} (${code}): no new step starts; running steps finish unrecorded. Free space, then drctl resume ${this.opts.runId}`,
+    );
   }
 
   /** One fsync for every event written in this tick (group commit). */
@@ -587,6 +711,9 @@ export class Executor {
     return this.syncing;
   }
 }
+
+/** A decision with the inbox request it came from, when it came from `drctl approve|reject`. */
+type InboxDecision = ApprovalDecision & { request?: string | undefined };
 
 function isWaiting(action: Action): boolean {
   return action.kind === 'manual' || action.kind === 'wait';

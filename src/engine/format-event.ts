@@ -23,7 +23,11 @@ export function describeEvent(ev: JournalEvent): string {
     case 'approval-requested':
       return `${ev.step} waiting for approval by ${ev.role}: ${ev.instructions} (drctl approve <run> ${ev.step} --as <name>)`;
     case 'approval':
-      return `${ev.step} ${ev.decision} by ${ev.by} via ${ev.via}${ev.comment ? `: ${ev.comment}` : ''}`;
+      return `${ev.step} ${ev.decision} by ${ev.by} via ${ev.via}${ev.concurring ? ' (concurring: the step was already approved)' : ''}${ev.comment ? `: ${ev.comment}` : ''}`;
+    case 'approval-refused':
+      return `${ev.step} ${ev.decision === 'approved' ? 'approval' : 'rejection'} by ${ev.by} refused: ${ev.reason}`;
+    case 'step-process':
+      return `${ev.step} process ${ev.pid} (group ${ev.pgid}) on ${ev.host}`;
     case 'gate-result':
       return `${ev.step} gate ${ev.result.checker}: ${ev.result.status}: ${ev.result.summary}`;
     case 'override':

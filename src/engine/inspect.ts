@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
-import { readJournal } from '../journal/journal.js';
+import { openJournalChecked } from '../journal/journal.js';
 import { resolveRun, resolveRunsDir, type RunLocation } from '../journal/runs.js';
 import { isProcessAlive } from './lock.js';
 import { replayJournal, type RunView } from './state.js';
@@ -12,10 +12,17 @@ export interface OpenedRun {
   live: boolean | 'unknown';
 }
 
-/** Finds a run by id/prefix/latest/path and replays its journal. Unknown ids are usage errors. */
-export function openRun(runsDirOption: string | undefined, idOrLatest: string): OpenedRun {
+/**
+ * Finds a run by id/prefix/latest/path and replays its journal. Unknown ids are usage errors; a
+ * journal whose hash chain or head does not verify is refused (exit 2) unless `force`.
+ */
+export function openRun(
+  runsDirOption: string | undefined,
+  idOrLatest: string,
+  options: { force?: boolean } = {},
+): OpenedRun {
   const loc = resolveRun(resolveRunsDir(runsDirOption), idOrLatest);
-  const journal = readJournal(loc.journalPath, { allowMissing: true });
+  const { journal } = openJournalChecked(loc.journalPath, { force: options.force, run: loc.id });
   if (journal.events.length === 0) {
     throw new UsageError(`run ${loc.id} has an empty journal`, {
       hint: 'the run did not get as far as its first event',

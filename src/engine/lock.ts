@@ -1,7 +1,8 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { ensureDir } from '../journal/runs.js';
 
 /** Who holds an environment's switch lock. */
 export interface LockHolder {
@@ -53,7 +54,7 @@ function readHolder(path: string): LockHolder | undefined {
  */
 export function acquireLock(runsDir: string, environment: string, runId: string): HeldLock {
   const path = lockPath(runsDir, environment);
-  mkdirSync(join(runsDir, '.locks'), { recursive: true });
+  ensureDir(join(runsDir, '.locks'), 'the lock directory');
   const holder: LockHolder = {
     pid: process.pid,
     host: hostname(),

@@ -141,9 +141,12 @@ export class ListrView implements EngineObserver {
       case 'step-effect':
       case 'approval-requested':
       case 'approval':
+      case 'approval-refused':
       case 'gate-result':
       case 'override':
         this.setOutput(e, redact(describeEvent(ev)));
+        break;
+      case 'step-process':
         break;
     }
   };

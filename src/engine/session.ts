@@ -21,15 +21,24 @@ export async function runSession(opts: SessionOptions): Promise<RunResult> {
   const view = opts.tty ? new ListrView(visibleSteps(opts.runbook)) : undefined;
   const observer: EngineObserver = view ?? createLineRenderer();
   const executor = new Executor({ ...opts, journal, observer });
-  const onSignal = (): void => executor.interrupt();
+  const onSignal = (sig: NodeJS.Signals): void =>
+    executor.interrupt(sig === 'SIGTERM' || sig === 'SIGHUP' ? sig : 'SIGINT');
+  // A dropped SSH session sends SIGHUP and takes the terminal with it: handle it like SIGTERM,
+  // and let writes to the dead terminal fail quietly rather than end the run (the journal is
+  // the record; docs/operations.md says how to run detached so that this never matters).
+  const ignoreStreamError = (): void => undefined;
+  process.stdout.on('error', ignoreStreamError);
+  process.stderr.on('error', ignoreStreamError);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     view?.start();
     return await executor.run();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     await view?.finish();
     journal.close();
     opts.lock?.release();

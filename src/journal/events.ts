@@ -103,6 +103,34 @@ export type JournalEventBody =
       by: string;
       comment?: string;
       via: 'prompt' | 'cli' | 'auto';
+      /** The inbox request this decision came from (`drctl approve|reject`). */
+      request?: string;
+      /** A second approval of a step already approved: recorded as another approver, decides nothing. */
+      concurring?: boolean;
+    }
+  | {
+      /** A submitted decision that did not decide the step, and why (e.g. it lost a race). */
+      type: 'approval-refused';
+      step: string;
+      decision: 'approved' | 'rejected';
+      by: string;
+      comment?: string;
+      request: string;
+      reason: string;
+    }
+  | {
+      /**
+       * A run step's process, journaled (fsynced) before the command runs, so that after a crash
+       * resume can tell whether it still runs. `startTime`: field 22 of /proc/<pid>/stat (clock
+       * ticks since boot), which tells a reused pid from the original.
+       */
+      type: 'step-process';
+      step: string;
+      attempt: number;
+      pid: number;
+      pgid: number;
+      startTime?: string;
+      host: string;
     }
   | { type: 'gate-result'; step: string; result: CheckResult }
   | { type: 'override'; step: string; action: 'mark-done' | 'retry-unknown'; by: string; reason: string }

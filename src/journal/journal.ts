@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DrctlError, ExitCode } from '../errors.js';
 import { redactValue } from '../util/redact.js';
 import type { JournalEvent, JournalEventBody } from './events.js';
 
@@ -11,24 +13,70 @@ export function sha256(text: string): string {
 }
 
 /**
+ * The chain's head, kept outside the journal: the seq and hash of the last event written.
+ * A hash chain alone cannot tell that its last lines were edited or deleted (nothing after them
+ * points back); the head can. Rewritten in place (one fixed-size record) after every append.
+ */
+export interface JournalHead {
+  seq: number;
+  hash: string;
+}
+
+/** Size of the head record: one write of one block, never torn in practice. */
+const HEAD_BYTES = 160;
+
+/** `journal.head` next to `journal.jsonl`. */
+export function headPathOf(journalPath: string): string {
+  return join(dirname(journalPath), `${basename(journalPath).replace(/\.jsonl$/, '')}.head`);
+}
+
+/** The head record, undefined when there is none (a run recorded before heads existed). */
+export function readHead(journalPath: string): JournalHead | 'unreadable' | undefined {
+  let text: string;
+  try {
+    text = readFileSync(headPathOf(journalPath), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return 'unreadable';
+  }
+  try {
+    const h = JSON.parse(text.trim()) as JournalHead;
+    if (!Number.isInteger(h.seq) || typeof h.hash !== 'string' || !/^[0-9a-f]{64}$/.test(h.hash))
+      return 'unreadable';
+    return { seq: h.seq, hash: h.hash };
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function headRecord(seq: number, hash: string): string {
+  return JSON.stringify({ seq, hash }).padEnd(HEAD_BYTES - 1, ' ') + '\n';
+}
+
+/**
  * Append-only JSON-lines journal with a sha-256 hash chain; every event is fsynced before
  * `append` returns, so a crash loses at most the event being written (a torn last line).
  */
 export class JournalWriter {
   private fd: number;
+  private readonly headFd: number;
   private seq: number;
   private prev: string;
   private dirty = false;
+  /** The first write error: once a line may be torn, this writer appends nothing more. */
+  private failed: Error | undefined;
   private inflight: Promise<void> | undefined;
   private readonly t0 = performance.now();
 
   private constructor(
     readonly path: string,
     fd: number,
+    headFd: number,
     seq: number,
     prev: string,
   ) {
     this.fd = fd;
+    this.headFd = headFd;
     this.seq = seq;
     this.prev = prev;
   }
@@ -42,12 +90,13 @@ export class JournalWriter {
       // Terminate the torn line so the next event starts on its own line; readers skip it.
       writeSync(fd, '\n');
     }
-    return new JournalWriter(
-      path,
-      fd,
-      existing.events.length,
-      last === undefined ? GENESIS_HASH : sha256(last),
-    );
+    const headFd = openSync(headPathOf(path), 'a+');
+    closeSync(headFd);
+    const hfd = openSync(headPathOf(path), 'r+');
+    const prev = last === undefined ? GENESIS_HASH : sha256(last);
+    // Anchors what is there (callers that act on a journal verify it first: openJournalChecked).
+    if (last !== undefined) writeSync(hfd, headRecord(existing.events.length - 1, prev), 0);
+    return new JournalWriter(path, fd, hfd, existing.events.length, prev);
   }
 
   /**
@@ -64,10 +113,22 @@ export class JournalWriter {
       ...redactValue(body),
     };
     const line = JSON.stringify(event);
-    writeSync(this.fd, line + '\n');
+    if (this.failed) throw this.failed;
+    try {
+      writeSync(this.fd, line + '\n');
+    } catch (err) {
+      // Part of the line may be on disk (ENOSPC): nothing more is appended after a torn line
+      // by this writer; the next one (resume) terminates it and readers skip it.
+      this.failed = err as Error;
+      throw err;
+    }
+    const hash = sha256(line);
+    // After the line: a crash in between leaves the head one event behind, which verify
+    // accepts (and says so); the other order would make a crash look like a deleted event.
+    writeSync(this.headFd, headRecord(this.seq, hash), 0);
     if (options.sync === false) this.dirty = true;
     else this.sync(true);
-    this.prev = sha256(line);
+    this.prev = hash;
     this.seq += 1;
     return event;
   }
@@ -76,6 +137,7 @@ export class JournalWriter {
   sync(force = false): void {
     if (!force && !this.dirty) return;
     fsyncSync(this.fd);
+    fsyncSync(this.headFd);
     this.dirty = false;
   }
 
@@ -87,7 +149,9 @@ export class JournalWriter {
     if (!this.dirty) return this.inflight ?? Promise.resolve();
     this.dirty = false;
     const p = new Promise<void>((resolve, reject) =>
-      fsync(this.fd, (err) => (err ? reject(err) : resolve())),
+      fsync(this.fd, (err) =>
+        err ? reject(err) : fsync(this.headFd, (err2) => (err2 ? reject(err2) : resolve())),
+      ),
     );
     const tracked: Promise<void> = p
       .catch(() => undefined)
@@ -101,6 +165,7 @@ export class JournalWriter {
   close(): void {
     this.sync();
     closeSync(this.fd);
+    closeSync(this.headFd);
   }
 }
 
@@ -161,13 +226,64 @@ function isTornRepair(raw: string[], i: number): boolean {
 export interface ChainVerification {
   ok: boolean;
   events: number;
+  /**
+   * How the head file anchors the last event: `anchored`; `one-behind` (drctl stopped between
+   * writing an event and its anchor: the last event is chained but not anchored); `no-head`
+   * (a journal without a head file: its last event is not protected). Absent when not checked.
+   */
+  anchor?: 'anchored' | 'one-behind' | 'no-head' | undefined;
   /** First place the chain breaks: the event's seq, its line and why. */
   breakAt?: { seq: number; line: number; reason: string };
   tornTail: boolean;
 }
 
-/** Checks every event's `prev` against the sha-256 of the line before it, and the seq order. */
-export function verifyChain(journal: ReadJournalResult): ChainVerification {
+/**
+ * Checks every event's `prev` against the sha-256 of the line before it, and the seq order; with
+ * `head` (see readHead), also that the journal ends where its head says, with that hash.
+ */
+export function verifyChain(
+  journal: ReadJournalResult,
+  head?: JournalHead | 'unreadable' | null,
+): ChainVerification {
+  const chain = verifyLinks(journal);
+  if (!chain.ok || head === undefined) return chain;
+  const broken = (reason: string, seq: number): ChainVerification => ({
+    ...chain,
+    ok: false,
+    breakAt: { seq, line: Math.max(1, seq + 1), reason },
+  });
+  if (head === null) return { ...chain, anchor: 'no-head' };
+  const n = journal.events.length;
+  if (head === 'unreadable') return broken('the head file (journal.head) is damaged', n - 1);
+  const hashAt = (i: number): string | undefined =>
+    journal.lines[i] === undefined ? undefined : sha256(journal.lines[i]);
+  if (head.seq > n - 1) {
+    return broken(
+      `the head file says the journal ends at event ${head.seq}, but its last event is ${n - 1}: events were removed from the end`,
+      n,
+    );
+  }
+  if (head.seq === n - 1) {
+    if (hashAt(n - 1) === head.hash) return { ...chain, anchor: 'anchored' };
+    return broken(
+      `event ${n - 1} (the last) was altered after it was written: it does not match the head file`,
+      n - 1,
+    );
+  }
+  if (hashAt(head.seq) !== head.hash) {
+    return broken(
+      `event ${head.seq} was altered after it was written: it does not match the head file`,
+      head.seq,
+    );
+  }
+  if (head.seq === n - 2) return { ...chain, anchor: 'one-behind' };
+  return broken(
+    `events ${head.seq + 1}–${n - 1} were not written by drctl: the head file says the journal ends at event ${head.seq}`,
+    head.seq + 1,
+  );
+}
+
+function verifyLinks(journal: ReadJournalResult): ChainVerification {
   let prev = GENESIS_HASH;
   for (let i = 0; i < journal.events.length; i++) {
     const ev = journal.events[i]!;
@@ -207,4 +323,38 @@ export function verifyChain(journal: ReadJournalResult): ChainVerification {
     };
   }
   return { ok: true, events: journal.events.length, tornTail: journal.tornTail !== undefined };
+}
+
+/** The journal and its verification, head included (`anchor` is always set). */
+export function checkJournal(journalPath: string): { journal: ReadJournalResult; chain: ChainVerification } {
+  const journal = readJournal(journalPath);
+  const head = readHead(journalPath);
+  return { journal, chain: verifyChain(journal, head ?? null) };
+}
+
+/** A journal whose hash chain or head does not verify: nothing should act on it. */
+export class JournalIntegrityError extends DrctlError {}
+
+/**
+ * Reads a journal for a command that acts on it (status, resume, report, approve), refusing
+ * one whose chain is broken: an edited or truncated journal would make drctl re-run a finished
+ * step or report a failure as a success. `force` returns it anyway (for reading only).
+ */
+export function openJournalChecked(
+  journalPath: string,
+  options: { force?: boolean; run?: string } = {},
+): { journal: ReadJournalResult; chain: ChainVerification } {
+  const checked = checkJournal(journalPath);
+  if (!checked.chain.ok && !options.force) {
+    const b = checked.chain.breakAt;
+    const where = b === undefined ? '' : ` at ${b.seq >= 0 ? `event ${b.seq}, ` : ''}line ${b.line}`;
+    throw new JournalIntegrityError(
+      `the journal of run ${options.run ?? journalPath} is not intact${where}: ${b?.reason ?? 'unknown'}; refusing to act on it`,
+      {
+        exitCode: ExitCode.usage,
+        hint: `run \`drctl verify ${options.run ?? journalPath}\` for details; investigate before anything else (reading commands accept --force to show it anyway)`,
+      },
+    );
+  }
+  return checked;
 }

@@ -300,6 +300,11 @@ export function replayRun(events: JournalEvent[], options: ReplayOptions = {}): 
         break;
       case 'approval': {
         const t = trackOf(ev.step, ev.type);
+        if (ev.concurring) {
+          // A second approver of an already approved step: listed, decides nothing.
+          t.approvals.push({ at: ev.ts, decision: ev.decision, by: ev.by, via: ev.via, comment: ev.comment });
+          break;
+        }
         const open = t.approvalWaits.find((w) => w.to === undefined);
         if (open !== undefined) open.to = at;
         const note = { at: ev.ts, decision: ev.decision, by: ev.by, via: ev.via, comment: ev.comment };
@@ -321,6 +326,10 @@ export function replayRun(events: JournalEvent[], options: ReplayOptions = {}): 
           t.committed.push(`${ev.target} ${ev.outcome}${ev.detail ? ` (${ev.detail})` : ''}`);
         break;
       }
+      case 'approval-refused':
+      case 'step-process':
+        // A refused submission changes no step; a step's process id matters to resume only.
+        break;
       case 'gate-result': {
         const t = trackOf(ev.step, ev.type);
         t.gate = { ok: ev.result.ok, status: ev.result.status, summary: ev.result.summary };

@@ -42,10 +42,33 @@ export function makeRunId(now: Date = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
+/**
+ * mkdir -p with an error a person can act on: a runs dir that is a file, read-only or on a full
+ * disk is a usage error (exit 2) naming the path, not an internal error.
+ */
+export function ensureDir(path: string, what = 'the runs directory'): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const why: Record<string, string> = {
+      ENOTDIR: 'a part of the path is a file, not a directory',
+      EEXIST: 'a file of that name exists',
+      EACCES: 'permission denied',
+      EPERM: 'permission denied',
+      EROFS: 'the file system is read-only',
+      ENOSPC: 'the disk is full',
+    };
+    throw new UsageError(`cannot create ${what} ${path}: ${why[code] ?? code}`, {
+      hint: 'pass --runs-dir <dir> (or set DRCTL_HOME) to a writable directory with free space',
+    });
+  }
+}
+
 /** Creates `<runsDir>/<runId>/` and returns where its journal goes. */
 export function createRunDir(runsDir: string, runId: string): RunLocation {
   const dir = join(runsDir, runId);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   return { id: runId, dir, journalPath: join(dir, JOURNAL_FILE) };
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { readJournal, verifyChain } from '../journal/journal.js';
+import { readHead, readJournal, verifyChain } from '../journal/journal.js';
 import type { JournalEvent } from '../journal/events.js';
 import type { RunLocation } from '../journal/runs.js';
 import { buildReportModel, type BuildReportOptions } from './build-model.js';
@@ -21,7 +21,7 @@ const TORN_EVENT_PREFIX = '{"seq":';
  */
 export function loadJournal(journalPath: string): LoadedJournal {
   const journal = readJournal(journalPath);
-  const chain = verifyChain(journal);
+  const chain = verifyChain(journal, readHead(journalPath) ?? null);
   const fileLines = readFileSync(journalPath, 'utf8').split('\n');
   const lineOfEvent: number[] = [];
   const strays: number[] = [];

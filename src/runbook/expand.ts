@@ -121,7 +121,12 @@ function interpolateFields(
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     const problems: InterpolationProblem[] = [];
-    out[key] = interpolate(value, ctx, problems);
+    out[key] = interpolate(
+      value,
+      ctx,
+      problems,
+      key === 'run' && body.shell === true && typeof value === 'string',
+    );
     report(diags, origin, [...prefix, key], problems);
   }
   return out;

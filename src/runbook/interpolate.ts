@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { registerSecret } from '../util/redact.js';
+import { BoundedReadError, MAX_INTERPOLATED_FILE_BYTES, readBoundedText } from './read-bounded.js';
 
 /**
  * `${…}` expressions in runbook values:
@@ -37,35 +37,64 @@ export interface InterpolationProblem {
 const EXPR_RE = /\$\$\{|\$\{([^}]*)\}/g;
 const WHOLE_RE = /^\$\{([^}]*)\}$/;
 
+/**
+ * Resolves `${…}` in a value. In a shell command line (`run:` text of a step with `shell: true`,
+ * `shell` set by the caller) every inserted value is quoted for the shell, so a var or a
+ * foreach item holding `; touch x` stays one argument; `${raw:expr}` inserts it unquoted, for
+ * the rare value that is meant to be shell syntax.
+ */
 export function interpolate(
   value: unknown,
   ctx: InterpolationContext,
   problems: InterpolationProblem[],
+  shell = false,
 ): unknown {
-  if (typeof value === 'string') return interpolateString(value, ctx, problems);
+  if (typeof value === 'string') return interpolateString(value, ctx, problems, shell);
   if (Array.isArray(value)) return value.map((v) => interpolate(v, ctx, problems));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
+    const isShell = (value as Record<string, unknown>).shell === true;
     for (const [k, v] of Object.entries(value)) {
-      const key = k.includes('${') ? interpolateString(k, ctx, problems) : k;
-      out[typeof key === 'string' ? key : String(key)] = interpolate(v, ctx, problems);
+      const key = k.includes('${') ? interpolateString(k, ctx, problems, false) : k;
+      out[typeof key === 'string' ? key : String(key)] = interpolate(
+        v,
+        ctx,
+        problems,
+        isShell && k === 'run' && typeof v === 'string',
+      );
     }
     return out;
   }
   return value;
 }
 
+/** POSIX shell quoting; plain words stay as they are. */
+export function quoteForShell(v: string): string {
+  return /^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
 function interpolateString(
   text: string,
   ctx: InterpolationContext,
   problems: InterpolationProblem[],
+  shell: boolean,
 ): unknown {
   if (!text.includes('${')) return text;
+  const unclosed = text.replace(EXPR_RE, '').indexOf('${');
+  if (unclosed >= 0) {
+    problems.push({
+      severity: 'error',
+      message: `unclosed \${ in ${JSON.stringify(text.length > 80 ? text.slice(0, 77) + '…' : text)}`,
+      hint: 'close it with }, or write $${ for a literal ${',
+    });
+    return text;
+  }
   const whole = WHOLE_RE.exec(text);
-  if (whole) return evaluate(whole[1]!.trim(), ctx, problems);
+  if (whole && !shell) return evaluate(stripRaw(whole[1]!.trim()), ctx, problems);
   return text.replace(EXPR_RE, (m, expr: string | undefined) => {
     if (m === '$${') return '${';
-    const v = evaluate(expr!.trim(), ctx, problems);
+    const raw = expr!.trim().startsWith('raw:');
+    const v = evaluate(stripRaw(expr!.trim()), ctx, problems);
     if (v !== null && typeof v === 'object') {
       problems.push({
         severity: 'error',
@@ -74,8 +103,13 @@ function interpolateString(
       });
       return '';
     }
-    return v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+    const str = v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+    return shell && !raw ? quoteForShell(str) : str;
   });
+}
+
+function stripRaw(expr: string): string {
+  return expr.startsWith('raw:') ? expr.slice(4).trim() : expr;
 }
 
 function evaluate(expr: string, ctx: InterpolationContext, problems: InterpolationProblem[]): unknown {
@@ -103,12 +137,16 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
   const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
   let text: string;
   try {
-    text = readFileSync(full, 'utf8');
+    text = readBoundedText(full, MAX_INTERPOLATED_FILE_BYTES);
   } catch (err) {
+    const bounded = err instanceof BoundedReadError;
     problems.push({
-      severity: ctx.lenient ? 'warning' : 'error',
-      message: `cannot read \${file:${path}}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      hint: 'file paths are relative to the runbook file that names them',
+      // A device, a FIFO or a huge file is a wrong path, not a secret missing on this machine.
+      severity: ctx.lenient && !bounded ? 'warning' : 'error',
+      message: bounded
+        ? `cannot read \${file:${path}}: ${full} ${err.message}`
+        : `cannot read \${file:${path}}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      hint: bounded ? err.hint : 'file paths are relative to the runbook file that names them',
     });
     return `<unreadable:${path}>`;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostics } from './diagnostics.js';
+import { BoundedReadError, MAX_RUNBOOK_FILE_BYTES, readBoundedText } from './read-bounded.js';
 
 export type PathSegment = string | number;
 
@@ -21,8 +21,16 @@ export interface YamlFile {
 export function readYamlFile(path: string, display: string, diags: Diagnostics): YamlFile | null {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedText(path, MAX_RUNBOOK_FILE_BYTES);
   } catch (err) {
+    if (err instanceof BoundedReadError) {
+      diags.add({
+        file: display,
+        message: `cannot read the runbook file: it ${err.message}`,
+        hint: err.hint,
+      });
+      return null;
+    }
     const code = (err as NodeJS.ErrnoException).code;
     diags.add({
       file: display,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { redact } from '../util/redact.js';
 import { OutputCapture, describeExitCode, exitCodeForSignal } from './output-capture.js';
+import { gatedArgv, openGate } from './run-gate.js';
 import type { StepHandler, StepOutcome } from './types.js';
 
 /** Grace period between SIGTERM and SIGKILL for a step's process group. */
@@ -35,19 +36,26 @@ export const runHandler: StepHandler<'run'> = {
     const [file, ...args] = action.shell
       ? [action.command ?? action.argv?.join(' ') ?? '']
       : (action.argv ?? [action.command ?? '']);
-    const child = execa(file!, args, {
-      shell: action.shell,
+    // With a journal to record the process in, the command waits behind a gate until it is.
+    const gated = ctx.recordProcess !== undefined;
+    const [spawnFile, spawnArgs] = gated ? gatedArgv(action.shell, file!, args) : [file!, args];
+    const child = execa(spawnFile, spawnArgs, {
+      shell: gated ? false : action.shell,
       cwd: action.cwd,
       // Only what the step declares, on a minimal base: a credential exported in the operator's
       // shell never reaches a step (or its stored output) unless the runbook names it.
       env: { ...baseEnv(), ...action.env, DRCTL_STEP: ctx.step.id },
       extendEnv: false,
-      stdin: 'ignore',
+      stdin: gated ? 'pipe' : 'ignore',
       detached: true,
       reject: false,
       buffer: false,
       cleanup: false,
     });
+    if (child.pid !== undefined && gated) {
+      ctx.recordProcess?.(child.pid);
+      openGate(child.stdin);
+    }
     child.stdout?.on('data', (c: Buffer) => out.write(c));
     child.stderr?.on('data', (c: Buffer) => err.write(c));
     let killTimer: NodeJS.Timeout | undefined;
@@ -65,7 +73,7 @@ export const runHandler: StepHandler<'run'> = {
     err.close();
     const tail = err.lastLines().length > 0 ? err.lastLines() : out.lastLines();
     const spawnCode = (result as { code?: string }).code;
-    if (spawnCode === 'ENOENT') {
+    if (spawnCode === 'ENOENT' || (gated && result.exitCode === 127)) {
       return {
         ok: false,
         exitCode: 127,

@@ -23,6 +23,11 @@ export interface StepContext {
   recordEffect(effect: StepEffect): void;
   /** Attempt number, 1-based (run steps name their log files by it). */
   attempt: number;
+  /**
+   * Run steps: journals (fsynced) the process just spawned, so that after a crash resume can
+   * tell whether it still runs. Called synchronously right after the spawn.
+   */
+  recordProcess?(pid: number): void;
 }
 
 export interface StepEffect {

@@ -87,8 +87,11 @@ describe('drctl report', () => {
     expect(r.stderr).toContain('error: no runs found under');
   });
 
-  it('a broken hash chain still reports, marked NOT VERIFIED with the place, and exits 1', async () => {
-    const r = await drctl(['report', TAMPERED], { env: env() });
+  it('a broken hash chain is refused (exit 2); with --force it reports, marked NOT VERIFIED, exit 1', async () => {
+    const refused = await drctl(['report', TAMPERED], { env: env() });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/is not intact at event 10.*refusing to act on it[\s\S]*drctl verify/);
+    const r = await drctl(['report', TAMPERED, '--force'], { env: env() });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('integrity  NOT VERIFIED: hash chain breaks at event 10, line 11');
     expect(r.stdout).toContain('Steps (8)');

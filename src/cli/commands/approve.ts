@@ -54,7 +54,14 @@ async function decide(
       }`,
     });
   }
-  if (step.state !== 'waiting-approval') {
+  const concurring = decision === 'approved' && step.approval?.decision === 'approved';
+  if (step.state !== 'waiting-approval' && !(concurring && live === true)) {
+    if (step.approval !== undefined) {
+      throw new UsageError(
+        `step ${stepId} was already ${step.approval.decision} by ${step.approval.by}; the first decision stands (it is ${step.state})`,
+        { hint: `see drctl status ${view.runId}` },
+      );
+    }
     throw new UsageError(`step ${stepId} is not waiting for approval (it is ${step.state})`, {
       hint: `see drctl status ${view.runId}; only a manual step that has started and asked for approval can be decided`,
     });
@@ -68,20 +75,40 @@ async function decide(
     );
   }
   const by = opts.as ?? userInfo().username;
-  submitApproval(loc.dir, { step: stepId, decision, by, ...(opts.comment ? { comment: opts.comment } : {}) });
-  // The executor owns the journal; wait until it has recorded the decision.
-  const deadline = Date.now() + 10_000;
+  const req = submitApproval(loc.dir, {
+    step: stepId,
+    decision,
+    by,
+    ...(opts.comment ? { comment: opts.comment } : {}),
+  });
+  // The executor owns the journal; wait until it has answered this request (and only this one:
+  // another terminal may have decided the same step a moment earlier).
+  const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const ev = readJournal(loc.journalPath).events.find(
-      (e, i) => i >= view.events && e.type === 'approval' && e.step === stepId,
+      (e, i) =>
+        i >= view.events && (e.type === 'approval' || e.type === 'approval-refused') && e.request === req.id,
     );
-    if (ev && ev.type === 'approval') {
-      printLine(`${stepId} ${ev.decision} by ${ev.by}: recorded in run ${view.runId} (event ${ev.seq})`);
+    if (ev?.type === 'approval') {
+      printLine(
+        ev.concurring
+          ? `${stepId} approved by ${ev.by}: recorded in run ${view.runId} (event ${ev.seq}) as a concurring approval; the step had already been approved`
+          : `${stepId} ${ev.decision} by ${ev.by}: recorded in run ${view.runId} (event ${ev.seq})`,
+      );
       return;
+    }
+    if (ev?.type === 'approval-refused') {
+      throw new UsageError(
+        `your ${decision === 'approved' ? 'approval' : 'rejection'} of ${stepId} was not taken: ${ev.reason}`,
+        { hint: `it is journaled as refused (event ${ev.seq}); see drctl status ${view.runId}` },
+      );
     }
     await sleep(100);
   }
-  printLine(
-    `${stepId}: decision submitted; the executor has not recorded it yet (check drctl status ${view.runId})`,
+  throw new UsageError(
+    `${stepId}: your decision (request ${req.id}) was submitted but the executor has not answered it in 15 s`,
+    {
+      hint: `it is not recorded yet; check drctl status ${view.runId} (a running drctl answers every request in its journal)`,
+    },
   );
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, UsageError } from '../../errors.js';
+import { JournalIntegrityError, openJournalChecked } from '../../journal/journal.js';
 import { resolveRun, resolveRunsDir } from '../../journal/runs.js';
 import {
   compareReports,
@@ -12,6 +13,7 @@ import {
   type ReportFormat,
 } from '../../report/index.js';
 import { processLiveness } from '../../engine/inspect.js';
+import type { ReportModel } from '../../report/model.js';
 import { printError } from '../output.js';
 
 interface ReportOptions {
@@ -19,6 +21,7 @@ interface ReportOptions {
   output?: string;
   runsDir?: string;
   compare?: boolean;
+  force?: boolean;
 }
 
 /** `drctl report <run|latest>`: the timing report and RPO evidence, from the run's journal alone. */
@@ -38,6 +41,7 @@ export function registerReport(program: Command): void {
       '--runs-dir <dir>',
       'directory holding the run directories (default $DRCTL_HOME/runs or .drctl/runs)',
     )
+    .option('--force', 'write the report (marked NOT VERIFIED) even when the journal does not verify')
     .option('--compare', 'compare two runs: drctl report --compare <runA> <runB> (deltas are B − A)')
     .addHelpText(
       'after',
@@ -48,7 +52,7 @@ Examples:
   drctl report 20261122T0215 --format csv -o steps.csv a row per step for spreadsheets
   drctl report --compare <rehearsal-run> <night-run> --format md
 
-Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT verify · 2 unknown run or format`,
+Exit codes: 0 report written · 1 written with --force, but the journal's hash chain did NOT verify · 2 unknown run or format, or a journal that does not verify (without --force)`,
     )
     .action((runs: string[], opts: ReportOptions) => {
       const format = parseReportFormat(opts.format);
@@ -61,8 +65,8 @@ Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT 
             hint: 'drctl report --compare <runA> <runB> (for example a rehearsal and the real night)',
           });
         }
-        const a = loadReportModel(resolveRun(runsDir, runs[0]!), now());
-        const b = loadReportModel(resolveRun(runsDir, runs[1]!), now());
+        const a = loadChecked(runsDir, runs[0]!, opts.force);
+        const b = loadChecked(runsDir, runs[1]!, opts.force);
         text = renderCompare(compareReports(a, b), format);
         verified = a.integrity.verified && b.integrity.verified;
       } else {
@@ -71,7 +75,7 @@ Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT 
             hint: 'to compare two runs add --compare: drctl report --compare <runA> <runB>',
           });
         }
-        const model = loadReportModel(resolveRun(runsDir, runs[0] ?? 'latest'), now());
+        const model = loadChecked(runsDir, runs[0] ?? 'latest', opts.force);
         text = renderReport(model, format);
         verified = model.integrity.verified;
       }
@@ -89,6 +93,25 @@ Exit codes: 0 report written · 1 written, but the journal's hash chain did NOT 
 /** Clocks still open run to now; a live run's open steps too. */
 function now(): { now: number; liveness: typeof processLiveness } {
   return { now: Date.now(), liveness: processLiveness };
+}
+
+/**
+ * The report model of a run whose journal verifies (head included). With --force, of any run;
+ * a journal damaged so badly that no report can be built from it is still a clear error.
+ */
+function loadChecked(runsDir: string, arg: string, force: boolean | undefined): ReportModel {
+  const run = resolveRun(runsDir, arg);
+  const { chain } = openJournalChecked(run.journalPath, { force, run: run.id });
+  if (chain.ok) return loadReportModel(run, now());
+  try {
+    return loadReportModel(run, now());
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new JournalIntegrityError(
+      `no report can be built from the journal of run ${run.id}, even with --force: ${(err as Error).message}`,
+      { hint: `drctl verify ${run.id} shows where the journal was damaged` },
+    );
+  }
 }
 
 function emit(text: string, output: string | undefined, format: ReportFormat): void {

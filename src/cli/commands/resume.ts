@@ -4,23 +4,29 @@ import { openRun } from '../../engine/inspect.js';
 import { acquireLock } from '../../engine/lock.js';
 import { prepareResume } from '../../engine/resume.js';
 import { readInvocation } from '../../engine/run-dir.js';
+import { danglingSteps } from '../../engine/state.js';
+import { killGroup, stillRunning, waitForGroup } from '../../engine/step-process.js';
+import { readJournal } from '../../journal/journal.js';
 import { runSession } from '../../engine/session.js';
 import { UsageError, formatDiagnostic } from '../../errors.js';
 import { resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
 import { loadRunbook } from '../../runbook/load.js';
 import { redact } from '../../util/redact.js';
+import { collectVar } from '../options.js';
 import { printError, printLine } from '../output.js';
 import { confirmByName, parseConcurrency, printOutcome } from './switch.js';
 
 interface ResumeOptions {
   retryUnknown?: boolean;
+  killRunning?: boolean;
   markDone?: string[];
   reason?: string;
   as?: string;
   yes?: boolean;
   concurrency?: number;
   runsDir?: string;
+  var?: Record<string, string>;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -41,7 +47,14 @@ export function registerResume(program: Command): void {
       'continue a run: completed steps are not run again; steps whose effect is unknown need a decision',
     )
     .argument('<run>', 'run id, unique prefix, "latest", or run directory')
-    .option('--retry-unknown', 'run again the steps that were running when drctl stopped')
+    .option(
+      '--retry-unknown',
+      'run again the steps that were running when drctl stopped; one whose process still runs is waited for first',
+    )
+    .option(
+      '--kill-running',
+      'with --retry-unknown: terminate (SIGTERM, then SIGKILL after 5 s) a step process that still runs instead of waiting for it',
+    )
     .option(
       '--mark-done <id>',
       'record a step as done by hand instead of running it (repeatable; needs --reason)',
@@ -52,6 +65,7 @@ export function registerResume(program: Command): void {
     .option('--yes', 'continue without typing the runbook name to confirm')
     .option('--concurrency <n>', 'steps running at once in the whole run', parseConcurrency)
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .option('--var <name=value>', 'give again a secret var of the original run (stored masked)', collectVar)
     .addHelpText(
       'after',
       '\nExamples:\n  drctl resume latest\n  drctl resume 20261122T0215 --mark-done promote-db --reason "checked by hand: replica promoted"\n  drctl resume latest --retry-unknown --yes\n',
@@ -75,8 +89,42 @@ export function registerResume(program: Command): void {
       }
       const by = opts.as ?? userInfo().username;
       const markDone = new Map((opts.markDone ?? []).map((id) => [id, opts.reason ?? '']));
-      const runbook = loadRunbook(inv.file, { direction: inv.direction, drill: inv.drill, vars: inv.vars });
+      // Secret vars are stored masked in invocation.json: the operator gives them again.
+      const vars = { ...inv.vars, ...opts.var };
+      const masked = Object.keys(vars).filter((k) => vars[k] === '***');
+      if (masked.length > 0) {
+        throw new UsageError(
+          `run ${view.runId} was started with secret var${masked.length > 1 ? 's' : ''} ${masked.join(', ')}, stored masked`,
+          {
+            hint: `give ${masked.length > 1 ? 'them' : 'it'} again: drctl resume ${view.runId} ${masked.map((k) => `--var ${k}=…`).join(' ')}`,
+          },
+        );
+      }
+      const runbook = loadRunbook(inv.file, { direction: inv.direction, drill: inv.drill, vars });
       for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
+      // A step whose process outlived drctl is still running: never start a second copy beside it.
+      const running = stillRunning(
+        readJournal(loc.journalPath).events,
+        danglingSteps(view).map((s) => s.id),
+      );
+      for (const r of running) {
+        const what = `step ${r.step} is still running: its process group ${r.process.pgid} (pid ${r.members.join(', ')}) outlived drctl`;
+        if (markDone.has(r.step)) {
+          throw new UsageError(`${what}; it cannot be marked done while it runs`, {
+            hint: `wait for it to end (drctl status ${view.runId}), then resume again`,
+          });
+        }
+        if (!opts.retryUnknown) {
+          throw new UsageError(what, {
+            hint: `wait for it to end and resume again; or resume with --retry-unknown (waits for it, then runs it again) or --retry-unknown --kill-running (terminates it first)`,
+          });
+        }
+      }
+      if (opts.killRunning && !opts.retryUnknown) {
+        throw new UsageError('--kill-running goes with --retry-unknown', {
+          hint: 'drctl resume <run> --retry-unknown --kill-running',
+        });
+      }
       const plan = prepareResume(view, runbook, { retryUnknown: opts.retryUnknown ?? false, markDone, by });
       const done = view.steps.filter(
         (s) =>
@@ -94,6 +142,19 @@ export function registerResume(program: Command): void {
       if (plan.rerun.length > 0) printLine(`  run again (failed or cancelled): ${plan.rerun.join(', ')}`);
       if (!opts.yes) await confirmByName(runbook.name, 'continue the run');
       const lock = acquireLock(resolveRunsDir(opts.runsDir), runbook.environment, view.runId);
+      for (const r of running) {
+        if (opts.killRunning) {
+          printLine(`  ${r.step}: terminating its process group ${r.process.pgid} before running it again`);
+          await killGroup(r.process);
+        } else {
+          printLine(
+            `  ${r.step}: waiting for its process group ${r.process.pgid} to end before running it again`,
+          );
+          await waitForGroup(r.process, (m) =>
+            printLine(`  ${r.step}: still waiting for pid ${m.join(', ')} (--kill-running terminates it)`),
+          );
+        }
+      }
       const result = await runSession({
         runbook,
         runId: view.runId,

@@ -5,17 +5,18 @@ import { formatEventLine } from '../../engine/format-event.js';
 import { liveness, openRun } from '../../engine/inspect.js';
 import { replayJournal, visibleSteps, type RunView } from '../../engine/state.js';
 import type { JournalEvent } from '../../journal/events.js';
-import { readJournal } from '../../journal/journal.js';
+import { openJournalChecked, readJournal } from '../../journal/journal.js';
 import { buildReportModel, type ReportModel } from '../../report/index.js';
 import { rtoLabel } from '../../report/format-values.js';
 import { formatDuration } from '../../util/duration.js';
 import { redact, redactValue } from '../../util/redact.js';
-import { printJson, printLine } from '../output.js';
+import { printError, printJson, printLine } from '../output.js';
 
 interface StatusOptions {
   follow?: boolean;
   json?: boolean;
   runsDir?: string;
+  force?: boolean;
 }
 
 /** `drctl status <run> [--follow]`: every step's state from the journal, from any terminal. */
@@ -27,13 +28,18 @@ export function registerStatus(program: Command): void {
     .option('-f, --follow', 'print events as they are journaled until the run finishes')
     .option('--json', 'print one JSON document')
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .option('--force', 'show the run even when its journal does not verify (see drctl verify)')
     .addHelpText('after', '\nExamples:\n  drctl status latest\n  drctl status 20261122T0215 --follow\n')
     .action(async (run: string, opts: StatusOptions) => {
-      const opened = openRun(opts.runsDir, run);
+      const opened = openRun(opts.runsDir, run, { force: opts.force });
       if (opts.follow) {
         await follow(opened.loc.journalPath);
       }
-      const { view, model } = readStatus(opened.loc.journalPath, opened.loc.id);
+      const { view, model, verified } = readStatus(opened.loc.journalPath, opened.loc.id, {
+        force: opts.force,
+      });
+      if (!verified)
+        printError('the journal does NOT verify (see drctl verify): shown because of --force', 'warning');
       if (opts.json) printJson(redactValue(statusJson(view, model)));
       else printStatus(view, model);
     });
@@ -96,8 +102,14 @@ async function follow(path: string): Promise<void> {
  * the same events, so status and report give the same numbers. A live run's open steps and
  * clocks run to now.
  */
-export function readStatus(journalPath: string, runId: string): { view: RunView; model: ReportModel } {
-  const events = readJournal(journalPath).events;
+export function readStatus(
+  journalPath: string,
+  runId: string,
+  options: { force?: boolean | undefined } = {},
+): { view: RunView; model: ReportModel; verified: boolean } {
+  // Refuses a journal that does not verify unless forced: never act on a tampered record.
+  const { journal, chain } = openJournalChecked(journalPath, { force: options.force, run: runId });
+  const events = journal.events;
   const first = replayJournal(events);
   const now = Date.now();
   const live = liveness(first) !== false;
@@ -107,7 +119,7 @@ export function readStatus(journalPath: string, runId: string): { view: RunView;
       runId,
       events,
       integrity: {
-        verified: true,
+        verified: chain.ok,
         events: events.length,
         breakAt: undefined,
         tornTail: false,
@@ -116,7 +128,7 @@ export function readStatus(journalPath: string, runId: string): { view: RunView;
     },
     { now, live },
   );
-  return { view, model };
+  return { view, model, verified: chain.ok };
 }
 
 export function statusJson(view: RunView, model: ReportModel): unknown {

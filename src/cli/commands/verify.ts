@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
+import { checkJournal } from '../../journal/journal.js';
 import { resolveRun, resolveRunsDir } from '../../journal/runs.js';
 import { loadJournal } from '../../report/index.js';
 import { printJson, printLine } from '../output.js';
@@ -26,14 +27,31 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print one JSON document')
     .action((runArg: string, opts: VerifyOptions) => {
       const run = resolveRun(resolveRunsDir(opts.runsDir), runArg);
-      const { integrity } = loadJournal(run.journalPath);
+      const loaded = loadJournal(run.journalPath);
+      // The chain says every event follows from the one before; the head file says where the
+      // journal ends, so that an edited or removed last event, or a line appended by hand, shows.
+      const { chain } = checkJournal(run.journalPath);
+      const integrity =
+        loaded.integrity.verified && !chain.ok
+          ? { ...loaded.integrity, verified: false, breakAt: chain.breakAt }
+          : loaded.integrity;
+      const anchor = chain.anchor;
       if (opts.json) {
-        printJson({ run: run.id, journal: run.journalPath, ...integrity });
+        printJson({ run: run.id, journal: run.journalPath, ...integrity, anchor });
       } else if (integrity.verified) {
         printLine(`run ${run.id}: hash chain intact (${integrity.events} events)`);
         if (integrity.tornTail) {
           printLine(
             'note: the last line was cut short by a crash while it was written; it is ignored, not a break',
+          );
+        }
+        if (anchor === 'one-behind') {
+          printLine(
+            'note: the last event is chained but not anchored in journal.head (drctl stopped between writing the two)',
+          );
+        } else if (anchor === 'no-head') {
+          printLine(
+            'note: no journal.head: the last event is not protected (a run recorded before heads existed)',
           );
         }
       } else {

@@ -327,8 +327,10 @@ function verifyLinks(journal: ReadJournalResult): ChainVerification {
 
 /** The journal and its verification, head included (`anchor` is always set). */
 export function checkJournal(journalPath: string): { journal: ReadJournalResult; chain: ChainVerification } {
-  const journal = readJournal(journalPath);
+  // The head first: a writer appends the line before the head, so a journal read after its head
+  // holds at least the events the head names (a concurrent append only makes the head lag).
   const head = readHead(journalPath);
+  const journal = readJournal(journalPath);
   return { journal, chain: verifyChain(journal, head ?? null) };
 }
 
@@ -338,7 +340,8 @@ export class JournalIntegrityError extends DrctlError {}
 /**
  * Reads a journal for a command that acts on it (status, resume, report, approve), refusing
  * one whose chain is broken: an edited or truncated journal would make drctl re-run a finished
- * step or report a failure as a success. `force` returns it anyway (for reading only).
+ * step or report a failure as a success. `force` returns it anyway, for reading only, cut to the
+ * events before the break: nothing is computed from events that may be forged.
  */
 export function openJournalChecked(
   journalPath: string,
@@ -355,6 +358,11 @@ export function openJournalChecked(
         hint: `run \`drctl verify ${options.run ?? journalPath}\` for details; investigate before anything else (reading commands accept --force to show it anyway)`,
       },
     );
+  }
+  const b = checked.chain.breakAt;
+  if (!checked.chain.ok && b !== undefined && b.seq >= 0) {
+    const journal = { ...checked.journal, events: checked.journal.events.filter((e) => e.seq < b.seq) };
+    return { journal, chain: checked.chain };
   }
   return checked;
 }

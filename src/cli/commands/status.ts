@@ -39,7 +39,10 @@ export function registerStatus(program: Command): void {
         force: opts.force,
       });
       if (!verified)
-        printError('the journal does NOT verify (see drctl verify): shown because of --force', 'warning');
+        printError(
+          'the journal does NOT verify (see drctl verify): shown up to the break because of --force',
+          'warning',
+        );
       if (opts.json) printJson(redactValue(statusJson(view, model)));
       else printStatus(view, model);
     });
@@ -109,6 +112,7 @@ export function readStatus(
 ): { view: RunView; model: ReportModel; verified: boolean } {
   // Refuses a journal that does not verify unless forced: never act on a tampered record.
   const { journal, chain } = openJournalChecked(journalPath, { force: options.force, run: runId });
+  // Forced past a broken chain: only the events before the break (openJournalChecked).
   const events = journal.events;
   const first = replayJournal(events);
   const now = Date.now();

@@ -6,6 +6,9 @@ import type { StepContext, StepHandler, StepOutcome } from './types.js';
 
 type RedisAction = Parameters<StepHandler<'redis'>['execute']>[0]['redis'];
 
+/** How long a closing connection waits for the server before its socket is destroyed. */
+const DISCONNECT_MS = 250;
+
 function delKeys(r: RedisAction): string[] {
   return r.del === undefined ? [] : typeof r.del === 'string' ? [r.del] : r.del;
 }
@@ -42,6 +45,9 @@ export const redisHandler: StepHandler<'redis'> = {
       connectTimeout: 10_000,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      // disconnect() ends the socket and destroys it after this long: a frozen server never
+      // answers the FIN, and the commands in flight fail only when the socket closes.
+      disconnectTimeout: DISCONNECT_MS,
     });
     client.on('error', () => undefined);
     const onAbort = (): void => client.disconnect();

@@ -224,6 +224,51 @@ describe('a step against a SIGSTOPped server ends at its timeout', () => {
   );
 });
 
+describe('a write that cannot be confirmed killed', () => {
+  it('is journaled as unknown, says why, and is not retried', async () => {
+    await db.query('CREATE DATABASE IF NOT EXISTS frozen');
+    let frozen = false;
+    const dog = watchdog(20_000, 'ddl step');
+    try {
+      // DDL runs one statement at a time, committing on its own: a dropped connection does not
+      // undo it once the server resumes.
+      const step = makeStep(
+        'ddl',
+        {
+          kind: 'sql',
+          sql: { resource: 'core', statements: ['CREATE TABLE frozen.t AS SELECT SLEEP(30) AS x'] },
+        },
+        { timeoutMs: TIMEOUT_MS, retry: { count: 2, backoffMs: 10, factor: 1, maxMs: 10 } },
+      );
+      const t0 = Date.now();
+      const run = await Promise.race([
+        execRunbook(makeRunbook([step], { resources: resources() }), {
+          observer: {
+            onLog: () =>
+              setTimeout(() => {
+                if (frozen) return;
+                process.kill(db.pid, 'SIGSTOP');
+                frozen = true;
+              }, 300),
+          },
+        }),
+        dog.promise,
+      ]);
+      expect(Date.now() - t0).toBeLessThanOrEqual(TIMEOUT_MS + SLACK_MS);
+      const effects = run.events.filter((e) => e.type === 'step-effect');
+      expect(effects).toMatchObject([{ step: 'ddl', target: 'statement 1', outcome: 'unknown' }]);
+      const fin = finishedOf(run.events, 'ddl');
+      expect(fin).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(fin?.error).toMatch(
+        /timed out after 2(\.0+)?s; could not kill query \d+ .*the server may still finish/,
+      );
+    } finally {
+      dog.clear();
+      cont(db.pid);
+    }
+  }, 30_000);
+});
+
 describe('Ctrl-C of drctl switch while a step waits on a SIGSTOPped server', () => {
   it.each(cases)(
     '$name: exits 130 within about 2 s and journals the step as not succeeded',

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { readJournal } from '../../src/journal/journal.js';
 import type { Action, Resource } from '../../src/runbook/schema.js';
+import { REDIS_CONNECT_MS } from '../../src/steps/redis.js';
 import { listRunDirs, spawnCli, writeRunbook } from '../fixtures/engine-cli.js';
 import { execRunbook } from '../fixtures/engine-exec.js';
 import { makeRunbook, makeStep } from '../fixtures/engine-runbook.js';
@@ -222,6 +223,30 @@ describe('a step against a SIGSTOPped server ends at its timeout', () => {
     },
     30_000,
   );
+});
+
+describe('a redis step without a timeout', () => {
+  it('gives up on a frozen Redis at its connect deadline', async () => {
+    const dog = watchdog(25_000, 'redis step without a timeout');
+    process.kill(redisDr.pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const step = makeStep('flip', { kind: 'redis', redis: redisSet });
+      const run = await Promise.race([
+        execRunbook(makeRunbook([step], { resources: resources() })),
+        dog.promise,
+      ]);
+      const ms = Date.now() - t0;
+      const fin = finishedOf(run.events, 'flip');
+      expect(fin?.status).toBe('failed');
+      expect(fin?.error).toMatch(/no answer from Redis within 10 s of connecting/);
+      expect(ms).toBeGreaterThanOrEqual(REDIS_CONNECT_MS - 500);
+      expect(ms).toBeLessThanOrEqual(REDIS_CONNECT_MS + SLACK_MS);
+    } finally {
+      dog.clear();
+      cont(redisDr.pid);
+    }
+  }, 40_000);
 });
 
 describe('a write that cannot be confirmed killed', () => {

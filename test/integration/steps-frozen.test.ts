@@ -249,6 +249,29 @@ describe('a redis step without a timeout', () => {
   }, 40_000);
 });
 
+describe('a sql step without a timeout', () => {
+  it('gives up on a frozen MariaDB at the connect deadline (10 s, handshake included)', async () => {
+    const dog = watchdog(25_000, 'sql step without a timeout');
+    process.kill(db.pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const step = makeStep('q', { kind: 'sql', sql: sqlSleep });
+      const run = await Promise.race([
+        execRunbook(makeRunbook([step], { resources: resources() })),
+        dog.promise,
+      ]);
+      const ms = Date.now() - t0;
+      const fin = finishedOf(run.events, 'q');
+      expect(fin?.status).toBe('failed');
+      expect(fin?.error).toMatch(/ETIMEDOUT/);
+      expect(ms).toBeLessThanOrEqual(10_000 + SLACK_MS);
+    } finally {
+      dog.clear();
+      cont(db.pid);
+    }
+  }, 40_000);
+});
+
 describe('a write that cannot be confirmed killed', () => {
   it('is journaled as unknown, says why, and is not retried', async () => {
     await db.query('CREATE DATABASE IF NOT EXISTS frozen');

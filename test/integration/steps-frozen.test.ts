@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { readJournal } from '../../src/journal/journal.js';
 import type { Action, Resource } from '../../src/runbook/schema.js';
+import { HTTP_CONNECT_MS } from '../../src/steps/http.js';
 import { REDIS_CONNECT_MS } from '../../src/steps/redis.js';
 import { listRunDirs, spawnCli, writeRunbook } from '../fixtures/engine-cli.js';
 import { execRunbook } from '../fixtures/engine-exec.js';
@@ -268,6 +270,49 @@ describe('a sql step without a timeout', () => {
     } finally {
       dog.clear();
       cont(db.pid);
+    }
+  }, 40_000);
+});
+
+describe('an http step without a timeout', () => {
+  it('gives up at the connect deadline when a frozen server no longer accepts connections', async () => {
+    // A frozen server whose accept queue is full: the kernel drops further SYNs, as a host behind
+    // a dead firewall does.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const fillers: Socket[] = [];
+    const dog = watchdog(25_000, 'http step without a timeout');
+    try {
+      const port = await new Promise<string>((resolve) =>
+        child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+      );
+      process.kill(child.pid!, 'SIGSTOP');
+      for (let i = 0; i < 4; i++) {
+        const f = connect(Number(port), '127.0.0.1');
+        f.on('error', () => undefined);
+        fillers.push(f);
+      }
+      await sleep(300);
+      const t0 = Date.now();
+      const step = makeStep('probe', { kind: 'http', http: { url: `http://127.0.0.1:${port}/health` } });
+      const run = await Promise.race([execRunbook(makeRunbook([step])), dog.promise]);
+      const ms = Date.now() - t0;
+      const fin = finishedOf(run.events, 'probe');
+      expect(fin?.status).toBe('failed');
+      expect(fin?.error).toMatch(/no connection within 10 s/);
+      expect(ms).toBeGreaterThanOrEqual(HTTP_CONNECT_MS - 500);
+      expect(ms).toBeLessThanOrEqual(HTTP_CONNECT_MS + SLACK_MS);
+    } finally {
+      dog.clear();
+      for (const f of fillers) f.destroy();
+      cont(child.pid);
+      child.kill('SIGKILL');
     }
   }, 40_000);
 });

@@ -11,6 +11,12 @@ type HttpSpec = Parameters<StepHandler<'http'>['execute']>[0]['http'];
 const MAX_REDIRECTS = 10;
 /** Body kept for the expectations and the failure message. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * Deadline of the TCP connect (and TLS handshake) of each request, whatever the step timeout: a
+ * host that drops SYNs (or a frozen server whose accept queue is full) would otherwise hold a step
+ * without a timeout for the kernel's ~2 minutes.
+ */
+export const HTTP_CONNECT_MS = 10_000;
 /** Headers still sent after a redirect to another origin; every other header may carry a secret. */
 const CROSS_ORIGIN_SAFE = new Set(['accept', 'accept-language', 'content-language', 'user-agent']);
 
@@ -187,6 +193,15 @@ function send(
         res.on('error', reject);
       },
     );
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return; // a kept-alive socket
+      const t = setTimeout(
+        () => req.destroy(new Error(`no connection within ${HTTP_CONNECT_MS / 1000} s`)),
+        HTTP_CONNECT_MS,
+      );
+      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(t));
+      socket.once('close', () => clearTimeout(t));
+    });
     req.on('error', reject);
     req.end(body);
   });

@@ -6,6 +6,16 @@ import type { StepContext, StepHandler, StepOutcome } from './types.js';
 
 type RedisAction = Parameters<StepHandler<'redis'>['execute']>[0]['redis'];
 
+/** How long a closing connection waits for the server before its socket is destroyed. */
+const DISCONNECT_MS = 250;
+/**
+ * Deadlines of their own, for a step without a timeout against a Redis that accepts the TCP
+ * connection but never answers (frozen): the connect (up to the ready check), and each command.
+ */
+export const REDIS_CONNECT_MS = 10_000;
+export const REDIS_COMMAND_MS = 60_000;
+const COMMAND_TIMED_OUT = 'Command timed out';
+
 function delKeys(r: RedisAction): string[] {
   return r.del === undefined ? [] : typeof r.del === 'string' ? [r.del] : r.del;
 }
@@ -39,16 +49,20 @@ export const redisHandler: StepHandler<'redis'> = {
     const client = new Redis(url, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
-      connectTimeout: 10_000,
+      connectTimeout: REDIS_CONNECT_MS,
+      commandTimeout: REDIS_COMMAND_MS,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      // disconnect() ends the socket and destroys it after this long: a frozen server never
+      // answers the FIN, and the commands in flight fail only when the socket closes.
+      disconnectTimeout: DISCONNECT_MS,
     });
     client.on('error', () => undefined);
     const onAbort = (): void => client.disconnect();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let writing = false;
     try {
-      await client.connect();
+      await connectWithin(client, REDIS_CONNECT_MS);
       const sets = Object.entries(r.set ?? {}).map(([k, v]) => [k, String(v)] as const);
       const del = delKeys(r);
       if (sets.length > 0 || del.length > 0) {
@@ -73,7 +87,11 @@ export const redisHandler: StepHandler<'redis'> = {
       }
       return { ok: true };
     } catch (err) {
-      const why = ctx.signal.aborted ? abortReason(ctx.signal) : (err as Error).message;
+      const why = ctx.signal.aborted
+        ? abortReason(ctx.signal)
+        : (err as Error).message === COMMAND_TIMED_OUT
+          ? `no answer from Redis within ${REDIS_COMMAND_MS / 1000} s`
+          : (err as Error).message;
       if (writing) {
         // The connection went away with MULTI/EXEC in flight: all keys or none changed.
         ctx.recordEffect({ target: 'keys', outcome: 'unknown', detail: redact(why) });
@@ -112,8 +130,9 @@ async function writeAtomically(
   try {
     results = await tx.exec();
   } catch (err) {
-    // Closed by the timeout or abort with EXEC sent: the caller records the outcome as unknown.
-    if (ctx.signal.aborted) throw err;
+    // Closed by the timeout or abort, or no answer, with EXEC sent: the caller records the
+    // outcome as unknown.
+    if (ctx.signal.aborted || (err as Error).message === COMMAND_TIMED_OUT) throw err;
     const why = describeRedisError(err);
     ctx.recordEffect({ target: 'keys', outcome: 'not-run', detail: redact(`transaction discarded: ${why}`) });
     return `no key changed: the transaction was refused (${why})`;
@@ -156,4 +175,17 @@ function describeRedisError(err: unknown): string {
   const e = err as Error & { previousErrors?: Error[] };
   const first = e.previousErrors?.[0]?.message;
   return first ? `${first}` : e.message;
+}
+
+/** connect() up to the ready check, or an error after ms (the finally of the step disconnects). */
+function connectWithin(client: Redis, ms: number): Promise<void> {
+  const connecting = client.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      connecting.catch(() => undefined);
+      reject(new Error(`no answer from Redis within ${ms / 1000} s of connecting`));
+    }, ms);
+  });
+  return Promise.race([connecting, late]).finally(() => clearTimeout(timer));
 }

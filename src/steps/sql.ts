@@ -1,4 +1,5 @@
-import mysql from 'mysql2/promise';
+import mysqlCore, { type Connection as CoreConnection } from 'mysql2';
+import type mysql from 'mysql2/promise';
 import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../util/dsn.js';
 import { redact } from '../util/redact.js';
 import { findResource, matchesExpected } from './resource.js';
@@ -8,8 +9,14 @@ import type { StepContext, StepHandler, StepOutcome } from './types.js';
 
 type SqlAction = Parameters<StepHandler<'sql'>['execute']>[0];
 
-/** How long to wait for a killed query to return before dropping the connection. */
+/** How long a ROLLBACK may take before the connection is dropped instead (the server rolls back). */
 const KILL_WAIT_MS = 5_000;
+/**
+ * After an abort: how long opening the kill connection plus KILL QUERY may take, and then how long
+ * the killed query may take to return, before the connection is dropped. A frozen server answers
+ * neither; an abort must take effect within a second or two.
+ */
+const ABORT_GRACE_MS = 1_500;
 
 export function statementsOf(action: SqlAction): string[] {
   const s = action.sql.statements;
@@ -72,7 +79,7 @@ export const sqlHandler: StepHandler<'sql'> = {
         ? await runInTransaction(session, statements, action, dsn, ctx)
         : await runEachCommitted(session, statements, action, dsn, ctx);
     } catch (err) {
-      const why = ctx.signal.aborted ? abortReason(ctx.signal) : (err as Error).message;
+      const why = ctx.signal.aborted ? abortedWhy(session, ctx) : (err as Error).message;
       return { ok: false, error: redact(`sql on ${dsn.display} failed: ${why}`) };
     } finally {
       await session.close();
@@ -96,7 +103,7 @@ async function runInTransaction(
       last = await session.query(statements[i]!);
     } catch (err) {
       const undone = await session.rollback();
-      const why = err instanceof AbortedError ? abortReason(ctx.signal) : (err as Error).message;
+      const why = err instanceof AbortedError ? abortedWhy(session, ctx) : (err as Error).message;
       ctx.recordEffect({
         target: 'transaction',
         outcome: undone ? 'rolled-back' : 'unknown',
@@ -127,7 +134,7 @@ async function runInTransaction(
     await session.query('COMMIT');
   } catch (err) {
     // Killed or lost during COMMIT: the server may have committed or not.
-    const why = err instanceof AbortedError ? abortReason(ctx.signal) : (err as Error).message;
+    const why = err instanceof AbortedError ? abortedWhy(session, ctx) : (err as Error).message;
     ctx.recordEffect({ target: 'transaction', outcome: 'unknown', detail: redact(`COMMIT: ${why}`) });
     return {
       ok: false,
@@ -173,16 +180,22 @@ async function runEachCommitted(
       last = await session.query(statements[i]!);
     } catch (err) {
       const aborted = err instanceof AbortedError;
-      const why = aborted ? abortReason(ctx.signal) : (err as Error).message;
-      ctx.recordEffect({ target, outcome: 'failed', detail: redact(`${statements[i]!}: ${why}`) });
+      const why = aborted ? abortedWhy(session, ctx) : (err as Error).message;
+      // A write the server got but that could not be confirmed killed may still commit.
+      const unknown = aborted && session.unconfirmed !== undefined && writes([statements[i]!]);
+      ctx.recordEffect({
+        target,
+        outcome: unknown ? 'unknown' : 'failed',
+        detail: redact(`${statements[i]!}: ${why}`),
+      });
       const done =
         committed.length === 0
           ? 'no statement committed'
           : `statement${committed.length > 1 ? 's' : ''} ${committed.join(', ')} committed and will not be repeated by a retry`;
       return {
         ok: false,
-        // Repeating committed statements needs a person's decision (resume --retry-unknown).
-        retryable: committed.length === 0,
+        // Repeating committed (or maybe committed) statements needs a person's decision.
+        retryable: committed.length === 0 && !unknown,
         error: redact(
           statements.length === 1
             ? `sql on ${dsn.display} failed: ${why}`
@@ -214,6 +227,12 @@ async function runEachCommitted(
   };
 }
 
+/** Why an aborted statement stopped, with what the server may still do when the kill was unconfirmed. */
+function abortedWhy(session: SqlSession, ctx: StepContext): string {
+  const why = abortReason(ctx.signal);
+  return session.unconfirmed === undefined ? why : `${why}; ${session.unconfirmed}`;
+}
+
 function writes(statements: string[]): boolean {
   return statements.some((s) => !/^\s*(select|show|explain|describe|desc|values|with)\b/i.test(s));
 }
@@ -228,10 +247,15 @@ function expectationError(action: SqlAction, last: unknown, dsn: MysqlDsn): stri
 
 /**
  * One connection plus what it takes to stop its work: on abort, `KILL QUERY <thread id>` from a
- * second connection, then (if the query still does not return) dropping the connection.
+ * second connection, then (if the kill cannot be confirmed) dropping the connection. Every wait on
+ * the server is bounded, so a frozen server (SIGSTOP, a hung host) cannot hold the step past its
+ * timeout by more than ABORT_GRACE_MS twice.
  */
 class SqlSession {
+  private core: CoreConnection | undefined;
   private conn: mysql.Connection | undefined;
+  /** Set when an aborted query could not be confirmed killed: what the server may still do. */
+  unconfirmed: string | undefined;
 
   constructor(
     private readonly dsn: MysqlDsn,
@@ -239,14 +263,8 @@ class SqlSession {
   ) {}
 
   async connect(): Promise<void> {
-    const pending = mysql.createConnection(connectionOptions(this.dsn));
-    try {
-      this.conn = await raceAbort(pending, this.ctx.signal);
-    } catch (err) {
-      // A connection that opens after the abort is closed at once.
-      pending.then((c) => c.destroy()).catch(() => undefined);
-      throw err;
-    }
+    this.core = await openConnection(this.dsn, { signal: this.ctx.signal });
+    this.conn = this.core.promise();
   }
 
   /** Runs one statement; on abort kills it on the server and throws AbortedError. */
@@ -255,13 +273,18 @@ class SqlSession {
     const { signal } = this.ctx;
     if (signal.aborted) throw new AbortedError();
     const running = conn.query(sql).then(([rows]) => rows as unknown);
+    // Dropping the connection rejects the query; this also covers a driver that would not.
+    let giveUp: (err: Error) => void = () => undefined;
+    const abandoned = new Promise<never>((_, reject) => (giveUp = reject));
     let killed: Promise<void> | undefined;
     const onAbort = (): void => {
-      killed = this.kill();
+      killed = this.kill(running).then((confirmed) => {
+        if (!confirmed) giveUp(new AbortedError());
+      });
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const rows = await running;
+      const rows = await Promise.race([running, abandoned]);
       if (killed) await killed;
       return rows;
     } catch (err) {
@@ -272,63 +295,144 @@ class SqlSession {
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
+      running.catch(() => undefined);
     }
   }
 
   /** Rolls back; false when the connection had to be dropped instead. */
   async rollback(): Promise<boolean> {
     if (!this.conn) return false;
+    const { signal } = this.ctx;
+    let onAbort: (() => void) | undefined;
+    // An abort during ROLLBACK drops the connection at once: the server rolls back by itself.
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new AbortedError());
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      await withTimeout(this.conn.query('ROLLBACK'), KILL_WAIT_MS);
+      const rolling = this.conn.query('ROLLBACK');
+      rolling.catch(() => undefined);
+      await Promise.race([
+        withTimeout(rolling, signal.aborted ? ABORT_GRACE_MS : KILL_WAIT_MS),
+        ...(signal.aborted ? [] : [aborted]),
+      ]);
       return true;
     } catch {
-      this.conn.destroy();
-      this.conn = undefined;
+      this.drop();
       return false;
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+      aborted.catch(() => undefined);
     }
   }
 
   async close(): Promise<void> {
-    const c = this.conn;
+    const core = this.core;
+    this.core = undefined;
     this.conn = undefined;
-    if (!c) return;
-    await withTimeout(c.end(), KILL_WAIT_MS).catch(() => c.destroy());
+    if (core) await closeConnection(core, ABORT_GRACE_MS);
   }
 
-  private async kill(): Promise<void> {
-    const conn = this.conn;
-    if (!conn) return;
-    const id = conn.threadId;
-    let killer: mysql.Connection | undefined;
+  /** Closes the socket at once: the server sees the client gone and rolls back what is open. */
+  private drop(): void {
+    if (this.core) dropConnection(this.core);
+    this.core = undefined;
+    this.conn = undefined;
+  }
+
+  /**
+   * KILL QUERY from a second connection, bounded: true when the server confirmed the kill and the
+   * query returned. Otherwise the connection is dropped, and `unconfirmed` says what may be left.
+   */
+  private async kill(running: Promise<unknown>): Promise<boolean> {
+    const core = this.core;
+    if (!core) return false;
+    const id = Number(core.threadId);
+    const t0 = Date.now();
+    let killer: CoreConnection | undefined;
     try {
-      const opening = mysql.createConnection(connectionOptions(this.dsn));
-      killer = await withTimeout(opening, KILL_WAIT_MS).catch((err: unknown) => {
-        // A connection that opens after we gave up is closed, not leaked.
-        opening.then((c) => c.destroy()).catch(() => undefined);
-        throw err;
-      });
-      await withTimeout(killer.query(`KILL QUERY ${Number(id)}`), KILL_WAIT_MS);
+      killer = await openConnection(this.dsn, { limitMs: ABORT_GRACE_MS });
+      const left = Math.max(1, ABORT_GRACE_MS - (Date.now() - t0));
+      await withTimeout(killer.promise().query(`KILL QUERY ${id}`), left);
       this.ctx.log(`killed query ${id} on ${this.dsn.display}: ${abortReason(this.ctx.signal)}`);
-    } catch (err) {
-      this.ctx.log(
-        redact(
-          `could not kill query ${id} on ${this.dsn.display} (${(err as Error).message}); dropping the connection`,
+      const returned = await withTimeout(
+        running.then(
+          () => true,
+          () => true,
         ),
-      );
-      conn.destroy();
-      this.conn = undefined;
+        ABORT_GRACE_MS,
+      ).catch(() => false);
+      if (returned) return true;
+      this.unconfirmed = `KILL QUERY ${id} was sent but the query did not return within ${ABORT_GRACE_MS} ms; the connection was dropped`;
+    } catch (err) {
+      this.unconfirmed = `could not kill query ${id} (${(err as Error).message}): the server did not answer within ${ABORT_GRACE_MS} ms (frozen or unreachable); the connection was dropped and the server may still finish the statement`;
     } finally {
-      await killer?.end().catch(() => killer?.destroy());
+      if (killer) void closeConnection(killer, ABORT_GRACE_MS);
     }
+    this.ctx.log(redact(`${this.unconfirmed} on ${this.dsn.display}`));
+    this.drop();
+    return false;
   }
 }
 
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortedError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+/**
+ * Opens a connection that gives up on abort or after limitMs (besides the driver's connect
+ * timeout), destroying the socket: a frozen server cannot keep drctl waiting or alive.
+ */
+function openConnection(
+  dsn: MysqlDsn,
+  opts: { signal?: AbortSignal; limitMs?: number },
+): Promise<CoreConnection> {
+  const { signal, limitMs } = opts;
+  if (signal?.aborted) return Promise.reject(new AbortedError());
+  return new Promise<CoreConnection>((resolve, reject) => {
+    const core = mysqlCore.createConnection(connectionOptions(dsn));
+    // Errors reach the pending command; an idle connection's error must not crash drctl.
+    core.on('error', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      core.off('connect', onConnect);
+      core.off('error', onError);
+    };
+    const fail = (err: Error): void => {
+      cleanup();
+      dropConnection(core);
+      reject(err);
+    };
+    const onAbort = (): void => fail(new AbortedError());
+    const onError = (err: Error): void => fail(err);
+    const onConnect = (): void => {
+      cleanup();
+      resolve(core);
+    };
+    if (limitMs !== undefined) {
+      timer = setTimeout(() => fail(new Error(`no connection within ${limitMs} ms`)), limitMs);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    core.once('connect', onConnect);
+    core.once('error', onError);
+  });
+}
+
+/** Destroys the socket (mysql2's destroy() only half-closes it and leaves queries pending). */
+function dropConnection(core: CoreConnection): void {
+  (core as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+}
+
+/** COM_QUIT, waiting at most ms for the server, then the socket is destroyed. */
+function closeConnection(core: CoreConnection, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      dropConnection(core);
+      resolve();
+    }, ms);
+    core.end(() => {
+      clearTimeout(t);
+      dropConnection(core);
+      resolve();
+    });
   });
 }
 

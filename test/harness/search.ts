@@ -332,14 +332,12 @@ export interface RawDoc {
 /** Bulk-indexes raw documents (in chunks), refreshing at the end unless told not to. */
 export async function bulkRaw(url: string, index: string, docs: RawDoc[], refresh = true): Promise<void> {
   for (let i = 0; i < docs.length; i += 2000) {
-    const lines = docs
-      .slice(i, i + 2000)
-      .flatMap((d) => [
-        JSON.stringify({
-          index: { _index: index, _id: d.id, ...(d.routing === undefined ? {} : { routing: d.routing }) },
-        }),
-        d.json,
-      ]);
+    const lines = docs.slice(i, i + 2000).flatMap((d) => [
+      JSON.stringify({
+        index: { _index: index, _id: d.id, ...(d.routing === undefined ? {} : { routing: d.routing }) },
+      }),
+      d.json,
+    ]);
     await searchRequest(url, 'POST', '/_bulk', `${lines.join('\n')}\n`);
   }
   if (refresh) await searchRequest(url, 'POST', `/${encodeURIComponent(index)}/_refresh`);

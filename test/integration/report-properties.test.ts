@@ -16,6 +16,7 @@ import { listRunDirs, runCli, writeRunbook } from '../fixtures/engine-cli.js';
 import { makeRunbook, makeStep, shellAction } from '../fixtures/engine-runbook.js';
 import { referenceOf, type Reference } from '../fixtures/report-reference.js';
 import { makeTempDir, removeDir } from '../harness/process.js';
+import { parseCsv } from '../fixtures/csv.js';
 
 /**
  * Issue 12, the property: random small DAGs of sleep steps with random failures, retries,
@@ -135,35 +136,6 @@ function toRunbook(t: Trial, dir: string): Runbook {
   });
 }
 
-/** Minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  return rows;
-}
-
 const show = (ms: number | undefined): string => (ms === undefined ? '—' : formatDuration(ms));
 const LABEL: Record<string, string> = {
   met: 'MET',
@@ -281,24 +253,27 @@ function checkFormats(label: string, events: JournalEvent[], journalPath: string
     ]);
   }
   // status --json, through the same function the CLI prints
-  const { view, model } = readStatus(journalPath, 'p');
+  // One instant for both: a clock still open (interrupted or live run) runs to now.
+  const now = Date.now();
+  const statusRef = referenceOf(events, now);
+  const { view, model } = readStatus(journalPath, 'p', { now });
   const st = statusJson(view, model) as {
     durationMs: number;
     rto: ReportModel['rto'];
     steps: { id: string; durationMs?: number; workMs?: number }[];
   };
-  expect(st.durationMs, why).toBe(ref.durationMs);
+  expect(st.durationMs, why).toBe(statusRef.durationMs);
   expect(
     st.steps.map((s) => s.id),
     why,
-  ).toEqual(ref.listed);
+  ).toEqual(statusRef.listed);
   for (const s of st.steps) {
-    const r = ref.steps.get(s.id)!;
+    const r = statusRef.steps.get(s.id)!;
     expect([s.id, s.durationMs, s.workMs ?? 0], why).toEqual([s.id, r.durationMs, r.workMs]);
   }
   expect([st.rto.technical.status, st.rto.technical.elapsedMs], why).toEqual([
-    ref.clocks.technical.status,
-    ref.clocks.technical.elapsedMs,
+    statusRef.clocks.technical.status,
+    statusRef.clocks.technical.elapsedMs,
   ]);
 }
 

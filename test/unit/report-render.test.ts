@@ -14,39 +14,11 @@ import { clearSecrets, registerSecret } from '../../src/util/redact.js';
 import { makeTempDir, removeDir } from '../harness/process.js';
 import { generatedEvents } from '../fixtures/report-generated.js';
 import { JournalScript, MIN, PLAN, runStarted, writeSuccessfulRun } from '../fixtures/report-journals.js';
+import { parseCsv } from '../fixtures/csv.js';
 
 let tmp: string;
 let ok: ReportModel;
 let odd: ReportModel;
-
-/** RFC 4180 parser used to read the CSV back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  return rows;
-}
 
 beforeAll(() => {
   tmp = makeTempDir('report-render');

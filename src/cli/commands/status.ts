@@ -108,14 +108,15 @@ async function follow(path: string): Promise<void> {
 export function readStatus(
   journalPath: string,
   runId: string,
-  options: { force?: boolean | undefined } = {},
+  /** `now`: where open clocks end (default the current time). */
+  options: { force?: boolean | undefined; now?: number | undefined } = {},
 ): { view: RunView; model: ReportModel; verified: boolean } {
   // Refuses a journal that does not verify unless forced: never act on a tampered record.
   const { journal, chain } = openJournalChecked(journalPath, { force: options.force, run: runId });
   // Forced past a broken chain: only the events before the break (openJournalChecked).
   const events = journal.events;
   const first = replayJournal(events);
-  const now = Date.now();
+  const now = options.now ?? Date.now();
   const live = liveness(first) !== false;
   const view = live ? replayJournal(events, { openUntil: now }) : first;
   const model = buildReportModel(

@@ -47,7 +47,13 @@ export function liveGroupMembers(p: Pick<StepProcess, 'pgid' | 'startTime'>): nu
   for (const n of names) {
     const st = readStat(n);
     if (st === undefined || st.pgrp !== p.pgid || st.state === 'Z') continue;
-    if (p.startTime !== undefined && BigInt(st.startTime) < BigInt(p.startTime)) continue;
+    if (p.startTime !== undefined) {
+      // The step's process leads its group (pid = pgid). A leader with another start time means
+      // the pgid was reused by a new group after ours ended (Linux reuses a pgid only once no
+      // member of the old group lives): none of it is the step's.
+      if (st.pid === p.pgid && st.startTime !== p.startTime) return [];
+      if (BigInt(st.startTime) < BigInt(p.startTime)) continue;
+    }
     out.push(st.pid);
   }
   return out;

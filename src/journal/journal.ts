@@ -190,6 +190,11 @@ export function readJournal(path: string, options: { allowMissing?: boolean } = 
     }
     throw err;
   }
+  return parseJournal(text);
+}
+
+/** Parses a journal's text (see readJournal). */
+export function parseJournal(text: string): ReadJournalResult {
   const raw = text.split('\n');
   const endsClean = text.endsWith('\n') || text === '';
   const result: ReadJournalResult = { events: [], lines: [], tornTail: undefined, corrupt: [] };
@@ -229,9 +234,11 @@ export interface ChainVerification {
   /**
    * How the head file anchors the last event: `anchored`; `one-behind` (drctl stopped between
    * writing an event and its anchor: the last event is chained but not anchored); `no-head`
-   * (a journal without a head file: its last event is not protected). Absent when not checked.
+   * (a journal without a head file: its last event is not protected); `writing` (a drctl process
+   * kept appending while it was read: events after the head are chained, anchored by the next
+   * head it writes). Absent when not checked.
    */
-  anchor?: 'anchored' | 'one-behind' | 'no-head' | undefined;
+  anchor?: 'anchored' | 'one-behind' | 'no-head' | 'writing' | undefined;
   /** First place the chain breaks: the event's seq, its line and why. */
   breakAt?: { seq: number; line: number; reason: string };
   tornTail: boolean;
@@ -244,6 +251,8 @@ export interface ChainVerification {
 export function verifyChain(
   journal: ReadJournalResult,
   head?: JournalHead | 'unreadable' | null,
+  /** A writer was seen appending during the read: events after the head may be unanchored. */
+  writing = false,
 ): ChainVerification {
   const chain = verifyLinks(journal);
   if (!chain.ok || head === undefined) return chain;
@@ -277,6 +286,7 @@ export function verifyChain(
     );
   }
   if (head.seq === n - 2) return { ...chain, anchor: 'one-behind' };
+  if (writing) return { ...chain, anchor: 'writing' };
   return broken(
     `events ${head.seq + 1}–${n - 1} were not written by drctl: the head file says the journal ends at event ${head.seq}`,
     head.seq + 1,
@@ -326,12 +336,55 @@ function verifyLinks(journal: ReadJournalResult): ChainVerification {
 }
 
 /** The journal and its verification, head included (`anchor` is always set). */
-export function checkJournal(journalPath: string): { journal: ReadJournalResult; chain: ChainVerification } {
-  // The head first: a writer appends the line before the head, so a journal read after its head
-  // holds at least the events the head names (a concurrent append only makes the head lag).
-  const head = readHead(journalPath);
-  const journal = readJournal(journalPath);
-  return { journal, chain: verifyChain(journal, head ?? null) };
+export function checkJournal(journalPath: string): {
+  journal: ReadJournalResult;
+  chain: ChainVerification;
+  /** The journal's text as read (one read: the events and the lines come from it). */
+  text: string;
+} {
+  const snap = snapshotJournal(journalPath);
+  const journal = parseJournal(snap.text);
+  return { journal, text: snap.text, chain: verifyChain(journal, snap.head ?? null, snap.writing) };
+}
+
+const READ_ATTEMPTS = 40;
+const READ_PAUSE_MS = 5;
+
+/**
+ * Reads the head and the journal as one consistent picture while a drctl process may be
+ * appending. The writer writes an event's line, then its head, one event at a time; a reader
+ * that reads the head, the journal, then the head again, and finds the same head both times,
+ * saw a journal at most one event ahead of its head (the strict rule). When the head keeps
+ * moving (a busy run) it retries; if the writer never pauses, the head read first still anchors
+ * every event up to it, and `writing` says the events after it were being appended meanwhile.
+ */
+function snapshotJournal(journalPath: string): {
+  head: JournalHead | 'unreadable' | undefined;
+  text: string;
+  writing: boolean;
+} {
+  let first: { head: JournalHead | 'unreadable' | undefined; text: string } | undefined;
+  for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+    const before = readHead(journalPath);
+    const text = readFileSync(journalPath, 'utf8');
+    const after = readHead(journalPath);
+    if (sameHead(before, after)) return { head: before, text, writing: false };
+    first ??= { head: before, text };
+    pauseSync(READ_PAUSE_MS);
+  }
+  return { ...first!, writing: true };
+}
+
+function sameHead(
+  a: JournalHead | 'unreadable' | undefined,
+  b: JournalHead | 'unreadable' | undefined,
+): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  return a.seq === b.seq && a.hash === b.hash;
+}
+
+function pauseSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** A journal whose hash chain or head does not verify: nothing should act on it. */

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { readHead, readJournal, verifyChain } from '../journal/journal.js';
+import { checkJournal, type ChainVerification } from '../journal/journal.js';
 import type { JournalEvent } from '../journal/events.js';
 import type { RunLocation } from '../journal/runs.js';
 import { buildReportModel, type BuildReportOptions } from './build-model.js';
@@ -8,6 +7,8 @@ import type { IntegrityReport, ReportModel } from './model.js';
 
 export interface LoadedJournal {
   events: JournalEvent[];
+  /** The hash chain and head verification the integrity report was built from. */
+  chain: ChainVerification;
   integrity: IntegrityReport;
 }
 
@@ -20,9 +21,10 @@ const TORN_EVENT_PREFIX = '{"seq":';
  * crash may sit between events; anything else (an inserted or damaged line) breaks integrity.
  */
 export function loadJournal(journalPath: string): LoadedJournal {
-  const journal = readJournal(journalPath);
-  const chain = verifyChain(journal, readHead(journalPath) ?? null);
-  const fileLines = readFileSync(journalPath, 'utf8').split('\n');
+  // One read of the file for the events, the head check and the line numbers: a running drctl
+  // appends while we read, and a second read would see its new lines as strays.
+  const { journal, chain, text } = checkJournal(journalPath);
+  const fileLines = text.split('\n');
   const lineOfEvent: number[] = [];
   const strays: number[] = [];
   let j = 0;
@@ -49,6 +51,7 @@ export function loadJournal(journalPath: string): LoadedJournal {
   }
   return {
     events: journal.events,
+    chain,
     integrity: {
       verified: breakAt === undefined,
       events: chain.events,

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -110,4 +112,40 @@ describe('journal head anchor', () => {
     expect(checkJournal(f).chain).toMatchObject({ ok: false });
     expect(checkJournal(f).chain.breakAt?.reason).toMatch(/not written by drctl/);
   });
+
+  it('a journal read while drctl appends to it verifies every time (reader and writer are separate processes)', async () => {
+    // Readers (status, approve, report) read the head and the journal while the executor
+    // appends; a writer two events past the head it was read with must not look like forgery.
+    const f = record(3000);
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('../fixtures/journal/append-loop.ts', import.meta.url)),
+        f,
+        '4000',
+      ],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let reads = 0;
+    let sawGrowth = 0;
+    let last = 3000;
+    const failures: string[] = [];
+    let running = true;
+    void exited.then(() => (running = false));
+    while (running) {
+      const { chain } = checkJournal(f);
+      reads += 1;
+      if (!chain.ok) failures.push(chain.breakAt?.reason ?? 'not ok');
+      if (chain.events > last) sawGrowth += 1;
+      last = chain.events;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await exited).toBe(0);
+    expect(failures).toEqual([]);
+    expect(sawGrowth, `${reads} reads`).toBeGreaterThan(5);
+    expect(checkJournal(f).chain).toMatchObject({ ok: true, anchor: 'anchored', events: 7000 });
+  }, 60_000);
 });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { checkJournal } from '../../journal/journal.js';
 import { resolveRun, resolveRunsDir } from '../../journal/runs.js';
 import { loadJournal } from '../../report/index.js';
 import { printJson, printLine } from '../output.js';
@@ -27,10 +26,10 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print one JSON document')
     .action((runArg: string, opts: VerifyOptions) => {
       const run = resolveRun(resolveRunsDir(opts.runsDir), runArg);
-      const loaded = loadJournal(run.journalPath);
       // The chain says every event follows from the one before; the head file says where the
       // journal ends, so that an edited or removed last event, or a line appended by hand, shows.
-      const { chain } = checkJournal(run.journalPath);
+      const loaded = loadJournal(run.journalPath);
+      const { chain } = loaded;
       const integrity =
         loaded.integrity.verified && !chain.ok
           ? { ...loaded.integrity, verified: false, breakAt: chain.breakAt }
@@ -48,6 +47,10 @@ export function registerVerify(program: Command): void {
         if (anchor === 'one-behind') {
           printLine(
             'note: the last event is chained but not anchored in journal.head (drctl stopped between writing the two)',
+          );
+        } else if (anchor === 'writing') {
+          printLine(
+            'note: drctl was appending to this journal while it was read; the events after its head are chained and will be anchored as it goes on',
           );
         } else if (anchor === 'no-head') {
           printLine(

@@ -2,10 +2,13 @@ import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { submitApproval } from '../../engine/approvals.js';
-import { openRun } from '../../engine/inspect.js';
+import { openRun, processLiveness } from '../../engine/inspect.js';
 import { UsageError } from '../../errors.js';
 import { readJournal } from '../../journal/journal.js';
 import { printLine } from '../output.js';
+
+/** How long `approve` waits for the running executor to journal its answer. */
+const ANSWER_WAIT_MS = 60_000;
 
 interface ApproveOptions {
   as?: string;
@@ -82,8 +85,9 @@ async function decide(
     ...(opts.comment ? { comment: opts.comment } : {}),
   });
   // The executor owns the journal; wait until it has answered this request (and only this one:
-  // another terminal may have decided the same step a moment earlier).
-  const deadline = Date.now() + 15_000;
+  // another terminal may have decided the same step a moment earlier). A live executor answers
+  // within its poll interval; a busy host can take longer, so wait while it lives (bounded).
+  const deadline = Date.now() + ANSWER_WAIT_MS;
   while (Date.now() < deadline) {
     const ev = readJournal(loc.journalPath).events.find(
       (e, i) =>
@@ -103,10 +107,16 @@ async function decide(
         { hint: `it is journaled as refused (event ${ev.seq}); see drctl status ${view.runId}` },
       );
     }
+    if (live === true && !processLiveness(view.who)) {
+      throw new UsageError(
+        `${stepId}: your decision (request ${req.id}) was submitted, but the drctl process running the run (pid ${view.who.pid}) ended before answering it`,
+        { hint: `it decides nothing now; see drctl status ${view.runId} and resume the run to decide again` },
+      );
+    }
     await sleep(100);
   }
   throw new UsageError(
-    `${stepId}: your decision (request ${req.id}) was submitted but the executor has not answered it in 15 s`,
+    `${stepId}: your decision (request ${req.id}) was submitted but the executor has not answered it in ${ANSWER_WAIT_MS / 1000} s`,
     {
       hint: `it is not recorded yet; check drctl status ${view.runId} (a running drctl answers every request in its journal)`,
     },

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,11 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(dir));
 
-/** A slow step that logs its start and end with its pid, then a step after it. */
+/**
+ * A slow step that logs its start and end with its pid, then a step after it. The first copy
+ * runs until `${log}.release` appears (at most `seconds`), so a loaded host cannot make it end
+ * before the test has seen what resume does with it; a second copy takes 1 s.
+ */
 function slowRunbook(name: string, log: string, seconds: number): string {
   return writeRunbook(dir, name, {
     environment: `${name}-env`,
@@ -22,11 +26,10 @@ function slowRunbook(name: string, log: string, seconds: number): string {
       {
         id: 'slow',
         owner: 'SRE',
-        // The first copy takes `seconds`, a second copy 1 s.
         run: [
           'sh',
           '-c',
-          `if [ -e ${log}.first ]; then d=1; else touch ${log}.first; d=${seconds}; fi; echo "start $$" >> ${log}; sleep $d; echo "end $$" >> ${log}`,
+          `echo "start $$" >> ${log}; if [ -e ${log}.first ]; then sleep 1; else touch ${log}.first; i=0; while [ ! -e ${log}.release ] && [ $i -lt ${seconds * 10} ]; do sleep 0.1; i=$((i+1)); done; fi; echo "end $$" >> ${log}`,
         ],
       },
       { id: 'after', owner: 'SRE', needs: ['slow'], run: ['sh', '-c', `echo after >> ${log}`] },
@@ -57,15 +60,25 @@ describe('a step process that outlives drctl (kill -9)', () => {
     async () => {
       const runs = join(dir, 'wait');
       const log = join(dir, 'wait.log');
-      const run = await crashDuringSlowStep(runs, slowRunbook('wait', log, 12), log);
+      const run = await crashDuringSlowStep(runs, slowRunbook('wait', log, 90), log);
       const ev = readJournal(join(run, 'journal.jsonl')).events.find((e) => e.type === 'step-process');
       expect(ev).toMatchObject({ type: 'step-process', step: 'slow', attempt: 1 });
       const refused = await runCli(['resume', run, '--yes']);
       expect(refused.exitCode).toBe(2);
       expect(refused.stderr).toMatch(/step slow is still running: its process group \d+/);
-      const resumed = await runCli(['resume', run, '--yes', '--retry-unknown']);
-      expect(resumed.exitCode, resumed.stderr).toBe(0);
-      expect(resumed.stdout).toMatch(/slow: waiting for its process group \d+ to end/);
+      const resuming = spawnCli(['resume', run, '--yes', '--retry-unknown']);
+      let said = '';
+      resuming.stdout.on('data', (b: Buffer) => (said += b.toString()));
+      const deadline = Date.now() + 60_000;
+      while (!/slow: waiting for its process group \d+ to end/.test(said) && Date.now() < deadline) {
+        await sleep(50);
+      }
+      // Resume waits on the old copy (nothing new started yet), until that copy ends.
+      expect(said).toMatch(/slow: waiting for its process group \d+ to end/);
+      expect(logLines(log).map((l) => l.split(' ')[0])).toEqual(['start']);
+      writeFileSync(`${log}.release`, '');
+      const resumed = await resuming;
+      expect(resumed.exitCode, String(resumed.stderr)).toBe(0);
       const lines = logLines(log);
       // start A, end A, start B, end B: the second copy started after the first ended.
       expect(lines.map((l) => l.split(' ')[0])).toEqual(['start', 'end', 'start', 'end', 'after']);
@@ -77,7 +90,7 @@ describe('a step process that outlives drctl (kill -9)', () => {
   it('--retry-unknown --kill-running terminates the old copy first', { timeout: 120_000 }, async () => {
     const runs = join(dir, 'kill');
     const log = join(dir, 'kill.log');
-    const run = await crashDuringSlowStep(runs, slowRunbook('kill', log, 30), log);
+    const run = await crashDuringSlowStep(runs, slowRunbook('kill', log, 90), log);
     const resumed = await runCli(['resume', run, '--yes', '--retry-unknown', '--kill-running']);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/slow: terminating its process group/);

@@ -116,7 +116,7 @@ describe('journal head anchor', () => {
   it('a journal read while drctl appends to it verifies every time (reader and writer are separate processes)', async () => {
     // Readers (status, approve, report) read the head and the journal while the executor
     // appends; a writer two events past the head it was read with must not look like forgery.
-    const f = record(3000);
+    const f = record(1500);
     const child = spawn(
       process.execPath,
       [
@@ -124,14 +124,14 @@ describe('journal head anchor', () => {
         'tsx',
         fileURLToPath(new URL('../fixtures/journal/append-loop.ts', import.meta.url)),
         f,
-        '4000',
+        '2000',
       ],
       { stdio: 'ignore' },
     );
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     let reads = 0;
     let sawGrowth = 0;
-    let last = 3000;
+    let last = 1500;
     const failures: string[] = [];
     let running = true;
     void exited.then(() => (running = false));
@@ -146,6 +146,6 @@ describe('journal head anchor', () => {
     expect(await exited).toBe(0);
     expect(failures).toEqual([]);
     expect(sawGrowth, `${reads} reads`).toBeGreaterThan(5);
-    expect(checkJournal(f).chain).toMatchObject({ ok: true, anchor: 'anchored', events: 7000 });
-  }, 60_000);
+    expect(checkJournal(f).chain).toMatchObject({ ok: true, anchor: 'anchored', events: 3500 });
+  }, 180_000);
 });

@@ -13,6 +13,7 @@ import { loadRunbook, type LoadedRunbook } from '../../runbook/load.js';
 import type { Direction } from '../../runbook/schema.js';
 import { formatDuration } from '../../util/duration.js';
 import { redact } from '../../util/redact.js';
+import { nodeSupportNotice } from '../node-support.js';
 import { collectVar, parseDirection, requireFile } from '../options.js';
 import { printError, printLine } from '../output.js';
 
@@ -69,6 +70,8 @@ export function registerSwitch(program: Command): void {
     )
     .action(async (file: string, opts: SwitchOptions) => {
       requireFile(file);
+      const notice = process.stderr.isTTY ? nodeSupportNotice() : undefined;
+      if (notice) printError(notice, 'warning');
       const vars = opts.var ?? {};
       const dryRun = opts.dryRun ?? false;
       // A preview needs no production secrets: a missing one becomes a visible placeholder.

@@ -117,6 +117,13 @@ describe('switch --dry-run without the production secrets', () => {
     expect(existsSync(runs) ? readdirSync(runs) : []).toEqual([]);
   });
 
+  it('a checker on a runbook resource refuses its placeholder before connecting (exit 2)', async () => {
+    const r = await drctl(['check', 'mysql', '--resource', 'core', '-f', runbook], { cwd: dir, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`resource "core" needs environment variable ${PW}, which is not set`);
+    expect(r.stderr).not.toMatch(/ECONNREFUSED|127\.0\.0\.1:1/);
+  });
+
   it('with the secrets set, a dry run uses no placeholder and shows no secret', async () => {
     const runs = join(dir, 'runs-set');
     mkdirSync(join(dir, 'secrets'), { recursive: true });

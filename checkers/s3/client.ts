@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Endpoint } from '../types.js';
 import { parseListObjectsV2, type ListedPage } from './list-xml.js';
 
@@ -82,6 +82,27 @@ export function displayEndpoint(endpoint: string | undefined): string {
   }
 }
 
+/** The SDK's documented switch for its Node-version notice (read in @aws-sdk/core). */
+export const SDK_NODE_NOTICE_ENV = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+
+/**
+ * Builds an SDK client without its NodeVersionSupportWarning (on Node < 22 the SDK warns, once
+ * per process at the first client, that its releases after January 2027 need Node 22). That
+ * notice is for drctl's maintainers, who pin the SDK; drctl says its own Node policy (README).
+ * The switch is set only while the client is built (the check runs in its constructor, and the
+ * SDK then remembers it has decided), so the run steps drctl starts later inherit no change and
+ * no other warning is hidden. An operator who sets the variable keeps their choice.
+ */
+export function withoutSdkNodeNotice<T>(build: () => T): T {
+  if (process.env[SDK_NODE_NOTICE_ENV] !== undefined) return build();
+  process.env[SDK_NODE_NOTICE_ENV] = 'true';
+  try {
+    return build();
+  } finally {
+    delete process.env[SDK_NODE_NOTICE_ENV];
+  }
+}
+
 /**
  * An S3 client for one side: path-style (Ceph RGW), checksums only when an operation requires
  * them, the SDK's standard retry strategy, keep-alive sockets for parallel listing.
@@ -92,13 +113,11 @@ export function createS3Client(
   sockets = 64,
   requestTimeoutMs = 30_000,
 ): S3Client {
-  // drctl supports Node 20; the SDK's notice about future versions is not for the operator.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const env = CREDENTIAL_ENV[side];
   const accessKeyId = ep.accessKeyId ?? process.env[env.id];
   const secretAccessKey = ep.secretAccessKey ?? process.env[env.secret];
   const agentOptions = { keepAlive: true, maxSockets: sockets };
-  const client = new S3Client({
+  const config: S3ClientConfig = {
     endpoint: ep.endpoint,
     region: ep.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     forcePathStyle: ep.forcePathStyle ?? true,
@@ -117,7 +136,8 @@ export function createS3Client(
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     },
-  });
+  };
+  const client = withoutSdkNodeNotice(() => new S3Client(config));
   installRawListing(client);
   return client;
 }

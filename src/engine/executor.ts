@@ -8,7 +8,8 @@ import { describeAction, executeAction } from '../steps/handlers.js';
 import type { ApprovalDecision, StepContext, StepOutcome } from '../steps/types.js';
 import { abortReason } from '../steps/run.js';
 import { DEFAULT_WAIT_TIMEOUT_MS } from '../steps/wait.js';
-import { ExitCode } from '../errors.js';
+import { ConfigError, ExitCode } from '../errors.js';
+import { findPlaceholders } from '../runbook/interpolate.js';
 import { formatDuration } from '../util/duration.js';
 import { redact } from '../util/redact.js';
 import { takeApprovals, type ApprovalRequest } from './approvals.js';
@@ -154,6 +155,17 @@ export class Executor {
     const t0 = performance.now();
     const { runbook, resume } = this.opts;
     const done = new Set<string>();
+    // A placeholder stands where a missing secret would go; only a preview may carry one, so it
+    // can never reach a real system (the CLI refuses earlier; this holds for every caller).
+    const placeholders = findPlaceholders({ resources: runbook.resources, steps: runbook.steps });
+    if (placeholders.length > 0 && !this.opts.dryRun) {
+      throw new ConfigError(
+        `refusing to run with placeholders for missing secrets: ${placeholders.join(', ')}`,
+        {
+          hint: 'set them (export NAME=…, or create the file) and start again; --dry-run previews without them',
+        },
+      );
+    }
     if (resume) {
       this.emit({ type: 'run-resumed', who: describeWho() });
       this.applyResumeDecisions(resume, done);
@@ -165,6 +177,7 @@ export class Executor {
         direction: runbook.direction,
         drill: runbook.drill,
         dryRun: this.opts.dryRun,
+        ...(placeholders.length > 0 ? { placeholders } : {}),
         who: describeWho(),
         objectives: stripUndefined(runbook.objectives),
         rto: stripUndefined(runbook.rto),

@@ -44,6 +44,8 @@ export type JournalEventBody =
       direction: 'switchover' | 'switchback';
       drill: boolean;
       dryRun: boolean;
+      /** A dry run previewed without these secrets (`env:NAME`, `file:PATH`): placeholders stood in. */
+      placeholders?: string[];
       who: { user: string; host: string; pid: number; argv: string[]; version: string };
       objectives: { technicalMs?: number; complianceMs?: number; rpo?: number };
       rto: { technical?: { from: string; to: string }; compliance?: { from: string; to: string } };

@@ -1,5 +1,6 @@
 import { splitStatements } from '../util/sql-statements.js';
 import type { Diagnostics, Origin } from './diagnostics.js';
+import { findPlaceholders } from './interpolate.js';
 import type { Action, Resource, Step } from './schema.js';
 
 /**
@@ -69,8 +70,8 @@ function checkHttp(
 ): void {
   const h = action.http;
   const resource = h.resource ?? httpResourceOf(step, resources);
-  // `<unset:NAME>`: validate runs without the env; the url is checked when it is known.
-  const unknown = h.url.includes('<unset:');
+  // A placeholder for a missing secret: validate runs without the env; the url is checked when it is known.
+  const unknown = findPlaceholders(h.url).length > 0;
   if (!unknown && !isAbsoluteHttpUrl(h.url) && !(resource !== undefined && h.url.startsWith('/'))) {
     diags.at(
       origin,

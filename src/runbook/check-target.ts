@@ -1,5 +1,6 @@
 import type { CheckTarget } from '../../checkers/types.js';
 import { UsageError } from '../errors.js';
+import { findPlaceholders } from './interpolate.js';
 import { loadRunbook } from './load.js';
 import { resourceToCheckTarget } from './resource-target.js';
 
@@ -22,17 +23,15 @@ export async function checkTargetFromRunbook(
       hint: names.length ? `resources there: ${names.join(', ')}` : 'declare it under resources:',
     });
   }
-  const unresolved = /<(unset|unreadable):([^>]+)>/.exec(JSON.stringify(res));
-  if (unresolved) {
+  const [missing] = findPlaceholders(res);
+  if (missing) {
+    const [source, name] = [missing.slice(0, missing.indexOf(':')), missing.slice(missing.indexOf(':') + 1)];
     throw new UsageError(
-      unresolved[1] === 'unset'
-        ? `resource "${resource}" needs environment variable ${unresolved[2]}, which is not set`
-        : `resource "${resource}" needs file ${unresolved[2]}, which cannot be read`,
+      source === 'env'
+        ? `resource "${resource}" needs environment variable ${name}, which is not set`
+        : `resource "${resource}" needs file ${name}, which cannot be read`,
       {
-        hint:
-          unresolved[1] === 'unset'
-            ? `export ${unresolved[2]}=… and run again`
-            : 'check the path and its permissions',
+        hint: source === 'env' ? `export ${name}=… and run again` : 'check the path and its permissions',
       },
     );
   }

@@ -34,6 +34,26 @@ export interface InterpolationProblem {
   severity: 'error' | 'warning';
 }
 
+/**
+ * What a lenient load (validate, plan, `switch --dry-run`) puts where a missing secret would go:
+ * `<unset:env:NAME>` or `<unreadable:file:PATH>`. Visible in a preview, never a real value; a
+ * real run refuses a runbook that still holds one (see findPlaceholders).
+ */
+export function placeholder(source: 'env' | 'file', name: string): string {
+  return source === 'env' ? `<unset:env:${name}>` : `<unreadable:file:${name}>`;
+}
+
+const PLACEHOLDER_RE = /<(?:unset:(env)|unreadable:(file)):([^<>]*)>/g;
+
+/** The missing secrets a value holds placeholders for, as sorted unique `env:NAME` / `file:PATH`. */
+export function findPlaceholders(value: unknown): string[] {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (text === undefined || !text.includes('<un')) return [];
+  const found = new Set<string>();
+  for (const m of text.matchAll(PLACEHOLDER_RE)) found.add(`${m[1] ?? m[2]}:${m[3]}`);
+  return [...found].sort();
+}
+
 const EXPR_RE = /\$\$\{|\$\{([^}]*)\}/g;
 const WHOLE_RE = /^\$\{([^}]*)\}$/;
 
@@ -127,7 +147,7 @@ function readEnv(spec: string, ctx: InterpolationContext, problems: Interpolatio
       message: `environment variable ${name} is not set`,
       hint: `export ${name}=… before running drctl (or write \${env:${name}:-default})`,
     });
-    return `<unset:${name}>`;
+    return placeholder('env', name);
   }
   if (SECRET_ENV_NAME.test(name)) registerSecret(value);
   return value;
@@ -148,7 +168,7 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
         : `cannot read \${file:${path}}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
       hint: bounded ? err.hint : 'file paths are relative to the runbook file that names them',
     });
-    return `<unreadable:${path}>`;
+    return placeholder('file', path);
   }
   const ext = extname(full).toLowerCase();
   if (ext === '.yaml' || ext === '.yml' || ext === '.json') {

@@ -6,7 +6,7 @@ import { registerSecret } from '../util/redact.js';
 import { addZodIssues, Diagnostics, type Origin } from './diagnostics.js';
 import { expandStep, report, type ExpandedStep, type SourceStep } from './expand.js';
 import { expandFileGlob } from './glob.js';
-import { interpolate, type InterpolationProblem } from './interpolate.js';
+import { findPlaceholders, interpolate, type InterpolationProblem } from './interpolate.js';
 import { buildSteps, checkRules } from './rules.js';
 import {
   ModuleFileSchema,
@@ -38,6 +38,11 @@ export interface LoadOptions {
 
 export interface LoadedRunbook extends Runbook {
   warnings: import('../errors.js').Diagnostic[];
+  /**
+   * Missing secrets a lenient load replaced by placeholders (`env:NAME`, `file:PATH`), sorted;
+   * empty when every value is real. Only a preview may go on with any (the executor refuses).
+   */
+  placeholders: string[];
 }
 
 const TOP_KEYS = Object.keys(RunbookFileSchema.shape);
@@ -177,7 +182,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
 
   const hash = createHash('sha256');
   for (const f of [main, ...modules.map((m) => m.file)]) hash.update(f.sha256);
-  return {
+  const loaded: Omit<LoadedRunbook, 'placeholders'> = {
     name: rb.name,
     file: main.display,
     sha256: hash.digest('hex'),
@@ -200,6 +205,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     modules: modules.map((m) => ({ name: m.data.name, file: m.file.display, pic: m.data.pic })),
     warnings: diags.warnings,
   };
+  return { ...loaded, placeholders: findPlaceholders({ resources, steps }) };
 }
 
 function anchorRunSteps(step: Step, dir: string): void {

@@ -5,7 +5,7 @@ import { acquireLock } from '../../engine/lock.js';
 import { createRun } from '../../engine/run-dir.js';
 import { selectSteps } from '../../engine/select.js';
 import { runSession } from '../../engine/session.js';
-import { DrctlError, ExitCode, UsageError, formatDiagnostic } from '../../errors.js';
+import { ConfigError, DrctlError, ExitCode, UsageError, formatDiagnostic } from '../../errors.js';
 import { makeRunId, resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
 import type { Plan } from '../../plan/types.js';
@@ -13,6 +13,7 @@ import { loadRunbook, type LoadedRunbook } from '../../runbook/load.js';
 import type { Direction } from '../../runbook/schema.js';
 import { formatDuration } from '../../util/duration.js';
 import { redact } from '../../util/redact.js';
+import { nodeSupportNotice } from '../node-support.js';
 import { collectVar, parseDirection, requireFile } from '../options.js';
 import { printError, printLine } from '../output.js';
 
@@ -69,16 +70,26 @@ export function registerSwitch(program: Command): void {
     )
     .action(async (file: string, opts: SwitchOptions) => {
       requireFile(file);
+      const notice = process.stderr.isTTY ? nodeSupportNotice() : undefined;
+      if (notice) printError(notice, 'warning');
       const vars = opts.var ?? {};
+      const dryRun = opts.dryRun ?? false;
+      // A preview needs no production secrets: a missing one becomes a visible placeholder.
       const runbook = loadRunbook(file, {
         ...(opts.direction ? { direction: opts.direction } : {}),
         ...(opts.drill ? { drill: true } : {}),
         vars,
+        lenientSecrets: dryRun,
       });
-      for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
+      printLoadWarnings(runbook);
+      if (runbook.placeholders.length > 0 && !dryRun) {
+        // Only a literal placeholder in the file gets here (a strict load refuses a missing secret).
+        throw new ConfigError(`runbook holds placeholders for secrets: ${runbook.placeholders.join(', ')}`, {
+          hint: 'replace them with ${env:NAME} or ${file:path}; --dry-run previews without the secrets',
+        });
+      }
       const plan = buildPlan(runbook);
       const selected = selectSteps(runbook.steps, opts.only, opts.from);
-      const dryRun = opts.dryRun ?? false;
       printPlanSummary(runbook, plan, selected, dryRun);
       if (!dryRun && !opts.yes)
         await confirmByName(runbook.name, `start the ${runbook.direction}${runbook.drill ? ' drill' : ''}`);
@@ -118,6 +129,26 @@ export function registerSwitch(program: Command): void {
         throw err;
       }
     });
+}
+
+/**
+ * The loader's warnings; a dry run's missing secrets are said once, in one line listing them all
+ * (each secret's own warning would repeat it per name; `drctl validate` shows where each is used).
+ */
+function printLoadWarnings(runbook: LoadedRunbook): void {
+  const missing = runbook.placeholders.map((p) =>
+    p.startsWith('env:') ? `environment variable ${p.slice(4)} ` : `\${${p}}`,
+  );
+  for (const w of runbook.warnings) {
+    if (missing.some((m) => w.message.includes(m))) continue;
+    printError(redact(formatDiagnostic(w)), 'warning');
+  }
+  if (runbook.placeholders.length === 0) return;
+  const n = runbook.placeholders.length;
+  printError(
+    `dry run with placeholders for ${n} missing secret${n === 1 ? '' : 's'}: ${runbook.placeholders.join(', ')} (shown as <unset:env:NAME> / <unreadable:file:PATH>; a real switch refuses to start without them)`,
+    'warning',
+  );
 }
 
 export function printPlanSummary(

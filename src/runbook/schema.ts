@@ -299,13 +299,9 @@ export const LockSchema = z
         description:
           'redis://[:password@]host:6379[/db] (or rediss://) of a lock server every host reaches; the password from ${env:…}',
       }),
-    key: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({
-        description: 'The lock key (default drctl:lock:{<environment>}); its fencing counter is <key>:fence',
-      }),
+    key: z.string().min(1).optional().meta({
+      description: 'The lock key (default drctl:lock:{<environment>}); its fencing counter is <key>:fence',
+    }),
     ttl: Duration.optional().meta({
       description:
         'How long the lock outlives a holder that stopped renewing it (default 30s, at least 1s): a dead holder is detected after this',

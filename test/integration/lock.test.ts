@@ -40,7 +40,11 @@ function gatedStep(id: string, name: string, needs: string[] = []): Record<strin
     id,
     owner: 'SRE',
     needs,
-    run: ['sh', '-c', `touch ${started}; i=0; while [ ! -e ${go} ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done`],
+    run: [
+      'sh',
+      '-c',
+      `touch ${started}; i=0; while [ ! -e ${go} ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done`,
+    ],
   };
 }
 
@@ -136,7 +140,11 @@ describe('host lock: one switch per environment on this host, whatever the runs 
     const c = await runCli(['switch', file, '--yes', '--runs-dir', runsB], env);
     expect(c.exitCode, c.stderr).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
-    expect(c.stdout + c.stderr).toMatch(new RegExp(`took over the lock of run ${listRunDirs(runsA)[0]}.*pid ${killed.pid}.*(dead|no longer runs)`));
+    expect(c.stdout + c.stderr).toMatch(
+      new RegExp(
+        `took over the lock of run ${listRunDirs(runsA)[0]}.*pid ${killed.pid}.*(dead|no longer runs)`,
+      ),
+    );
     expect(journalOf(runsB).find((e) => e.type === 'lock-acquired')).toMatchObject({
       scope: 'host',
       tookOver: expect.stringContaining(String(killed.pid)) as unknown,
@@ -191,7 +199,10 @@ describe('shared lock: lock: { redis } in the runbook', () => {
     expect(acquired).toMatchObject({ where: `redis 127.0.0.1:${redis.port}`, key });
     expect(typeof (acquired as { token?: unknown }).token).toBe('number');
 
-    const text = allText([b, { exitCode: 0, stdout: String(ra.stdout), stderr: String(ra.stderr) }], [runsA, runsB]);
+    const text = allText(
+      [b, { exitCode: 0, stdout: String(ra.stdout), stderr: String(ra.stderr) }],
+      [runsA, runsB],
+    );
     expect(text).not.toContain(PASSWORD);
   });
 
@@ -206,9 +217,11 @@ describe('shared lock: lock: { redis } in the runbook', () => {
     const runsB = join(dir, 'kill-b');
     const a = spawnCli(['switch', file, '--yes', '--runs-dir', runsA], lockEnv('ka'));
     await waitForFile(join(dir, 'kill.started'));
-    const tokenA = (journalOf(runsA).find((e) => e.type === 'lock-acquired' && e.scope === 'redis') as {
-      token: number;
-    }).token;
+    const tokenA = (
+      journalOf(runsA).find((e) => e.type === 'lock-acquired' && e.scope === 'redis') as {
+        token: number;
+      }
+    ).token;
     a.kill('SIGKILL');
     await a;
     killGroupOf(journalOf(runsA));
@@ -221,9 +234,11 @@ describe('shared lock: lock: { redis } in the runbook', () => {
     expect(await admin.exists(key)).toBe(0);
     const late = await runCli(['switch', file, '--yes', '--runs-dir', runsB], lockEnv('kb'));
     expect(late.exitCode, late.stderr).toBe(0);
-    const tokenB = (journalOf(runsB).find((e) => e.type === 'lock-acquired' && e.scope === 'redis') as {
-      token: number;
-    }).token;
+    const tokenB = (
+      journalOf(runsB).find((e) => e.type === 'lock-acquired' && e.scope === 'redis') as {
+        token: number;
+      }
+    ).token;
     expect(tokenB).toBeGreaterThan(tokenA);
   });
 
@@ -241,7 +256,12 @@ describe('shared lock: lock: { redis } in the runbook', () => {
     await waitForFile(join(dir, 'stolen.started'));
     // Someone else holds it now (the key expired and another switch took it, with a new token).
     await admin.del(key);
-    await admin.set(key, JSON.stringify({ runId: 'thief', user: 'mallory', host: 'elsewhere' }), 'PX', 60_000);
+    await admin.set(
+      key,
+      JSON.stringify({ runId: 'thief', user: 'mallory', host: 'elsewhere' }),
+      'PX',
+      60_000,
+    );
     await admin.incr(`${key}:fence`);
     writeFileSync(join(dir, 'stolen.go'), '');
     const r = await a;
@@ -256,9 +276,9 @@ describe('shared lock: lock: { redis } in the runbook', () => {
     // The thief's key is left alone.
     expect(await admin.get(key)).toContain('thief');
     await admin.del(key);
-    expect(allText([{ exitCode: 1, stdout: String(r.stdout), stderr: String(r.stderr) }], [runs])).not.toContain(
-      PASSWORD,
-    );
+    expect(
+      allText([{ exitCode: 1, stdout: String(r.stdout), stderr: String(r.stderr) }], [runs]),
+    ).not.toContain(PASSWORD);
   });
 
   it('an unreachable lock server or a bad lock: refuses to start with exit 2', async () => {

@@ -116,6 +116,9 @@ export class RedisLock {
       client.disconnect();
       throw refusal(holder.environment, where, config, String(reply[1]), Number(reply[2] ?? -1));
     }
+    // From now on a dropped connection is re-established (renewals fail fast meanwhile, and the
+    // lease covers the gap); only the first connect had to fail at once.
+    client.options.retryStrategy = (times: number) => Math.min(100 * times, 1000);
     const lock = new RedisLock(client, config, where, value, Number(reply[1]), sentAt);
     lock.timer = setInterval(() => void lock.renew(), Math.max(100, Math.floor(config.ttlMs / 3)));
     lock.timer.unref();

@@ -281,6 +281,47 @@ describe('shared lock: lock: { redis } in the runbook', () => {
     ).not.toContain(PASSWORD);
   });
 
+  it('a frozen lock server: a short freeze is covered by the TTL, a long one stops the run before its next step', async () => {
+    const out = join(dir, 'frozen.out');
+    const file = writeRunbook(dir, 'shared-frozen', {
+      environment: 'frozen-env',
+      lock: { redis: url, ttl: '3s' },
+      roles: { SRE: {} },
+      steps: [
+        gatedStep('hold-1', 'frozen1'),
+        markerStep('mid', out, ['hold-1']),
+        gatedStep('hold-2', 'frozen2', ['mid']),
+        markerStep('after', out, ['hold-2']),
+      ],
+    });
+    const runs = join(dir, 'frozen-runs');
+    const a = spawnCli(['switch', file, '--yes', '--runs-dir', runs], lockEnv('f'));
+    try {
+      await waitForFile(join(dir, 'frozen1.started'));
+      process.kill(redis.pid, 'SIGSTOP');
+      await sleep(1200);
+      process.kill(redis.pid, 'SIGCONT');
+      writeFileSync(join(dir, 'frozen1.go'), '');
+      await waitForFile(join(dir, 'frozen2.started'));
+      expect(readFileSync(out, 'utf8')).toBe('mid\n');
+      process.kill(redis.pid, 'SIGSTOP');
+      await sleep(3500);
+      writeFileSync(join(dir, 'frozen2.go'), '');
+      const t0 = Date.now();
+      const r = await a;
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(r.exitCode, String(r.stderr)).toBe(1);
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    expect(readFileSync(out, 'utf8')).toBe('mid\n');
+    const lost = journalOf(runs).find((e) => e.type === 'lock-lost');
+    expect(lost).toMatchObject({
+      reason: expect.stringMatching(/cannot renew the lock on redis 127\.0\.0\.1:\d+ .*TTL/) as unknown,
+    });
+    expect(JSON.stringify(journalOf(runs))).not.toContain(PASSWORD);
+  });
+
   it('an unreachable lock server or a bad lock: refuses to start with exit 2', async () => {
     const port = await freePort();
     const down = writeRunbook(dir, 'shared-down', {

@@ -276,8 +276,19 @@ describe('shared lock: lock: { redis } in the runbook', () => {
     // The thief's key is left alone.
     expect(await admin.get(key)).toContain('thief');
     await admin.del(key);
+
+    // Once the thief is gone, resume takes the locks again (a newer token) and runs the rest.
+    const [id] = listRunDirs(runs);
+    const resumed = await runCli(['resume', id!, '--yes', '--runs-dir', runs], lockEnv('s'));
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('after\n');
+    const tokens = journalOf(runs)
+      .filter((e) => e.type === 'lock-acquired' && e.scope === 'redis')
+      .map((e) => (e as { token: number }).token);
+    expect(tokens).toHaveLength(2);
+    expect(tokens[1]).toBeGreaterThan(tokens[0]!);
     expect(
-      allText([{ exitCode: 1, stdout: String(r.stdout), stderr: String(r.stderr) }], [runs]),
+      allText([{ exitCode: 1, stdout: String(r.stdout), stderr: String(r.stderr) }, resumed], [runs]),
     ).not.toContain(PASSWORD);
   });
 

@@ -217,7 +217,12 @@ function refusal(
   value: string,
   pttl: number,
 ): ConfigError {
-  const expires = pttl > 0 ? `; expires in ${formatDuration(pttl)} unless its holder renews it` : '';
+  const expires =
+    pttl > 0
+      ? `; expires in ${formatDuration(pttl)} unless its holder renews it`
+      : pttl === -1
+        ? `; the key has no TTL and never expires by itself: once its holder is known to be gone, DEL ${config.key}`
+        : '';
   return new ConfigError(
     redact(
       `environment "${environment}" is locked by another switch: ${describeValue(value)} (lock ${config.key} on ${where}${expires})`,

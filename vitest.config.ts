@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Each test file gets its own host lock directory (DRCTL_LOCK_DIR).
+    setupFiles: ['test/harness/lock-dir.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,

@@ -17,6 +17,7 @@ import { loadFailpoint, type Failpoint } from './failpoint.js';
 import { describeWho } from './run-dir.js';
 import { describeProcess } from './step-process.js';
 import type { ResumePlan } from './resume.js';
+import type { LockGuard } from './run-lock.js';
 import { Scheduler, retryDelayMs } from './scheduler.js';
 import { COMPLETED_STATES } from './state.js';
 
@@ -54,6 +55,8 @@ export interface ExecutorOptions {
   failpoint?: Failpoint | undefined;
   /** How long to wait between looks into the approvals inbox (default 250 ms). */
   approvalPollMs?: number | undefined;
+  /** The switch locks: journaled at the start, checked before each step starts (none in a dry run). */
+  lockGuard?: LockGuard | undefined;
   /** Replaces how actions run (benchmarks measure the executor alone with a no-op). */
   runAction?: ((action: Action, ctx: StepContext) => Promise<StepOutcome>) | undefined;
 }
@@ -116,6 +119,9 @@ export class Executor {
   private wake: (() => void) | undefined;
   private syncing: Promise<void> | undefined;
   private journalError: Error | undefined;
+  /** Why a switch lock is no longer ours, once known. */
+  private lockLost: string | undefined;
+  private rollbackRunning = false;
   /** Manual steps waiting for a decision now: step id → settles the wait. */
   private readonly waiting = new Map<string, (d: InboxDecision) => void>();
   /** The decision that settled each step's last wait in this process. */
@@ -184,6 +190,7 @@ export class Executor {
         steps: journalSteps(runbook),
       });
     }
+    for (const ev of this.opts.lockGuard?.acquired ?? []) this.emit(ev);
     if (this.opts.selected) {
       for (const s of runbook.steps) {
         if (!this.opts.selected.has(s.id) && !done.has(s.id)) {
@@ -224,6 +231,7 @@ export class Executor {
       for (;;) {
         if (!this.soft.signal.aborted) {
           for (let id = scheduler.next(); id !== undefined; id = scheduler.next()) {
+            if (!(await this.lockHeld())) break;
             scheduler.start(id);
             const step = this.steps.get(id)!;
             void this.runStep(step).then((ok) => {
@@ -618,15 +626,18 @@ export class Executor {
     const undone: string[] = [];
     const failed: string[] = [];
     const notRun: string[] = [];
+    this.rollbackRunning = true;
     for (const id of todo) {
       const step = this.steps.get(id)!;
       const rb = step.rollback!;
       const rid = ROLLBACK_PREFIX + id;
-      if (this.hard.signal.aborted) {
+      if (this.hard.signal.aborted || this.lockLost !== undefined || !(await this.lockHeld())) {
         this.emit({
           type: 'step-skipped',
           step: rid,
-          reason: `rollback stopped: ${abortReason(this.hard.signal)}`,
+          reason: this.hard.signal.aborted
+            ? `rollback stopped: ${abortReason(this.hard.signal)}`
+            : `rollback not started: the switch lock was lost (${this.lockLost ?? ''})`,
         });
         notRun.push(id);
         continue;
@@ -664,6 +675,23 @@ export class Executor {
     });
     if (summary) this.notice(summary);
     return summary;
+  }
+
+  /**
+   * Before a step starts: is every switch lock still ours? When one was lost (expired, taken,
+   * fencing token moved), journal why once and stop starting steps; false from then on.
+   */
+  private async lockHeld(): Promise<boolean> {
+    const guard = this.opts.lockGuard;
+    if (guard === undefined) return true;
+    if (this.lockLost !== undefined) return false;
+    const lost = await guard.check();
+    if (lost === undefined) return !this.soft.signal.aborted || this.rollbackRunning;
+    this.lockLost = redact(lost);
+    this.emit({ type: 'lock-lost', reason: this.lockLost });
+    this.stop(`the switch lock was lost: ${this.lockLost}`);
+    this.notice(`switch lock lost: ${this.lockLost}; no new step starts`);
+    return false;
   }
 
   private stop(reason: string): void {

@@ -44,6 +44,10 @@ export function describeEvent(ev: JournalEvent): string {
       ];
       return `rollback incomplete: NOT undone ${not.join(', ')}; undone ${ev.undone.join(', ') || 'nothing'}`;
     }
+    case 'lock-acquired':
+      return `${ev.scope} lock taken: ${ev.where}${ev.key ? ` key ${ev.key}` : ''}${ev.token === undefined ? '' : `, fencing token ${ev.token}`}${ev.tookOver ? ` (took over from ${ev.tookOver})` : ''}`;
+    case 'lock-lost':
+      return `switch lock lost: ${ev.reason}; no new step starts`;
     case 'run-finished':
       return `run ${ev.status} in ${formatDuration(ev.durationMs)}${ev.error ? `: ${ev.error}` : ''}`;
   }

@@ -1,13 +1,14 @@
 import { JournalWriter } from '../journal/journal.js';
 import type { Runbook } from '../runbook/schema.js';
 import { Executor, type EngineObserver, type ExecutorOptions, type RunResult } from './executor.js';
-import type { HeldLock } from './lock.js';
+import type { RunLock } from './run-lock.js';
 import { ListrView } from './render-listr.js';
 import { createLineRenderer } from './render-lines.js';
 
 export interface SessionOptions extends Omit<ExecutorOptions, 'journal' | 'observer'> {
   journalPath: string;
-  lock: HeldLock | undefined;
+  /** The switch locks (host, and the runbook's shared lock); released at the end. */
+  lock: RunLock | undefined;
   /** listr2 on a TTY, timestamped lines otherwise. */
   tty: boolean;
 }
@@ -20,7 +21,7 @@ export async function runSession(opts: SessionOptions): Promise<RunResult> {
   const journal = JournalWriter.open(opts.journalPath);
   const view = opts.tty ? new ListrView(visibleSteps(opts.runbook)) : undefined;
   const observer: EngineObserver = view ?? createLineRenderer();
-  const executor = new Executor({ ...opts, journal, observer });
+  const executor = new Executor({ ...opts, journal, observer, lockGuard: opts.lock });
   const onSignal = (sig: NodeJS.Signals): void =>
     executor.interrupt(sig === 'SIGTERM' || sig === 'SIGHUP' ? sig : 'SIGINT');
   // A dropped SSH session sends SIGHUP and takes the terminal with it: handle it like SIGTERM,
@@ -41,7 +42,7 @@ export async function runSession(opts: SessionOptions): Promise<RunResult> {
     process.off('SIGHUP', onSignal);
     await view?.finish();
     journal.close();
-    opts.lock?.release();
+    await opts.lock?.release();
   }
 }
 

@@ -147,6 +147,22 @@ export type JournalEventBody =
       /** Completed steps that have no rollback action (left as they are). */
       noRollbackAction?: string[];
     }
+  | {
+      /**
+       * A switch lock this process took (after run-started or run-resumed). `host`: the lock
+       * file of the environment on this host; `redis`: the runbook's shared lock, with the
+       * fencing token checked before each step. `tookOver`: the dead holder it replaced.
+       */
+      type: 'lock-acquired';
+      scope: 'host' | 'redis';
+      where: string;
+      key?: string;
+      token?: number;
+      ttlMs?: number;
+      tookOver?: string;
+    }
+  /** A lock is no longer ours (expired, taken, token moved): no step starts after this. */
+  | { type: 'lock-lost'; reason: string }
   | { type: 'run-finished'; status: RunStatus; durationMs: number; error?: string };
 
 export type JournalEvent = EventEnvelope & JournalEventBody;

@@ -328,7 +328,10 @@ export function replayRun(events: JournalEvent[], options: ReplayOptions = {}): 
       }
       case 'approval-refused':
       case 'step-process':
-        // A refused submission changes no step; a step's process id matters to resume only.
+      case 'lock-acquired':
+      case 'lock-lost':
+        // A refused submission changes no step; a step's process id matters to resume only; a
+        // lost lock stops the run through its run-finished.
         break;
       case 'gate-result': {
         const t = trackOf(ev.step, ev.type);

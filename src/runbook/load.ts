@@ -161,10 +161,12 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     } else addZodIssues(diags, origin, parsed.error, () => RESOURCE_KEYS);
   }
 
+  const environment = options.environment ?? rb.environment ?? 'default';
+  const lock = resolveLock(rb.lock, environment, { file: main, path: ['lock'] }, scope, lenient, diags);
+
   const expanded: ExpandedStep[] = sources.flatMap((s) =>
     expandStep(s, { templates, scope, direction, lenient }, diags),
   );
-  const environment = options.environment ?? rb.environment ?? 'default';
   const { steps, graph, excluded, origins } = buildSteps(
     expanded,
     rb,
@@ -200,6 +202,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     resources,
     concurrency: rb.concurrency,
     timeoutMs: ms(rb.timeout),
+    ...(lock === undefined ? {} : { lock }),
     steps,
     excluded,
     modules: modules.map((m) => ({ name: m.data.name, file: m.file.display, pic: m.data.pic })),
@@ -218,6 +221,56 @@ function anchorRunSteps(step: Step, dir: string): void {
   step.action = anchor(step.action);
   if (step.rollback) step.rollback = { ...step.rollback, action: anchor(step.rollback.action) };
   if (step.drill.mode === 'action') step.drill = { ...step.drill, action: anchor(step.drill.action) };
+}
+
+const LOCK_TTL_DEFAULT_MS = 30_000;
+const LOCK_TTL_MIN_MS = 1000;
+
+/**
+ * `lock: { redis, key?, ttl? }` with vars and secrets resolved: the URL must be redis:// or
+ * rediss:// with a host, its password becomes a secret, the TTL is at least a second.
+ */
+function resolveLock(
+  raw: RunbookFile['lock'],
+  environment: string,
+  origin: Origin,
+  scope: Record<string, unknown>,
+  lenient: boolean,
+  diags: Diagnostics,
+): Runbook['lock'] {
+  if (raw === undefined) return undefined;
+  const problems: InterpolationProblem[] = [];
+  const value = interpolate(
+    raw,
+    { baseDir: dirname(origin.file.path), scope, lenient },
+    problems,
+  ) as NonNullable<RunbookFile['lock']>;
+  report(diags, origin, [], problems);
+  const hint = 'write it as redis://[:${env:LOCK_PASSWORD}@]host:6379[/db]';
+  let url: URL | undefined;
+  // A secret missing in validate/plan leaves a placeholder: nothing to judge in the URL then.
+  if (problems.length === 0) {
+    try {
+      url = new URL(value.redis);
+    } catch {
+      diags.at(origin, ['redis'], 'not a URL', { hint });
+    }
+  }
+  if (url !== undefined) {
+    if (url.password) registerSecret(decodeURIComponent(url.password));
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+      diags.at(origin, ['redis'], `expected a redis:// or rediss:// URL, got ${url.protocol}//`, { hint });
+    else if (url.hostname === '') diags.at(origin, ['redis'], 'the URL names no host', { hint });
+    else if (!/^\/?(\d{1,5})?\/?$/.test(url.pathname))
+      diags.at(origin, ['redis'], `the path of a Redis URL is a db number, got "${url.pathname}"`, { hint });
+  }
+  const ttlMs =
+    value.ttl === undefined ? LOCK_TTL_DEFAULT_MS : (parseDuration(value.ttl) ?? LOCK_TTL_DEFAULT_MS);
+  if (ttlMs < LOCK_TTL_MIN_MS)
+    diags.at(origin, ['ttl'], `a lock TTL of ${value.ttl} is too short: at least 1s`, {
+      hint: 'a holder renews every TTL/3; 10s to 60s suits most networks',
+    });
+  return { url: value.redis, key: value.key ?? `drctl:lock:{${environment}}`, ttlMs };
 }
 
 /** Credential fields of a resource are secrets wherever their value came from. */

@@ -283,6 +283,35 @@ const ClockBounds = z.strictObject({
   to: z.string().meta({ description: 'The clock stops when this step ends' }),
 });
 
+/**
+ * A lock shared by every host that may switch this environment (the host lock only covers one
+ * bastion). docs/operations.md "One switch per environment".
+ */
+export const LockSchema = z
+  .strictObject({
+    redis: z
+      .string()
+      .refine((u) => /^(rediss?:\/\/|\$\{)/.test(u), {
+        error: (iss) =>
+          `expected a redis:// or rediss:// URL, got ${JSON.stringify(String(iss.input).replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@'))}`,
+      })
+      .meta({
+        description:
+          'redis://[:password@]host:6379[/db] (or rediss://) of a lock server every host reaches; the password from ${env:…}',
+      }),
+    key: z.string().min(1).optional().meta({
+      description: 'The lock key (default drctl:lock:{<environment>}); its fencing counter is <key>:fence',
+    }),
+    ttl: Duration.optional().meta({
+      description:
+        'How long the lock outlives a holder that stopped renewing it (default 30s, at least 1s): a dead holder is detected after this',
+    }),
+  })
+  .meta({
+    description:
+      'A shared switch lock: SET NX with a TTL renewed while the run lives, and a fencing token checked before each step',
+  });
+
 const RunbookLevelFields = {
   description: z.string().optional(),
   roles: z.record(z.string(), RoleSchema).optional(),
@@ -334,6 +363,7 @@ export const RunbookFileSchema = z
       .optional(),
     timeout: Duration.optional().meta({ description: 'Timeout of the whole run' }),
     concurrency: z.int().min(1).optional().meta({ description: 'Steps running at once in the whole run' }),
+    lock: LockSchema.optional(),
     include: z
       .array(z.string())
       .optional()
@@ -429,6 +459,8 @@ export interface Runbook {
   resources: Record<string, Resource>;
   concurrency?: number | undefined;
   timeoutMs?: number | undefined;
+  /** The shared lock (`lock: { redis }`), resolved; undefined: the host lock only. */
+  lock?: { url: string; key: string; ttlMs: number } | undefined;
   steps: Step[];
   /** Steps left out by `when` (for the plan's information). */
   excluded: { id: string; reason: string }[];

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,7 +42,7 @@ describe('drctl switch / status / approve from the command line', () => {
     expect(events[0]).toMatchObject({ type: 'run-started', dryRun: true });
     expect(existsSync(join(runs, id!, 'steps'))).toBe(false);
     // A dry run takes no lock and cannot be resumed.
-    expect(existsSync(lockPath(runs, 'cli-env'))).toBe(false);
+    expect(existsSync(lockPath('cli-env'))).toBe(false);
     const resumed = await runCli(['resume', id!, '--yes', '--runs-dir', runs]);
     expect(resumed.exitCode).toBe(2);
     expect(resumed.stderr).toMatch(/was a dry run/);
@@ -116,7 +116,6 @@ describe('drctl switch / status / approve from the command line', () => {
   );
 
   it('one switch per environment: a live holder refuses, a dead holder is stale', async () => {
-    mkdirSync(join(runs, '.locks'), { recursive: true });
     const holder = {
       pid: process.pid,
       host: hostname(),
@@ -125,20 +124,20 @@ describe('drctl switch / status / approve from the command line', () => {
       runId: 'other-run',
       environment: 'cli-env',
     };
-    writeFileSync(lockPath(runs, 'cli-env'), JSON.stringify(holder));
+    writeFileSync(lockPath('cli-env'), JSON.stringify(holder));
     const refused = await runCli(['switch', file, '--yes', '--runs-dir', runs]);
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(
       new RegExp(
-        `locked by another switch: run other-run, pid ${process.pid} on ${hostname()}, user alice, since 2026-11-22T01:00:00.000Z`,
+        `locked by another switch: run other-run, user alice on ${hostname()}, pid ${process.pid}, since 2026-11-22T01:00:00.000Z`,
       ),
     );
     expect(existsSync(out)).toBe(false);
 
-    writeFileSync(lockPath(runs, 'cli-env'), JSON.stringify({ ...holder, pid: 2 ** 22 - 1 }));
+    writeFileSync(lockPath('cli-env'), JSON.stringify({ ...holder, pid: 2 ** 22 - 1 }));
     const ok = await runCli(['switch', file, '--yes', '--runs-dir', runs]);
     expect(ok.exitCode, ok.stderr).toBe(0);
-    expect(existsSync(lockPath(runs, 'cli-env'))).toBe(false);
+    expect(existsSync(lockPath('cli-env'))).toBe(false);
     removeDir(runs);
     removeDir(out);
   });

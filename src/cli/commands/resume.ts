@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { openRun } from '../../engine/inspect.js';
-import { acquireLock } from '../../engine/lock.js';
+import { acquireRunLock } from '../../engine/run-lock.js';
 import { prepareResume } from '../../engine/resume.js';
 import { readInvocation } from '../../engine/run-dir.js';
 import { danglingSteps } from '../../engine/state.js';
@@ -141,33 +141,39 @@ export function registerResume(program: Command): void {
       for (const m of plan.markDone) printLine(`  ${m.id}: marked done (${m.reason})`);
       if (plan.rerun.length > 0) printLine(`  run again (failed or cancelled): ${plan.rerun.join(', ')}`);
       if (!opts.yes) await confirmByName(runbook.name, 'continue the run');
-      const lock = acquireLock(resolveRunsDir(opts.runsDir), runbook.environment, view.runId);
-      for (const r of running) {
-        if (opts.killRunning) {
-          printLine(`  ${r.step}: terminating its process group ${r.process.pgid} before running it again`);
-          await killGroup(r.process);
-        } else {
-          printLine(
-            `  ${r.step}: waiting for its process group ${r.process.pgid} to end before running it again`,
-          );
-          await waitForGroup(r.process, (m) =>
-            printLine(`  ${r.step}: still waiting for pid ${m.join(', ')} (--kill-running terminates it)`),
-          );
+      const lock = await acquireRunLock(runbook, view.runId, resolveRunsDir(opts.runsDir));
+      for (const note of lock.notes) printError(note, 'warning');
+      try {
+        for (const r of running) {
+          if (opts.killRunning) {
+            printLine(`  ${r.step}: terminating its process group ${r.process.pgid} before running it again`);
+            await killGroup(r.process);
+          } else {
+            printLine(
+              `  ${r.step}: waiting for its process group ${r.process.pgid} to end before running it again`,
+            );
+            await waitForGroup(r.process, (m) =>
+              printLine(`  ${r.step}: still waiting for pid ${m.join(', ')} (--kill-running terminates it)`),
+            );
+          }
         }
+        const result = await runSession({
+          runbook,
+          runId: view.runId,
+          runDir: loc.dir,
+          journalPath: loc.journalPath,
+          dryRun: false,
+          priorities: new Map(buildPlan(runbook).steps.map((p) => [p.step.id, p.remainingMs])),
+          concurrency: opts.concurrency ?? inv.concurrency,
+          resume: { ...plan, by },
+          lock,
+          tty: process.stdout.isTTY === true,
+        });
+        printOutcome(view.runId, result.status, result.durationMs, result.error);
+        process.exitCode = result.exitCode;
+      } finally {
+        // runSession releases it too; this covers a failure before the session starts.
+        await lock.release();
       }
-      const result = await runSession({
-        runbook,
-        runId: view.runId,
-        runDir: loc.dir,
-        journalPath: loc.journalPath,
-        dryRun: false,
-        priorities: new Map(buildPlan(runbook).steps.map((p) => [p.step.id, p.remainingMs])),
-        concurrency: opts.concurrency ?? inv.concurrency,
-        resume: { ...plan, by },
-        lock,
-        tty: process.stdout.isTTY === true,
-      });
-      printOutcome(view.runId, result.status, result.durationMs, result.error);
-      process.exitCode = result.exitCode;
     });
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { acquireLock } from '../../engine/lock.js';
+import { acquireRunLock } from '../../engine/run-lock.js';
 import { createRun } from '../../engine/run-dir.js';
 import { selectSteps } from '../../engine/select.js';
 import { runSession } from '../../engine/session.js';
@@ -96,7 +96,8 @@ export function registerSwitch(program: Command): void {
       const runsDir = resolveRunsDir(opts.runsDir);
       const runId = makeRunId();
       // A dry run changes nothing, so it may preview while a real switch holds the lock.
-      const lock = dryRun ? undefined : acquireLock(runsDir, runbook.environment, runId);
+      const lock = dryRun ? undefined : await acquireRunLock(runbook, runId, runsDir);
+      for (const note of lock?.notes ?? []) printError(note, 'warning');
       try {
         const loc = createRun(runsDir, runId, runbook, {
           file: resolve(file),
@@ -125,7 +126,7 @@ export function registerSwitch(program: Command): void {
         printOutcome(loc.id, result.status, result.durationMs, result.error);
         process.exitCode = result.exitCode;
       } catch (err) {
-        lock?.release();
+        await lock?.release();
         throw err;
       }
     });

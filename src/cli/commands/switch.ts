@@ -76,8 +76,8 @@ export function registerSwitch(program: Command): void {
         vars,
       });
       for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
-      const plan = buildPlan(runbook);
       const selected = selectSteps(runbook.steps, opts.only, opts.from);
+      const plan = buildPlan(runbook, { concurrency: opts.concurrency, selected });
       const dryRun = opts.dryRun ?? false;
       printPlanSummary(runbook, plan, selected, dryRun);
       if (!dryRun && !opts.yes)
@@ -105,9 +105,7 @@ export function registerSwitch(program: Command): void {
           runDir: loc.dir,
           journalPath: loc.journalPath,
           dryRun,
-          priorities: new Map(plan.steps.map((p) => [p.step.id, p.remainingMs])),
-          concurrency: opts.concurrency,
-          selected,
+          plan,
           lock,
           tty: process.stdout.isTTY === true,
         });

@@ -429,14 +429,17 @@ export class Executor {
           outcome: e.outcome,
           ...(e.detail === undefined ? {} : { detail: redact(e.detail) }),
         }),
-      recordProcess: (pid) => {
-        // Journaled and fsynced at once: resume must know this process even if drctl dies now.
-        // If that fails the command stays behind its gate and never runs (it exits 125).
+      recordProcess: async (pid) => {
+        // Written at once (a crash of drctl keeps it: resume must know this process), then
+        // fsynced off the event loop: the command waits behind its gate until it is durable, and
+        // other steps do not wait for this fsync. If either fails the gate closes unopened and
+        // the command never runs (it exits 125).
         try {
           this.opts.journal.append(
             { type: 'step-process', step: step.id, attempt, pid, ...describeProcess(pid), host: hostname() },
-            { sync: true },
+            { sync: false },
           );
+          await this.opts.journal.syncAsync();
         } catch (err) {
           this.onJournalError(err);
           throw err;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { redact } from '../util/redact.js';
 import { OutputCapture, describeExitCode, exitCodeForSignal } from './output-capture.js';
-import { gatedArgv, openGate } from './run-gate.js';
+import { closeGate, gatedArgv, openGate } from './run-gate.js';
 import type { StepHandler, StepOutcome } from './types.js';
 
 /** Grace period between SIGTERM and SIGKILL for a step's process group. */
@@ -57,7 +57,12 @@ export const runHandler: StepHandler<'run'> = {
       );
     });
     if (child.pid !== undefined && gated) {
-      ctx.recordProcess?.(child.pid);
+      try {
+        await ctx.recordProcess?.(child.pid);
+      } catch (e) {
+        closeGate(child.stdin);
+        throw e;
+      }
       openGate(child.stdin);
     }
     child.stdout?.on('data', (c: Buffer) => out.write(c));

@@ -44,7 +44,7 @@ async function execute(
       runDir: dir,
       journal,
       dryRun: false,
-      priorities: new Map(plan.steps.map((p) => [p.step.id, p.remainingMs])),
+      plan,
       runAction,
     });
     const t0 = performance.now();

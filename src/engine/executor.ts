@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../../checkers/types.js';
 import type { JournalEvent, JournalEventBody, JournalStepInfo, RunStatus } from '../journal/events.js';
 import type { JournalWriter } from '../journal/journal.js';
+import type { Plan } from '../plan/types.js';
+import { Scheduler } from '../plan/scheduler.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { describeAction, executeAction } from '../steps/handlers.js';
 import type { ApprovalDecision, StepContext, StepOutcome } from '../steps/types.js';
@@ -17,8 +19,8 @@ import { loadFailpoint, type Failpoint } from './failpoint.js';
 import { describeWho } from './run-dir.js';
 import { describeProcess } from './step-process.js';
 import type { ResumePlan } from './resume.js';
+import { retryDelayMs } from './retry.js';
 import type { LockGuard } from './run-lock.js';
-import { Scheduler, retryDelayMs } from './scheduler.js';
 import { COMPLETED_STATES } from './state.js';
 
 /** Listens to the run: renderers implement this. */
@@ -43,12 +45,12 @@ export interface ExecutorOptions {
   runDir: string;
   journal: JournalWriter;
   dryRun: boolean;
-  /** Longest remaining path per step (from the plan); the ready step with the highest goes first. */
-  priorities?: ReadonlyMap<string, number> | undefined;
-  /** Overrides the runbook's run-wide concurrency; undefined keeps it (unlimited when unset). */
-  concurrency?: number | undefined;
-  /** Steps chosen by --only/--from; the others are journaled as skipped. */
-  selected?: ReadonlySet<string> | undefined;
+  /**
+   * The plan of this runbook (`buildPlan` with the run's --concurrency and --only/--from): its
+   * `schedule` (priorities, limits, selection) is what the scheduler runs from, the same the
+   * forecast ran. Steps it leaves out are journaled as skipped.
+   */
+  plan: Pick<Plan, 'schedule'>;
   /** Continue a run recorded in `journal` (prepared and validated by prepareResume). */
   resume?: (ResumePlan & { by: string }) | undefined;
   observer?: EngineObserver | undefined;
@@ -191,29 +193,16 @@ export class Executor {
       });
     }
     for (const ev of this.opts.lockGuard?.acquired ?? []) this.emit(ev);
-    if (this.opts.selected) {
+    const { schedule } = this.opts.plan;
+    if (schedule.selected) {
       for (const s of runbook.steps) {
-        if (!this.opts.selected.has(s.id) && !done.has(s.id)) {
+        if (!schedule.selected.has(s.id) && !done.has(s.id)) {
           this.emit({ type: 'step-skipped', step: s.id, reason: 'not selected (--only/--from)' });
           done.add(s.id);
         }
       }
     }
-    const scheduler = new Scheduler(
-      runbook.steps.map((s) => ({
-        id: s.id,
-        needs: s.needs,
-        owner: s.owner,
-        resources: s.resources,
-        priority: this.opts.priorities?.get(s.id) ?? 0,
-      })),
-      {
-        run: this.opts.concurrency ?? runbook.concurrency,
-        roles: Object.fromEntries(Object.entries(runbook.roles).map(([k, v]) => [k, v.concurrency])),
-        resources: Object.fromEntries(Object.entries(runbook.resources).map(([k, v]) => [k, v.concurrency])),
-      },
-      done,
-    );
+    const scheduler = new Scheduler(schedule.steps, schedule.limits, done);
     const runTimer =
       runbook.timeoutMs === undefined
         ? undefined
@@ -234,6 +223,14 @@ export class Executor {
             if (!(await this.lockHeld())) break;
             scheduler.start(id);
             const step = this.steps.get(id)!;
+            if (schedule.instant.has(id)) {
+              // Skipped in a drill: takes no time, so its dependents may start in this same pass
+              // (as in the forecast).
+              this.emit({ type: 'step-skipped', step: id, reason: 'drill: skipped in rehearsal' });
+              this.failpoint.afterFinished(id);
+              scheduler.finish(id, true);
+              continue;
+            }
             void this.runStep(step).then((ok) => {
               scheduler.finish(id, ok);
               this.wake?.();
@@ -319,16 +316,9 @@ export class Executor {
     const { runbook, dryRun } = this.opts;
     let action = step.action;
     let timeoutMs = step.timeoutMs;
-    if (runbook.drill) {
-      if (step.drill.mode === 'skip') {
-        this.emit({ type: 'step-skipped', step: step.id, reason: 'drill: skipped in rehearsal' });
-        this.failpoint.afterFinished(step.id);
-        return true;
-      }
-      if (step.drill.mode === 'action') {
-        action = step.drill.action;
-        timeoutMs = step.drill.timeoutMs ?? timeoutMs;
-      }
+    if (runbook.drill && step.drill.mode === 'action') {
+      action = step.drill.action;
+      timeoutMs = step.drill.timeoutMs ?? timeoutMs;
     }
     const drill = runbook.drill ? { drill: true } : {};
     const description = describeAction(action);
@@ -460,14 +450,17 @@ export class Executor {
           outcome: e.outcome,
           ...(e.detail === undefined ? {} : { detail: redact(e.detail) }),
         }),
-      recordProcess: (pid) => {
-        // Journaled and fsynced at once: resume must know this process even if drctl dies now.
-        // If that fails the command stays behind its gate and never runs (it exits 125).
+      recordProcess: async (pid) => {
+        // Written at once (a crash of drctl keeps it: resume must know this process), then
+        // fsynced off the event loop: the command waits behind its gate until it is durable, and
+        // other steps do not wait for this fsync. If either fails the gate closes unopened and
+        // the command never runs (it exits 125).
         try {
           this.opts.journal.append(
             { type: 'step-process', step: step.id, attempt, pid, ...describeProcess(pid), host: hostname() },
-            { sync: true },
+            { sync: false },
           );
+          await this.opts.journal.syncAsync();
         } catch (err) {
           this.onJournalError(err);
           throw err;

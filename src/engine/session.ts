@@ -2,7 +2,6 @@ import { JournalWriter } from '../journal/journal.js';
 import type { Runbook } from '../runbook/schema.js';
 import { Executor, type EngineObserver, type ExecutorOptions, type RunResult } from './executor.js';
 import type { RunLock } from './run-lock.js';
-import { ListrView } from './render-listr.js';
 import { createLineRenderer } from './render-lines.js';
 
 export interface SessionOptions extends Omit<ExecutorOptions, 'journal' | 'observer'> {
@@ -19,7 +18,10 @@ export interface SessionOptions extends Omit<ExecutorOptions, 'journal' | 'obser
  */
 export async function runSession(opts: SessionOptions): Promise<RunResult> {
   const journal = JournalWriter.open(opts.journalPath);
-  const view = opts.tty ? new ListrView(visibleSteps(opts.runbook)) : undefined;
+  // listr2 only on a terminal: a detached or logged run does not load it.
+  const view = opts.tty
+    ? new (await import('./render-listr.js')).ListrView(visibleSteps(opts.runbook))
+    : undefined;
   const observer: EngineObserver = view ?? createLineRenderer();
   const executor = new Executor({ ...opts, journal, observer, lockGuard: opts.lock });
   const onSignal = (sig: NodeJS.Signals): void =>

@@ -1,16 +1,21 @@
 import type { Runbook, Step } from '../runbook/schema.js';
 import { formatDuration } from '../util/duration.js';
+import { forecastSchedule, type Schedule } from './scheduler.js';
 import type { ClockForecast, Plan, PlannedStep } from './types.js';
 
 export interface PlanOptions {
   /** Actual durations of a previous run (ms by step id), used instead of estimates. */
   history?: ReadonlyMap<string, number> | undefined;
+  /** Overrides the runbook's run-wide concurrency (`--concurrency`); undefined keeps it. */
+  concurrency?: number | undefined;
+  /** Steps chosen by --only/--from (see selectSteps); undefined runs every step. */
+  selected?: ReadonlySet<string> | undefined;
 }
 
 /**
- * Builds the execution plan: waves, critical path, and a forecast schedule that respects the
- * run's, each role's and each resource's concurrency, with ready steps ordered by longest
- * remaining path (the executor's rule). Pure: no I/O.
+ * Builds the execution plan: waves, critical path, the schedule the executor runs from
+ * (priorities, limits, selection) and the forecast: that schedule run by the executor's own
+ * scheduler on a virtual clock. Pure: no I/O.
  */
 export function buildPlan(runbook: Runbook, options: PlanOptions = {}): Plan {
   const steps = runbook.steps;
@@ -56,15 +61,17 @@ export function buildPlan(runbook: Runbook, options: PlanOptions = {}): Plan {
   for (let cur = last; cur !== undefined; cur = criticalPred.get(cur)) critical.unshift(cur);
   const criticalSet = new Set(critical);
 
-  const schedule = simulate(runbook, order, byIdStep, remaining, duration);
+  const schedule = scheduleOf(runbook, remaining, options);
+  const forecast = forecastSchedule(schedule, (id) => duration(byIdStep.get(id)!));
   const planned: PlannedStep[] = order
     .map((id) => ({
       step: byIdStep.get(id)!,
       wave: wave.get(id)!,
       dependents: dependents.get(id)!,
       remainingMs: remaining.get(id)!,
-      forecastStartMs: schedule.get(id)!.start,
-      forecastEndMs: schedule.get(id)!.end,
+      forecastStartMs: forecast.get(id)?.start ?? 0,
+      forecastEndMs: forecast.get(id)?.end ?? 0,
+      selected: options.selected?.has(id) ?? true,
       onCriticalPath: criticalSet.has(id),
     }))
     .sort(
@@ -129,6 +136,8 @@ export function buildPlan(runbook: Runbook, options: PlanOptions = {}): Plan {
     roles,
     criticalPath: { steps: critical, durationMs: last === undefined ? 0 : earliestEnd.get(last)! },
     makespanMs,
+    startOrder: [...forecast.keys()],
+    schedule,
     rto: { technical: clock('technical'), compliance: clock('compliance') },
     warnings,
   };
@@ -153,73 +162,31 @@ function topologicalOrder(steps: readonly Step[], dependents: Map<string, string
   return out;
 }
 
-/** List scheduling with the executor's limits and priority; returns start/end per step. */
-function simulate(
+/** The scheduler's input: the one place priorities, limits and the selection are decided. */
+function scheduleOf(
   runbook: Runbook,
-  order: string[],
-  byId: Map<string, Step>,
-  remaining: Map<string, number>,
-  duration: (s: Step) => number,
-): Map<string, { start: number; end: number }> {
-  const out = new Map<string, { start: number; end: number }>();
-  const waiting = new Map(order.map((id) => [id, byId.get(id)!.needs.length]));
-  const ready: string[] = order.filter((id) => waiting.get(id) === 0);
-  const running: { id: string; end: number }[] = [];
-  const roleUse = new Map<string, number>();
-  const resUse = new Map<string, number>();
-  let now = 0;
-  const fits = (s: Step) =>
-    (runbook.concurrency === undefined || running.length < runbook.concurrency) &&
-    (runbook.roles[s.owner]?.concurrency === undefined ||
-      (roleUse.get(s.owner) ?? 0) < runbook.roles[s.owner]!.concurrency!) &&
-    s.resources.every((r) => {
-      const limit = runbook.resources[r]?.concurrency;
-      return limit === undefined || (resUse.get(r) ?? 0) < limit;
-    });
-  const bump = (s: Step, by: number) => {
-    roleUse.set(s.owner, (roleUse.get(s.owner) ?? 0) + by);
-    for (const r of s.resources) resUse.set(r, (resUse.get(r) ?? 0) + by);
+  remaining: ReadonlyMap<string, number>,
+  options: PlanOptions,
+): Schedule {
+  return {
+    // Declaration order: equal priorities start in the order the runbook lists them.
+    steps: runbook.steps.map((s) => ({
+      id: s.id,
+      needs: s.needs,
+      owner: s.owner,
+      resources: s.resources,
+      priority: remaining.get(s.id) ?? 0,
+    })),
+    limits: {
+      run: options.concurrency ?? runbook.concurrency,
+      roles: Object.fromEntries(Object.entries(runbook.roles).map(([k, v]) => [k, v.concurrency])),
+      resources: Object.fromEntries(Object.entries(runbook.resources).map(([k, v]) => [k, v.concurrency])),
+    },
+    selected: options.selected,
+    instant: new Set(
+      runbook.drill ? runbook.steps.filter((s) => s.drill.mode === 'skip').map((s) => s.id) : [],
+    ),
   };
-  while (out.size < order.length || running.length > 0) {
-    ready.sort((a, b) => remaining.get(b)! - remaining.get(a)!);
-    for (let i = 0; i < ready.length;) {
-      const s = byId.get(ready[i]!)!;
-      if (!fits(s)) {
-        i++;
-        continue;
-      }
-      ready.splice(i, 1);
-      const end = now + duration(s);
-      out.set(s.id, { start: now, end });
-      running.push({ id: s.id, end });
-      bump(s, 1);
-    }
-    if (running.length === 0) break;
-    running.sort((a, b) => a.end - b.end);
-    now = running[0]!.end;
-    while (running.length > 0 && running[0]!.end <= now) {
-      const done = running.shift()!;
-      const s = byId.get(done.id)!;
-      bump(s, -1);
-      for (const dep of dependentsOf(s.id, byId)) {
-        const n = waiting.get(dep)! - 1;
-        waiting.set(dep, n);
-        if (n === 0) ready.push(dep);
-      }
-    }
-  }
-  return out;
-}
-
-const dependentsCache = new WeakMap<Map<string, Step>, Map<string, string[]>>();
-function dependentsOf(id: string, byId: Map<string, Step>): string[] {
-  let m = dependentsCache.get(byId);
-  if (!m) {
-    m = new Map([...byId.keys()].map((k) => [k, [] as string[]]));
-    for (const s of byId.values()) for (const n of s.needs) m.get(n)?.push(s.id);
-    dependentsCache.set(byId, m);
-  }
-  return m.get(id) ?? [];
 }
 
 function summarizePhases(planned: PlannedStep[], duration: (s: Step) => number): Plan['phases'] {

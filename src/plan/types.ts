@@ -1,4 +1,5 @@
 import type { Direction, Step } from '../runbook/schema.js';
+import type { Schedule } from './scheduler.js';
 
 /** A step placed in the DAG. */
 export interface PlannedStep {
@@ -9,9 +10,14 @@ export interface PlannedStep {
   dependents: string[];
   /** Longest estimated path from this step's start to the end of the run (ms), itself included. */
   remainingMs: number;
-  /** Forecast start/end (ms from run start) in a schedule that respects role/resource concurrency. */
+  /**
+   * Forecast start/end (ms from run start): the executor's scheduler run on a virtual clock with
+   * the estimates (or history). 0 → 0 for a step left out by the selection.
+   */
   forecastStartMs: number;
   forecastEndMs: number;
+  /** false when --only/--from leave the step out (the run journals it as skipped). */
+  selected: boolean;
   onCriticalPath: boolean;
 }
 
@@ -43,6 +49,10 @@ export interface Plan {
   }[];
   criticalPath: { steps: string[]; durationMs: number };
   makespanMs: number;
+  /** The order in which the forecast starts the steps (the run's order with the same durations). */
+  startOrder: string[];
+  /** What the executor's scheduler runs from: priorities (remaining path), limits, selection. */
+  schedule: Schedule;
   rto: { technical?: ClockForecast | undefined; compliance?: ClockForecast | undefined };
   warnings: string[];
 }

@@ -285,6 +285,19 @@ function registerCredentials(resource: Resource): void {
     for (const key of ['password', 'secretAccessKey', 'apiKey']) {
       if (typeof side[key] === 'string') registerSecret(side[key]);
     }
+    // A password written into a DSN or URL (mysql primary/replica, redis url…) is one too: it is
+    // registered here, where it enters, not when a step or checker first parses the DSN.
+    for (const v of Object.values(side)) if (typeof v === 'string') registerUrlPassword(v);
+  }
+}
+
+function registerUrlPassword(text: string): void {
+  if (!text.includes('://')) return;
+  try {
+    const password = new URL(text).password;
+    if (password) registerSecret(decodeURIComponent(password));
+  } catch {
+    /* not a URL: the resource schema reports it */
   }
 }
 

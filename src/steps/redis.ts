@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redact } from '../util/redact.js';
 import { findResource, matchesExpected } from './resource.js';
 import { abortReason } from './run.js';
@@ -46,6 +46,8 @@ export const redisHandler: StepHandler<'redis'> = {
     const url = found.resource.url ?? found.resource.target;
     if (url === undefined)
       return { ok: false, error: `resource "${r.resource}" has no url`, retryable: false };
+    // Loaded on first use: a run without redis steps does not pay for ioredis at start-up.
+    const { Redis } = await import('ioredis');
     const client = new Redis(url, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,

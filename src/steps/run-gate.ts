@@ -23,3 +23,9 @@ export function openGate(stdin: Writable | null | undefined): void {
   stdin?.on('error', () => undefined);
   stdin?.end('go\n');
 }
+
+/** Never lets the gated command run: end of file at its `read`, so it exits 125. */
+export function closeGate(stdin: Writable | null | undefined): void {
+  stdin?.on('error', () => undefined);
+  stdin?.end();
+}

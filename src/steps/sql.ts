@@ -1,4 +1,4 @@
-import mysqlCore, { type Connection as CoreConnection } from 'mysql2';
+import type { Connection as CoreConnection } from 'mysql2';
 import type mysql from 'mysql2/promise';
 import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../util/dsn.js';
 import { redact } from '../util/redact.js';
@@ -379,12 +379,15 @@ class SqlSession {
  * Opens a connection that gives up on abort or after limitMs (besides the driver's connect
  * timeout), destroying the socket: a frozen server cannot keep drctl waiting or alive.
  */
-function openConnection(
+async function openConnection(
   dsn: MysqlDsn,
   opts: { signal?: AbortSignal; limitMs?: number },
 ): Promise<CoreConnection> {
   const { signal, limitMs } = opts;
-  if (signal?.aborted) return Promise.reject(new AbortedError());
+  if (signal?.aborted) throw new AbortedError();
+  // Loaded on first use: a run without sql steps does not pay for mysql2 at start-up.
+  const { default: mysqlCore } = await import('mysql2');
+  if (signal?.aborted) throw new AbortedError();
   return new Promise<CoreConnection>((resolve, reject) => {
     const core = mysqlCore.createConnection(connectionOptions(dsn));
     // Errors reach the pending command; an idle connection's error must not crash drctl.

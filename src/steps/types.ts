@@ -24,10 +24,11 @@ export interface StepContext {
   /** Attempt number, 1-based (run steps name their log files by it). */
   attempt: number;
   /**
-   * Run steps: journals (fsynced) the process just spawned, so that after a crash resume can
-   * tell whether it still runs. Called synchronously right after the spawn.
+   * Run steps: journals the process just spawned (written at once, durable when the promise
+   * resolves), so that after a crash resume can tell whether it still runs. Called right after
+   * the spawn; the command is let through its gate only once this resolves.
    */
-  recordProcess?(pid: number): void;
+  recordProcess?(pid: number): Promise<void>;
 }
 
 export interface StepEffect {

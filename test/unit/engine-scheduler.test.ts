@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Scheduler, retryDelayMs, type SchedStep } from '../../src/engine/scheduler.js';
+import { retryDelayMs } from '../../src/engine/retry.js';
+import { Scheduler, type SchedStep } from '../../src/plan/scheduler.js';
 
 /** A random DAG: each step may need any earlier step. */
 const dagArb = fc

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { runbookJsonSchema } from '../../runbook/json-schema.js';
-import { printJson } from '../output.js';
 
 export function registerSchema(program: Command): void {
   program
@@ -8,5 +7,9 @@ export function registerSchema(program: Command): void {
     .description(
       'print the JSON Schema of the runbook language (for editors: # yaml-language-server: $schema=…)',
     )
-    .action(() => printJson(runbookJsonSchema()));
+    // Not printJson: the schema is static text with no secret in it, and masking would turn its
+    // DSN examples (mysql://user:${env:PW}@host) into mysql://user:***@host.
+    .action(() => {
+      process.stdout.write(JSON.stringify(runbookJsonSchema(), null, 2) + '\n');
+    });
 }

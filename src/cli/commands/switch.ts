@@ -88,8 +88,8 @@ export function registerSwitch(program: Command): void {
           hint: 'replace them with ${env:NAME} or ${file:path}; --dry-run previews without the secrets',
         });
       }
-      const plan = buildPlan(runbook);
       const selected = selectSteps(runbook.steps, opts.only, opts.from);
+      const plan = buildPlan(runbook, { concurrency: opts.concurrency, selected });
       printPlanSummary(runbook, plan, selected, dryRun);
       if (!dryRun && !opts.yes)
         await confirmByName(runbook.name, `start the ${runbook.direction}${runbook.drill ? ' drill' : ''}`);
@@ -117,9 +117,7 @@ export function registerSwitch(program: Command): void {
           runDir: loc.dir,
           journalPath: loc.journalPath,
           dryRun,
-          priorities: new Map(plan.steps.map((p) => [p.step.id, p.remainingMs])),
-          concurrency: opts.concurrency,
-          selected,
+          plan,
           lock,
           tty: process.stdout.isTTY === true,
         });

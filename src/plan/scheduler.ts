@@ -15,6 +15,20 @@ export interface Limits {
   resources: Record<string, number | undefined>;
 }
 
+/**
+ * Everything the scheduler decides from, fixed once by `buildPlan`: the forecast runs it on a
+ * virtual clock and the executor runs it on the real one, so the two order steps alike.
+ */
+export interface Schedule {
+  /** In declaration order (the tie-break between equal priorities). */
+  steps: SchedStep[];
+  limits: Limits;
+  /** Steps chosen by --only/--from; the others count as done from the start. undefined: all. */
+  selected?: ReadonlySet<string> | undefined;
+  /** Steps that take no time and end as they start (skipped in a drill). */
+  instant: ReadonlySet<string>;
+}
+
 type Phase = 'blocked' | 'ready' | 'running' | 'done' | 'failed';
 
 /**
@@ -153,10 +167,62 @@ function bump(map: Map<string, number>, key: string, by: number): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }
 
-/** Delay before retry number `retry` (1-based): backoff × factor^(retry-1), capped at max. */
-export function retryDelayMs(
-  policy: { backoffMs: number; factor: number; maxMs: number },
-  retry: number,
-): number {
-  return Math.min(policy.maxMs, Math.round(policy.backoffMs * policy.factor ** (retry - 1)));
+/** A step's place in a forecast: virtual start and end (ms from the run's start). */
+export interface ForecastSlot {
+  start: number;
+  end: number;
+}
+
+/**
+ * Runs the executor's scheduler on a virtual clock. What it models of the executor: every step
+ * that fits starts before the clock moves; an instant step ends as it starts, releasing its
+ * dependents in the same pass; the others end one at a time (earliest end first, then the one
+ * that started first) and after each end whatever now fits starts. Returns a slot per step run,
+ * in start order; steps done beforehand (`done`, or not selected) get none.
+ */
+export function forecastSchedule(
+  schedule: Schedule,
+  durationOf: (id: string) => number,
+  done: ReadonlySet<string> = new Set(),
+): Map<string, ForecastSlot> {
+  const skip = new Set(done);
+  if (schedule.selected) for (const s of schedule.steps) if (!schedule.selected.has(s.id)) skip.add(s.id);
+  const scheduler = new Scheduler(schedule.steps, schedule.limits, skip);
+  const out = new Map<string, ForecastSlot>();
+  // Running steps, ordered by (end, start sequence): the next to end is at index 0.
+  const running: { id: string; end: number; seq: number }[] = [];
+  let now = 0;
+  let seq = 0;
+  for (;;) {
+    for (let id = scheduler.next(); id !== undefined; id = scheduler.next()) {
+      scheduler.start(id);
+      if (schedule.instant.has(id)) {
+        out.set(id, { start: now, end: now });
+        scheduler.finish(id, true);
+        continue;
+      }
+      const end = now + Math.max(0, durationOf(id));
+      out.set(id, { start: now, end });
+      insertSorted(running, { id, end, seq: seq++ });
+    }
+    const first = running.shift();
+    if (first === undefined) return out;
+    now = first.end;
+    scheduler.finish(first.id, true);
+  }
+}
+
+function insertSorted(
+  list: { id: string; end: number; seq: number }[],
+  item: { id: string; end: number; seq: number },
+): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const m = list[mid]!;
+    if (m.end < item.end || (m.end === item.end && m.seq < item.seq)) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, item);
 }

@@ -2,7 +2,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { danglingSteps, partiallyCommittedSteps, replayJournal, type RunView } from '../../src/engine/state.js';
+import {
+  danglingSteps,
+  partiallyCommittedSteps,
+  replayJournal,
+  type RunView,
+} from '../../src/engine/state.js';
 import { readJournal } from '../../src/journal/journal.js';
 import { listRunDirs, spawnCli, type CliResult } from '../fixtures/engine-cli.js';
 import {
@@ -40,9 +45,16 @@ import { mulberry32 } from '../harness/prng.js';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 14_2026);
 const TRIALS = Math.max(Number(process.env.CHAOS_TRIALS ?? 20), 1);
-/** A drctl process may take the run's timeout (30 s) plus this before it counts as hung. */
-const INVOCATION_BOUND_MS = 45_000;
-const TRIAL_BOUND_MS = 60_000;
+/** The runbook's `timeout:` (fixtures/chaos/runbook.ts): no session of the run may last longer. */
+const RUN_TIMEOUT_MS = 30_000;
+/** Stopping running steps after the run timeout: sql KILL QUERY and socket deadlines (docs/runbook.md). */
+const STOP_SLACK_MS = 5_000;
+/**
+ * Hard bounds on a drctl process (SIGKILLed past it, reported as hung) and on a trial. Node's
+ * start-up is part of them: on the 2-core CI box under a full load it alone takes 3–7 s.
+ */
+const INVOCATION_BOUND_MS = RUN_TIMEOUT_MS + STOP_SLACK_MS + 15_000;
+const TRIAL_BOUND_MS = 120_000;
 
 const FAULTS = [
   'kill-drctl',
@@ -114,6 +126,7 @@ const figures = {
   httpRedeliveries: 0,
   maxTrialMs: 0,
   maxInvocationMs: 0,
+  maxSessionMs: 0,
 };
 
 interface Trial {
@@ -286,9 +299,17 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
   );
   const file = writeChaosRunbook(dir, steps, targets, rng);
   const t0 = Date.now();
+  const log: string[] = [];
   const track = (inv: Invocation): Invocation => {
     figures.maxInvocationMs = Math.max(figures.maxInvocationMs, inv.ms);
+    log.push(`${inv.what.split(' ')[0]}→${inv.result.exitCode} ${(inv.ms / 1000).toFixed(1)}s`);
     if (inv.hung) t.failures.push(`${inv.what}: still running after ${INVOCATION_BOUND_MS} ms (killed)`);
+    // A known error is one clear line; a stack trace means drctl did not expect what happened.
+    if (/internal error|\n\s+at .+:\d+:\d+\)?\n/.test(inv.result.stderr + inv.result.stdout)) {
+      t.failures.push(
+        `${inv.what}: printed an internal error or a stack trace:\n${inv.result.stderr.slice(-2000)}`,
+      );
+    }
     return inv;
   };
 
@@ -300,7 +321,7 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
     return inv;
   });
   while (!exited && readView(t) === undefined) await sleep(20);
-  await Promise.race([sleep(Math.floor(rng() * 1800)), switched]);
+  await Promise.race([sleep(Math.floor(rng() * 4000)), switched]);
   await applyFault(t, rng, drctl, () => !exited);
   const first = track(await switched);
   const exitKey = first.result.exitCode === -1 ? 'killed' : String(first.result.exitCode);
@@ -320,10 +341,13 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
     if (undecided.length > 0) {
       // Never re-run silently: the plain resume must stop and name each of them.
       if (plain.result.exitCode !== 2) {
-        t.failures.push(`resume ran although ${undecided.join(', ')} had an unknown effect: exit ${plain.result.exitCode}`);
+        t.failures.push(
+          `resume ran although ${undecided.join(', ')} had an unknown effect: exit ${plain.result.exitCode}`,
+        );
       }
       for (const id of undecided) {
-        if (!err.includes(id)) t.failures.push(`resume did not name ${id} as needing a decision: ${err.trim()}`);
+        if (!err.includes(id))
+          t.failures.push(`resume did not name ${id} as needing a decision: ${err.trim()}`);
       }
       figures.undecidedReported += undecided.length;
     }
@@ -353,11 +377,15 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
     figures.markedDone += done.length;
     figures.retriedUnknown += retry.length;
     const args = ['resume', 'latest', '--yes', '--runs-dir', t.runs];
-    if (done.length > 0) args.push('--mark-done', done.join(','), '--reason', 'effect found on the system by the chaos test');
+    if (done.length > 0)
+      args.push('--mark-done', done.join(','), '--reason', 'effect found on the system by the chaos test');
     if (retry.length > 0) args.push('--retry-unknown');
     last = track(await startDrctl(args).done);
     figures.resumes++;
-    await audit(t, `after decided resume ${round + 1} (exit ${last.result.exitCode}; done ${done.join(',') || '-'}; retry ${retry.join(',') || '-'})`);
+    await audit(
+      t,
+      `after decided resume ${round + 1} (exit ${last.result.exitCode}; done ${done.join(',') || '-'}; retry ${retry.join(',') || '-'})`,
+    );
   }
 
   const end = readView(t);
@@ -380,11 +408,38 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
   }
   const verify = track(await startDrctl(['verify', 'latest', '--runs-dir', t.runs]).done);
   if (verify.result.exitCode !== 0) {
-    t.failures.push(`verify exited ${verify.result.exitCode}: ${verify.result.stdout}${verify.result.stderr}`);
+    t.failures.push(
+      `verify exited ${verify.result.exitCode}: ${verify.result.stdout}${verify.result.stderr}`,
+    );
+  }
+  // No session of the run lasted past the run's timeout (plus the time to stop its steps).
+  const events = end === undefined ? [] : readJournal(join(t.runs, end.view.runId, 'journal.jsonl')).events;
+  let sessionStart: number | undefined;
+  for (const e of events) {
+    if (e.type === 'run-started' || e.type === 'run-resumed') sessionStart = Date.parse(e.ts);
+    if (e.type === 'run-finished' && sessionStart !== undefined) {
+      const session = Date.parse(e.ts) - sessionStart;
+      figures.maxSessionMs = Math.max(figures.maxSessionMs, session);
+      if (session > RUN_TIMEOUT_MS + STOP_SLACK_MS) {
+        t.failures.push(
+          `a session of the run lasted ${session} ms, past its timeout of ${RUN_TIMEOUT_MS} ms`,
+        );
+      }
+    }
   }
   const ms = Date.now() - t0;
   if (ms > TRIAL_BOUND_MS) t.failures.push(`the trial took ${ms} ms (> ${TRIAL_BOUND_MS} ms)`);
   figures.trials++;
+  if (process.env.CHAOS_VERBOSE) {
+    const slow = (end?.view.steps ?? [])
+      .filter((s) => s.workMs !== undefined)
+      .sort((a, b) => b.workMs! - a.workMs!)
+      .slice(0, 6)
+      .map((s) => `${s.id}:${(s.workMs! / 1000).toFixed(1)}`);
+    console.log(
+      `trial ${index} ${t.fault}: ${log.join(', ')}; ${(ms / 1000).toFixed(1)} s; run ${((end?.view.durationMs ?? 0) / 1000).toFixed(1)} s; slowest ${slow.join(' ')}`,
+    );
+  }
   figures.maxTrialMs = Math.max(figures.maxTrialMs, ms);
   return {
     ms,
@@ -409,7 +464,7 @@ describe('chaos: faults at random moments, then resume', () => {
           `switch exits ${JSON.stringify(figures.switchExit)}; ${figures.resumes} resumes, ${figures.undecidedReported} unknown steps reported, ` +
           `${figures.markedDone} marked done, ${figures.retriedUnknown} retried, ${figures.stillRunningWaits} waits for a live step process; ` +
           `effects counted ${JSON.stringify(figures.effects)} (http redeliveries ${figures.httpRedeliveries}); ` +
-          `max trial ${(figures.maxTrialMs / 1000).toFixed(1)} s, max drctl process ${(figures.maxInvocationMs / 1000).toFixed(1)} s`,
+          `max trial ${(figures.maxTrialMs / 1000).toFixed(1)} s, max drctl process ${(figures.maxInvocationMs / 1000).toFixed(1)} s, max run session ${(figures.maxSessionMs / 1000).toFixed(1)} s`,
       );
       expect(failures, failures.join('\n')).toEqual([]);
       expect(figures.trials).toBe(TRIALS);

@@ -202,6 +202,13 @@ function readView(t: Trial): { view: RunView; attempts: Map<string, number> } | 
   return { view: replayJournal(events), attempts };
 }
 
+function countResumes(t: Trial): number {
+  const [runId] = listRunDirs(t.runs);
+  const path = runId === undefined ? '' : join(t.runs, runId, 'journal.jsonl');
+  if (!existsSync(path)) return 0;
+  return readFileSync(path, 'utf8').split('"type":"run-resumed"').length - 1;
+}
+
 /** Steps a plain resume must not run again without a decision. */
 function undecidedSteps(t: Trial, view: RunView): string[] {
   const byId = new Map(t.steps.map((s) => [s.id, s]));
@@ -324,9 +331,40 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
   await Promise.race([sleep(Math.floor(rng() * 4000)), switched]);
   await applyFault(t, rng, drctl, () => !exited);
   const first = track(await switched);
+  if (process.env.CHAOS_VERBOSE) {
+    const ev = readView(t)?.view;
+    const exitAt = t0 + first.ms;
+    log.push(
+      `[switch: first event +${ev ? Date.parse(ev.startedAt) - t0 : -1} ms, exit ${ev ? exitAt - Date.parse(ev.lastEventAt) : -1} ms after the last event]`,
+    );
+  }
   const exitKey = first.result.exitCode === -1 ? 'killed' : String(first.result.exitCode);
   figures.switchExit[exitKey] = (figures.switchExit[exitKey] ?? 0) + 1;
   await audit(t, `after switch (exit ${exitKey}, ${t.fault})`);
+
+  // In half the trials a second kill -9 hits the first resume that runs steps, at a random moment.
+  let resumeKillMs = rng() < 0.5 ? Math.floor(rng() * 3000) : undefined;
+  const resume = async (args: string[]): Promise<Invocation> => {
+    const resumedBefore = countResumes(t);
+    const r = startDrctl(args);
+    if (resumeKillMs !== undefined) {
+      const at = resumeKillMs;
+      resumeKillMs = undefined;
+      figures.faults['kill-drctl-in-resume'] = (figures.faults['kill-drctl-in-resume'] ?? 0) + 1;
+      let over = false;
+      void r.done.then(() => (over = true));
+      // From the moment the resumed run is journaled (node's start-up is not the interesting part).
+      void (async () => {
+        while (!over && countResumes(t) === resumedBefore) await sleep(20);
+        await sleep(at);
+        if (!over) {
+          figures.faultsMidRun++;
+          r.kill();
+        }
+      })();
+    }
+    return track(await r.done);
+  };
 
   // Resume as an operator would, until the run has succeeded.
   let last = first;
@@ -334,7 +372,9 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
     const read = readView(t);
     if (read?.view.finished?.status === 'succeeded') break;
     const undecided = read ? undecidedSteps(t, read.view) : [];
-    const plain = track(await startDrctl(['resume', 'latest', '--yes', '--runs-dir', t.runs]).done);
+    const plainArgs = ['resume', 'latest', '--yes', '--runs-dir', t.runs];
+    // A resume that must refuse is not the one to kill: it would start nothing.
+    const plain = undecided.length > 0 ? track(await startDrctl(plainArgs).done) : await resume(plainArgs);
     figures.resumes++;
     last = plain;
     const err = plain.result.stderr;
@@ -352,8 +392,8 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
       figures.undecidedReported += undecided.length;
     }
     if (plain.result.exitCode === 0) break;
-    if (plain.result.exitCode === 1) {
-      await audit(t, `after resume ${round + 1} (exit 1)`);
+    if (plain.result.exitCode === 1 || plain.result.exitCode === -1) {
+      await audit(t, `after resume ${round + 1} (exit ${plain.result.exitCode})`);
       continue;
     }
     if (plain.result.exitCode !== 2) {
@@ -380,7 +420,7 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
     if (done.length > 0)
       args.push('--mark-done', done.join(','), '--reason', 'effect found on the system by the chaos test');
     if (retry.length > 0) args.push('--retry-unknown');
-    last = track(await startDrctl(args).done);
+    last = await resume(args);
     figures.resumes++;
     await audit(
       t,

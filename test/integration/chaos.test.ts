@@ -9,7 +9,7 @@ import {
   type RunView,
 } from '../../src/engine/state.js';
 import { readJournal } from '../../src/journal/journal.js';
-import { listRunDirs, spawnCli, type CliResult } from '../fixtures/engine-cli.js';
+import { listRunDirs, runCli, spawnCli, writeRunbook, type CliResult } from '../fixtures/engine-cli.js';
 import {
   generateSteps,
   writeChaosRunbook,
@@ -508,6 +508,60 @@ describe('chaos: faults at random moments, then resume', () => {
       );
       expect(failures, failures.join('\n')).toEqual([]);
       expect(figures.trials).toBe(TRIALS);
+    },
+  );
+});
+
+/**
+ * Found by the chaos test (CHAOS_SEED=7, trial 0): after a kill -9 with one step's process still
+ * running and another step's effect unknown, resume named only the running step. The operator
+ * waited, resumed, and only then learnt of the other. Every step needing attention is named at once.
+ */
+describe('resume after a kill -9 with a step still running and another unknown', () => {
+  it(
+    'names every step needing a decision in one refusal, and starts nothing',
+    { timeout: 120_000 },
+    async () => {
+      const dir = join(base, 'both');
+      mkdirSync(dir, { recursive: true });
+      const runs = join(dir, 'runs');
+      const out = join(dir, 'out.txt');
+      const step = (id: string, seconds: number): Record<string, unknown> => ({
+        id,
+        owner: 'SRE',
+        run: ['sh', '-c', `echo start-${id} >> '${out}'; sleep ${seconds}; echo ${id} >> '${out}'`],
+      });
+      const file = writeRunbook(dir, 'both', {
+        environment: 'chaos-both',
+        roles: { SRE: {} },
+        steps: [step('slow', 20), step('quick', 1), step('after', 0)].map((s, i) =>
+          i === 2 ? { ...s, needs: ['slow', 'quick'] } : s,
+        ),
+      });
+      const child = spawnCli(['switch', file, '--yes', '--runs-dir', runs]);
+      const deadline = Date.now() + 60_000;
+      const started = (): boolean =>
+        existsSync(out) &&
+        /start-slow/.test(readFileSync(out, 'utf8')) &&
+        /start-quick/.test(readFileSync(out, 'utf8'));
+      while (!started() && Date.now() < deadline) await sleep(25);
+      child.kill('SIGKILL');
+      await child;
+      // quick's process ends on its own; slow's still runs.
+      while (!/^quick$/m.test(readFileSync(out, 'utf8')) && Date.now() < deadline) await sleep(50);
+      const refused = await runCli(['resume', 'latest', '--yes', '--runs-dir', runs]);
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toMatch(/step slow is still running: its process group \d+/);
+      expect(refused.stderr).toMatch(/quick .*effect is unknown/);
+      expect(readFileSync(out, 'utf8')).not.toMatch(/^after$/m);
+      const [runId] = listRunDirs(runs);
+      const journal = readJournal(join(runs, runId!, 'journal.jsonl')).events;
+      const group = journal.find((e) => e.type === 'step-process' && e.step === 'slow');
+      try {
+        if (group?.type === 'step-process') process.kill(-group.pgid, 'SIGKILL');
+      } catch {
+        // already ended
+      }
     },
   );
 });

@@ -1,10 +1,10 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { openRun } from '../../engine/inspect.js';
+import { isRepeatable, prepareResume } from '../../engine/resume.js';
 import { acquireRunLock } from '../../engine/run-lock.js';
-import { prepareResume } from '../../engine/resume.js';
 import { readInvocation } from '../../engine/run-dir.js';
-import { danglingSteps } from '../../engine/state.js';
+import { danglingSteps, partiallyCommittedSteps, type RunView } from '../../engine/state.js';
 import { killGroup, stillRunning, waitForGroup } from '../../engine/step-process.js';
 import { readJournal } from '../../journal/journal.js';
 import { runSession } from '../../engine/session.js';
@@ -12,6 +12,7 @@ import { UsageError, formatDiagnostic } from '../../errors.js';
 import { resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
 import { loadRunbook } from '../../runbook/load.js';
+import type { Runbook } from '../../runbook/schema.js';
 import { redact } from '../../util/redact.js';
 import { collectVar } from '../options.js';
 import { printError, printLine } from '../output.js';
@@ -37,6 +38,42 @@ function collect(value: string, previous: string[] = []): string[] {
       .map((v) => v.trim())
       .filter((v) => v !== ''),
   ];
+}
+
+/**
+ * The steps other than those still running that a resume cannot continue without a decision:
+ * running when drctl stopped (and not only reading), or failed after part of their work committed.
+ */
+function undecidedSteps(
+  view: RunView,
+  runbook: Runbook,
+  markDone: Map<string, string>,
+  running: { step: string }[],
+): string[] {
+  const skip = new Set([...markDone.keys(), ...running.map((r) => r.step)]);
+  const byId = new Map(runbook.steps.map((s) => [s.id, s]));
+  const unknown = danglingSteps(view)
+    .filter((s) => !skip.has(s.id))
+    .filter((s) => {
+      const step = byId.get(s.id);
+      return step === undefined || !isRepeatable(step.action);
+    })
+    .map((s) => s.id);
+  const partial = partiallyCommittedSteps(view)
+    .filter((s) => !skip.has(s.id))
+    .map((s) => `${s.id} (${s.committed!.join('; ')})`);
+  const out: string[] = [];
+  if (unknown.length > 0) {
+    out.push(
+      `step${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} ${unknown.length > 1 ? 'were' : 'was'} running when drctl stopped: ${unknown.length > 1 ? 'their' : 'its'} effect is unknown`,
+    );
+  }
+  if (partial.length > 0) {
+    out.push(
+      `step${partial.length > 1 ? 's' : ''} ${partial.join(', ')} failed after part of ${partial.length > 1 ? 'their' : 'its'} work committed`,
+    );
+  }
+  return out;
 }
 
 /** `drctl resume <run>`: continue after a crash, an abort or a failure; done steps never run again. */
@@ -107,18 +144,22 @@ export function registerResume(program: Command): void {
         readJournal(loc.journalPath).events,
         danglingSteps(view).map((s) => s.id),
       );
-      for (const r of running) {
-        const what = `step ${r.step} is still running: its process group ${r.process.pgid} (pid ${r.members.join(', ')}) outlived drctl`;
-        if (markDone.has(r.step)) {
-          throw new UsageError(`${what}; it cannot be marked done while it runs`, {
-            hint: `wait for it to end (drctl status ${view.runId}), then resume again`,
-          });
-        }
-        if (!opts.retryUnknown) {
-          throw new UsageError(what, {
-            hint: `wait for it to end and resume again; or resume with --retry-unknown (waits for it, then runs it again) or --retry-unknown --kill-running (terminates it first)`,
-          });
-        }
+      const blocked = running.filter((r) => markDone.has(r.step) || !opts.retryUnknown);
+      if (blocked.length > 0) {
+        const lines = blocked.map((r) => {
+          const what = `step ${r.step} is still running: its process group ${r.process.pgid} (pid ${r.members.join(', ')}) outlived drctl`;
+          return markDone.has(r.step) ? `${what}; it cannot be marked done while it runs` : what;
+        });
+        // Name every other step that needs a decision too: an operator who waits for the running
+        // one should not learn of the others only on the next resume.
+        const undecided = opts.retryUnknown ? [] : undecidedSteps(view, runbook, markDone, running);
+        if (undecided.length > 0) lines.push(...undecided);
+        const waitOnly = blocked.every((r) => markDone.has(r.step));
+        throw new UsageError(lines.join('\n'), {
+          hint: waitOnly
+            ? `wait for it to end (drctl status ${view.runId}), then resume again`
+            : `wait for it to end and resume again; or resume with --retry-unknown (waits for it, then runs it again) or --retry-unknown --kill-running (terminates it first)${undecided.length > 0 ? '; for the others: --mark-done <id> --reason "…" (it happened) or --retry-unknown (run it again)' : ''}`,
+        });
       }
       if (opts.killRunning && !opts.retryUnknown) {
         throw new UsageError('--kill-running goes with --retry-unknown', {

@@ -35,6 +35,8 @@ export interface CheckResult {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** Set when the check was stopped (Ctrl-C, cancelled step): a partial result, never a pass. */
+  interrupted?: boolean;
 }
 
 export interface CheckProgressEvent {

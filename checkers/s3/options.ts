@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxFindingsOption } from '../result.js';
 import { parseDuration } from '../../src/util/duration.js';
 
 /**
@@ -41,7 +42,7 @@ export const s3OptionsSchema = z
     /** Write rclone-style `= key` lines for every object to this file (`-` = stdout). */
     combined: z.string().min(1).optional(),
     /** Findings kept in the result (the rest are counted in findingsOmitted). Default 1000. */
-    maxFindings: z.number().int().min(0).default(1000),
+    maxFindings: maxFindingsOption,
   })
   .strict();
 

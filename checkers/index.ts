@@ -32,10 +32,13 @@ export const checkers = {
 
 export type CheckerKind = keyof typeof checkers;
 
-type EndpointOf<K extends CheckerKind> = (typeof checkers)[K] extends CheckerModule<K, infer E, infer _O> ? E : never;
+type EndpointOf<K extends CheckerKind> =
+  (typeof checkers)[K] extends CheckerModule<K, infer E, infer _O> ? E : never;
 
 /** The endpoints a checker compares, as resolved from a runbook resource or from CLI flags. */
-export type CheckTarget = { [K in CheckerKind]: { kind: K; source: EndpointOf<K>; target: EndpointOf<K> } }[CheckerKind];
+export type CheckTarget = {
+  [K in CheckerKind]: { kind: K; source: EndpointOf<K>; target: EndpointOf<K> };
+}[CheckerKind];
 
 /** The built-in kinds, in registry order. */
 export const checkerKinds = Object.keys(checkers) as CheckerKind[];
@@ -54,7 +57,9 @@ export function registeredKinds(): string[] {
 }
 
 export function checkerModule(kind: string): AnyCheckerModule | undefined {
-  return Object.hasOwn(checkers, kind) ? (checkers[kind as CheckerKind] as AnyCheckerModule) : extra.get(kind);
+  return Object.hasOwn(checkers, kind)
+    ? (checkers[kind as CheckerKind] as AnyCheckerModule)
+    : extra.get(kind);
 }
 
 /**

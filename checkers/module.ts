@@ -41,7 +41,7 @@ export type CheckTargetOf<K extends string, Endpoint> = { kind: K } & Sides<Endp
 
 /** Any registered module, as the generic code holds it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyCheckerModule = CheckerModule<string, any, any, any>;
+export type AnyCheckerModule = CheckerModule<string, any, any, z.ZodObject>;
 
 /** A kind-specific flag of `drctl check <kind>`; the common ones are added by drctl. */
 export interface CheckerFlag {
@@ -65,7 +65,7 @@ export interface PrintContext {
   seen: number;
   flags: FlagValues;
   /** Prints a line for a person (drctl redacts it). */
-  out(line?: string): void;
+  out: (line?: string) => void;
 }
 
 /** How `drctl check <kind>` reads its flags and prints for a person. */

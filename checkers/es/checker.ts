@@ -1,10 +1,10 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { CheckContext, CheckResult, CheckStatus, CheckTarget, Checker } from '../types.js';
 import { checkIndex, type Counts, type IndexEvidence, type Side } from './check-index.js';
 import { EsClient } from './client.js';
 import { detectCluster, type ClusterInfo } from './detect.js';
 import { buildResult, FindingLog, statusOf } from '../result.js';
-import { parseDuration } from '../../src/util/duration.js';
+import { parseDuration } from '../../shared/duration.js';
 import { countDocs, lookupField, readIndexMeta, resolveIndices, type ResolvedIndex } from './index-meta.js';
 import { ES_COMPARED } from './compared.js';
 import { esOptionsSchema, type EsOptions } from './options.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { UsageError } from '../../src/errors.js';
-import { registerSecret } from '../../src/util/redact.js';
+import { UsageError } from '../../shared/errors.js';
+import { registerSecret } from '../../shared/redact.js';
 import type { CheckerModule, FlagValues } from '../module.js';
 import { ES_COMPARED } from './compared.js';
 import { esEndpointSchema, type EsEndpoint } from './endpoint.js';

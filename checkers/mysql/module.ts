@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { UsageError } from '../../src/errors.js';
-import { parseMysqlDsn } from '../../src/util/dsn.js';
-import { formatDuration, parseDuration } from '../../src/util/duration.js';
+import { UsageError } from '../../shared/errors.js';
+import { parseMysqlDsn } from '../../shared/dsn.js';
+import { formatDuration, parseDuration } from '../../shared/duration.js';
 import type { CheckerModule, FlagValues, PrintContext } from '../module.js';
 import type { CheckResult } from '../types.js';
 import { mysqlOptionsSchema, type MysqlOptions } from './options.js';

@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { CheckContext, CheckResult, CheckTarget, Checker, Finding } from '../types.js';
 import { buildResult, FindingLog, statusOf } from '../result.js';
 import { parseRedisUrl, RedisSide, type RedisEndpoint } from './connection.js';

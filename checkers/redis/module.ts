@@ -1,10 +1,16 @@
 import { z } from 'zod';
-import { UsageError } from '../../src/errors.js';
-import { formatDuration, parseDuration } from '../../src/util/duration.js';
+import { UsageError } from '../../shared/errors.js';
+import { formatDuration, parseDuration } from '../../shared/duration.js';
 import type { CheckerModule } from '../module.js';
 import { redisOptionsSchema, type RedisOptions } from './options.js';
 
-const SYMBOL: Record<string, string> = { missing: '+', extra: '-', different: '*', unverified: '?', lag: '!' };
+const SYMBOL: Record<string, string> = {
+  missing: '+',
+  extra: '-',
+  different: '*',
+  unverified: '?',
+  lag: '!',
+};
 
 /** The fields of a `kind: redis` runbook resource. */
 const redisResource = z.strictObject({
@@ -92,7 +98,8 @@ Examples:
     },
     optionFlags: { waitMs: '--wait', timeoutMs: '--timeout', maxFindings: '--show' },
     print(result, { show, out }) {
-      for (const f of result.findings.slice(0, show)) out(`${SYMBOL[f.kind] ?? '!'} ${f.object}  ${f.message}`);
+      for (const f of result.findings.slice(0, show))
+        out(`${SYMBOL[f.kind] ?? '!'} ${f.object}  ${f.message}`);
       if (result.findings.length + result.findingsOmitted > show)
         out(`… ${result.findings.length + result.findingsOmitted - show} more (see --json)`);
       out(`redis ${result.status.toUpperCase()}: ${result.summary} in ${formatDuration(result.durationMs)}`);

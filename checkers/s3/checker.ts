@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { buildResult, FindingLog, statusOf } from '../result.js';
 import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { UsageError } from '../../src/errors.js';
-import { parseDuration } from '../../src/util/duration.js';
+import { UsageError } from '../../shared/errors.js';
+import { parseDuration } from '../../shared/duration.js';
 import type { Checker, CheckContext, CheckResult, CheckTarget, Finding, S3Endpoint } from '../types.js';
 import { createS3Client, displayEndpoint } from './client.js';
 import { openCombinedSink, type CombinedSink } from './combined-sink.js';

@@ -1,14 +1,20 @@
 import { z } from 'zod';
-import { UsageError } from '../../src/errors.js';
-import { formatDuration } from '../../src/util/duration.js';
-import { redact, registerSecret } from '../../src/util/redact.js';
+import { UsageError } from '../../shared/errors.js';
+import { formatDuration } from '../../shared/duration.js';
+import { redact, registerSecret } from '../../shared/redact.js';
 import type { CheckerModule, FlagValues, PrintContext } from '../module.js';
 import type { CheckResult } from '../types.js';
 import { s3EndpointSchema, type S3Endpoint } from './endpoint.js';
 import { s3OptionsSchema, type S3CheckOptions } from './options.js';
 import { parseS3Url } from './s3-url.js';
 
-const SYMBOL: Record<string, string> = { missing: '+', extra: '-', different: '*', unverified: '?', error: '!' };
+const SYMBOL: Record<string, string> = {
+  missing: '+',
+  extra: '-',
+  different: '*',
+  unverified: '?',
+  error: '!',
+};
 
 const str = (flags: FlagValues, key: string): string | undefined => flags[key] as string | undefined;
 
@@ -102,7 +108,10 @@ export const s3Module: CheckerModule<'s3', S3Endpoint, S3CheckOptions, typeof s3
         description: 'deadline of one S3 request, retries included',
         default: '30s',
       },
-      { flags: '--modtime', description: 'also report a different LastModified (replication normally rewrites it)' },
+      {
+        flags: '--modtime',
+        description: 'also report a different LastModified (replication normally rewrites it)',
+      },
       {
         flags: '--concurrency <n>',
         description: 'key ranges listed at once per bucket (each lists both sides)',
@@ -174,14 +183,23 @@ Examples:
         throw new UsageError(`--${src.bucket ? 'target' : 'source'} needs a bucket: s3://bucket[/prefix]`);
       }
       const sourceEndpoint = endpointFlag(str(flags, 'sourceEndpoint'), '--source-endpoint');
-      const targetEndpoint = endpointFlag(str(flags, 'targetEndpoint'), '--target-endpoint') ?? sourceEndpoint;
+      const targetEndpoint =
+        endpointFlag(str(flags, 'targetEndpoint'), '--target-endpoint') ?? sourceEndpoint;
       const side = (
         loc: { bucket?: string | undefined; prefix: string },
         endpoint: string | undefined,
         region: string | undefined,
         profile: string | undefined,
-      ): S3Endpoint => ({ endpoint, region, bucket: loc.bucket, prefix: loc.prefix, profile, forcePathStyle: true });
-      for (const name of ['SOURCE', 'TARGET']) registerSecret(process.env[`DRCTL_S3_${name}_SECRET_ACCESS_KEY`]);
+      ): S3Endpoint => ({
+        endpoint,
+        region,
+        bucket: loc.bucket,
+        prefix: loc.prefix,
+        profile,
+        forcePathStyle: true,
+      });
+      for (const name of ['SOURCE', 'TARGET'])
+        registerSecret(process.env[`DRCTL_S3_${name}_SECRET_ACCESS_KEY`]);
       registerSecret(process.env.AWS_SECRET_ACCESS_KEY);
       const region = str(flags, 'sourceRegion');
       const profile = str(flags, 'sourceProfile');
@@ -213,7 +231,8 @@ Examples:
     },
     optionFlags: { compareModTime: '--modtime', maxFindings: '--show' },
     streams: (flags) => flags['json'] !== true && flags['combined'] !== '-',
-    streamFinding: (f) => (f.severity === 'warning' ? undefined : `${SYMBOL[f.kind] ?? '!'} ${f.object}  (${f.message})`),
+    streamFinding: (f) =>
+      f.severity === 'warning' ? undefined : `${SYMBOL[f.kind] ?? '!'} ${f.object}  (${f.message})`,
     print: printS3,
   },
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { maxFindingsOption } from '../result.js';
-import { parseDuration } from '../../src/util/duration.js';
+import { parseDuration } from '../../shared/duration.js';
 
 /**
  * Options of the s3 checker: the extra fields of a runbook `check: { kind: s3, resource, … }`

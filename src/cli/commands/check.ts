@@ -6,7 +6,13 @@ import type { CheckResult, Finding } from '../../../checkers/types.js';
 import { DrctlError, ExitCode, UsageError } from '../../errors.js';
 import { checkTargetFromRunbook } from '../../runbook/check-target.js';
 import { redact } from '../../util/redact.js';
-import { abortOnSigint, createProgressLine, exitCodeForCheck, optionError, printCheckJson } from '../check-common.js';
+import {
+  abortOnSigint,
+  createProgressLine,
+  exitCodeForCheck,
+  optionError,
+  printCheckJson,
+} from '../check-common.js';
 import { printLine } from '../output.js';
 
 const collect = (value: string, prev: string[] | undefined) => [
@@ -115,7 +121,10 @@ function wholeNumber(text: string, flag: string): number {
 }
 
 /** --source/--target through the module, or --resource -f through the runbook (one mapping). */
-async function resolveSides(m: AnyCheckerModule, flags: FlagValues): Promise<{ source: unknown; target: unknown }> {
+async function resolveSides(
+  m: AnyCheckerModule,
+  flags: FlagValues,
+): Promise<{ source: unknown; target: unknown }> {
   const resource = flags['resource'] as string | undefined;
   const file = flags['file'] as string | undefined;
   if (resource === undefined && file === undefined) return m.cli.endpoints(flags);

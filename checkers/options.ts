@@ -1,18 +1,11 @@
 import type { z } from 'zod';
-import { esOptionsSchema } from './es/options.js';
-import { mysqlOptionsSchema } from './mysql/options.js';
-import { redisOptionsSchema } from './redis/options.js';
-import { s3OptionsSchema } from './s3/options.js';
-import type { CheckTarget } from './types.js';
+import { checkerModules } from './index.js';
 
 /**
- * Option schemas by checker kind, cheap to import (no drivers): the runbook loader validates
- * `check:` steps with them so a typo is reported at its line before the night, not at 3 a.m.
- * A kind missing here has no checker yet; its steps fail when run (never pass).
+ * Option schemas by checker kind, cheap to import (no drivers), derived from the registry: the
+ * runbook loader validates `check:` steps with them so a typo is reported at its line before
+ * the night, not at 3 a.m.
  */
-export const checkerOptionSchemas: Partial<Record<CheckTarget['kind'], z.ZodType>> = {
-  mysql: mysqlOptionsSchema,
-  s3: s3OptionsSchema,
-  es: esOptionsSchema,
-  redis: redisOptionsSchema,
-};
+export const checkerOptionSchemas: Partial<Record<string, z.ZodType>> = Object.fromEntries(
+  checkerModules().map((m) => [m.kind, m.optionsSchema]),
+);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CheckerKind, CheckTarget } from './index.js';
 
 /**
  * Outcome of a check. Only `consistent` is a pass: `unverified` (something could not be
@@ -35,6 +36,8 @@ export interface CheckResult {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** Set when the check was stopped (Ctrl-C, cancelled step): a partial result, never a pass. */
+  interrupted?: boolean;
 }
 
 export interface CheckProgressEvent {
@@ -52,42 +55,17 @@ export interface CheckContext {
   onFinding?: (finding: Finding) => void;
 }
 
-/**
- * The endpoints a checker compares, as resolved from a runbook resource or from CLI flags.
- * Secrets are already resolved and registered for redaction.
- */
-export type CheckTarget =
-  | { kind: 'mysql'; source: string; target: string }
-  | { kind: 's3'; source: S3Endpoint; target: S3Endpoint }
-  | { kind: 'es'; source: EsEndpoint; target: EsEndpoint }
-  | { kind: 'redis'; source: string; target: string };
-
-export interface S3Endpoint {
-  /** e.g. http://127.0.0.1:7480; undefined means AWS default resolution. */
-  endpoint?: string | undefined;
-  region?: string | undefined;
-  bucket?: string | undefined;
-  prefix?: string | undefined;
-  accessKeyId?: string | undefined;
-  secretAccessKey?: string | undefined;
-  profile?: string | undefined;
-  /** Path-style addressing (Ceph RGW); default true. */
-  forcePathStyle?: boolean | undefined;
-}
-
-export interface EsEndpoint {
-  url: string;
-  username?: string | undefined;
-  password?: string | undefined;
-  apiKey?: string | undefined;
-}
+/** The endpoints a checker compares (derived from the registry). */
+export type { CheckTarget } from './index.js';
+export type { S3Endpoint } from './s3/endpoint.js';
+export type { EsEndpoint } from './es/endpoint.js';
 
 /**
  * A built-in consistency checker. Read-only on every system it touches.
  * `optionsSchema` validates the extra fields of a runbook `check:` step and the CLI's options.
  */
 export interface Checker<Options = unknown> {
-  kind: CheckTarget['kind'];
+  kind: CheckerKind;
   optionsSchema: z.ZodType<Options>;
   run(target: CheckTarget, options: Options, ctx: CheckContext): Promise<CheckResult>;
 }

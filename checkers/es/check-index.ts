@@ -1,7 +1,7 @@
 import type { CheckContext } from '../types.js';
 import type { EsClient } from './client.js';
 import type { ClusterInfo } from './detect.js';
-import type { FindingLog } from './findings.js';
+import type { FindingLog } from '../result.js';
 import {
   countDocs,
   diffMappings,

@@ -1,10 +1,10 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { CheckContext, CheckResult, CheckStatus, CheckTarget, Checker } from '../types.js';
 import { checkIndex, type Counts, type IndexEvidence, type Side } from './check-index.js';
 import { EsClient } from './client.js';
 import { detectCluster, type ClusterInfo } from './detect.js';
-import { FindingLog } from './findings.js';
-import { parseDuration } from '../../src/util/duration.js';
+import { buildResult, FindingLog, statusOf } from '../result.js';
+import { parseDuration } from '../../shared/duration.js';
 import { countDocs, lookupField, readIndexMeta, resolveIndices, type ResolvedIndex } from './index-meta.js';
 import { ES_COMPARED } from './compared.js';
 import { esOptionsSchema, type EsOptions } from './options.js';
@@ -184,17 +184,13 @@ export async function runEsCheck(
   }
   perIndex.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
 
-  const status: CheckStatus =
-    log.differences > 0 ? 'different' : log.unverified > 0 ? 'unverified' : 'consistent';
-  const finished = Date.now();
-  return {
+  const status = statusOf(log);
+  return buildResult({
     checker: 'es',
-    ok: status === 'consistent',
     status,
     summary: summarize(counts, status),
     counts,
-    findings: log.kept,
-    findingsOmitted: log.omitted,
+    log,
     evidence: {
       source: { url: srcClient.display, ...srcInfo },
       target: { url: dstClient.display, ...dstInfo },
@@ -206,10 +202,8 @@ export async function runEsCheck(
       sortField,
       indices: perIndex,
     },
-    startedAt: new Date(started).toISOString(),
-    finishedAt: new Date(finished).toISOString(),
-    durationMs: finished - started,
-  };
+    startedAt: started,
+  });
 }
 
 interface Scope {

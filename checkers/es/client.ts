@@ -1,5 +1,5 @@
-import { ConnectionError, UsageError } from '../../src/errors.js';
-import { registerSecret } from '../../src/util/redact.js';
+import { ConnectionError, UsageError } from '../../shared/errors.js';
+import { registerSecret } from '../../shared/redact.js';
 import type { EsEndpoint } from '../types.js';
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxFindingsOption } from '../result.js';
 
 /**
  * Options of the es checker: the extra fields of a runbook `check: { kind: es, … }` step, and
@@ -22,7 +23,7 @@ export const esOptionsSchema = z.object({
   /** Documents per page of the scan. Default 1000. */
   batchSize: z.number().int().min(10).max(10_000).default(1000),
   /** Findings kept in the result (all are counted). Default 1000. */
-  maxFindings: z.number().int().min(0).default(1000),
+  maxFindings: maxFindingsOption,
   /**
    * How to stream: `auto` (point in time + search_after where the server has it, else a sorted
    * scroll), or force `pit` / `scroll`. Default `auto`.

@@ -1,4 +1,4 @@
-import { ConnectionError } from '../../src/errors.js';
+import { ConnectionError } from '../../shared/errors.js';
 import type { EsClient } from './client.js';
 import type { ClusterInfo } from './detect.js';
 import { encodeIndex } from './scan.js';

@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { EsClient } from './client.js';
 import { supportsPit, type ClusterInfo } from './detect.js';
 import { parseExactJson, stringifyExact, type JsonObject, type JsonValue } from './exact-json.js';

@@ -1,5 +1,5 @@
-import { UsageError } from '../../src/errors.js';
-import { parseDuration } from '../../src/util/duration.js';
+import { UsageError } from '../../shared/errors.js';
+import { parseDuration } from '../../shared/duration.js';
 
 /**
  * `--since` as a range bound: a duration ago (`2h`, `1d`), epoch milliseconds, or an ISO time.

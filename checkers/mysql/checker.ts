@@ -1,5 +1,6 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { CheckContext, CheckResult, CheckStatus, CheckTarget, Checker, Finding } from '../types.js';
+import { buildResult, FindingLog, statusOf } from '../result.js';
 import { selectDatabase, selectTable } from './filters.js';
 import { FixSqlWriter } from './fix-sql.js';
 import { mysqlOptionsSchema, type MysqlOptions } from './options.js';
@@ -61,8 +62,7 @@ export async function runMysqlCheck(
   if (target.kind !== 'mysql')
     throw new UsageError(`the mysql checker cannot compare a ${target.kind} resource`);
   const started = Date.now();
-  const findings: Finding[] = [];
-  let omitted = 0;
+  const log = new FindingLog(options.maxFindings, ctx);
   const counts: Record<string, number> = {
     tables: 0,
     rowsSource: 0,
@@ -75,15 +75,7 @@ export async function runMysqlCheck(
     errantTransactions: 0,
     unverified: 0,
   };
-  let differences = 0;
-  let unverified = 0;
-  const addFinding = (f: Finding) => {
-    if (f.severity === 'difference') differences++;
-    if (f.severity === 'unverified') unverified++;
-    ctx.onFinding?.(f);
-    if (findings.length < options.maxFindings) findings.push(f);
-    else omitted++;
-  };
+  const addFinding = (f: Finding) => log.add(f);
 
   const sessions: Session[] = [];
   /** Opens one session per side; if either fails, the other is closed too (no dangling socket). */
@@ -267,16 +259,13 @@ export async function runMysqlCheck(
     }
     await fixWriter?.close();
 
-    const status: CheckStatus = differences > 0 ? 'different' : unverified > 0 ? 'unverified' : 'consistent';
-    const finished = Date.now();
-    return {
+    const status = statusOf(log);
+    return buildResult({
       checker: 'mysql',
-      ok: status === 'consistent',
       status,
       summary: summarize(status, counts, summaries.length),
       counts,
-      findings,
-      findingsOmitted: omitted,
+      log,
       evidence: {
         source: { display: source.display, ...srcInfo },
         target: { display: replica.display, ...dstInfo },
@@ -290,10 +279,8 @@ export async function runMysqlCheck(
         tables: summaries,
         fixSqlFiles: fixWriter?.files ?? [],
       },
-      startedAt: new Date(started).toISOString(),
-      finishedAt: new Date(finished).toISOString(),
-      durationMs: finished - started,
-    };
+      startedAt: started,
+    });
   } catch (err) {
     // Whatever was waiting when the abort came (a query, a rate-limit sleep), report the abort itself.
     if (ctx.signal.aborted && ctx.signal.reason instanceof Error) throw ctx.signal.reason;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxFindingsOption } from '../result.js';
 
 /**
  * Options of the mysql checker: the extra fields of a runbook `check: { kind: mysql, … }` step,
@@ -28,8 +29,8 @@ export const mysqlOptionsSchema = z
     threads: z.number().int().min(1).max(32).default(2),
     /** Directory to write repair SQL into (never run). */
     fixSqlDir: z.string().optional(),
-    /** Differing keys kept in the result (the counts are always complete). Default 100. */
-    maxFindings: z.number().int().min(1).default(100),
+    /** Differing keys kept in the result (the counts are always complete). Default 1000, as every checker. */
+    maxFindings: maxFindingsOption,
     /** Time-window compare: the column that bounds the window, e.g. updated_at. */
     column: z.string().optional(),
     since: z.string().optional(),

@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import {
   compareMariaPositions,
   countGtidsBySource,

@@ -1,7 +1,7 @@
 import { createConnection as createCoreConnection, type ConnectionOptions } from 'mysql2';
 import type { Connection, FieldPacket } from 'mysql2/promise';
-import { ConnectionError } from '../../src/errors.js';
-import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../../src/util/dsn.js';
+import { ConnectionError } from '../../shared/errors.js';
+import { connectionOptions, parseMysqlDsn, type MysqlDsn } from '../../shared/dsn.js';
 
 /**
  * One read-only session to one side. Every session uses time_zone '+00:00' (so TIMESTAMP values

@@ -1,5 +1,5 @@
-import { UsageError } from '../../src/errors.js';
-import { parseDuration } from '../../src/util/duration.js';
+import { UsageError } from '../../shared/errors.js';
+import { parseDuration } from '../../shared/duration.js';
 import { quoteIdent } from './row-sql.js';
 
 const DATE_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?(Z|[+-]\d{2}:?\d{2})?$/;

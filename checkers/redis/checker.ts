@@ -1,5 +1,6 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { CheckContext, CheckResult, CheckTarget, Checker, Finding } from '../types.js';
+import { buildResult, FindingLog, statusOf } from '../result.js';
 import { parseRedisUrl, RedisSide, type RedisEndpoint } from './connection.js';
 import { readKeys, SUPPORTED_TYPES, type KeyState } from './digest.js';
 import { displayKey } from './key-name.js';
@@ -65,8 +66,7 @@ interface DbPair {
 }
 
 class Comparison {
-  private readonly findings: Finding[] = [];
-  private omitted = 0;
+  private readonly log: FindingLog;
   private readonly counts = {
     keysSource: 0,
     keysTarget: 0,
@@ -88,7 +88,9 @@ class Comparison {
     private readonly target: RedisSide,
     private readonly options: RedisOptions,
     private readonly ctx: CheckContext,
-  ) {}
+  ) {
+    this.log = new FindingLog(options.maxFindings, ctx);
+  }
 
   async run(started: number): Promise<CheckResult> {
     const { source, target, options } = this;
@@ -116,7 +118,7 @@ class Comparison {
     const c = this.counts;
     const lag = this.catchUp.replica && !this.catchUp.caughtUp ? 1 : 0;
     const differences = c.missing + c.extra + c.different + lag;
-    const status = differences > 0 ? 'different' : c.unverified > 0 ? 'unverified' : 'consistent';
+    const status = statusOf({ differences, unverified: c.unverified });
     const parts = [
       c.missing && `${c.missing} missing`,
       c.extra && `${c.extra} extra`,
@@ -124,15 +126,12 @@ class Comparison {
       c.unverified && `${c.unverified} unverified`,
     ].filter(Boolean);
     const where = dbs.length > 1 ? ` (dbs ${dbs.map((d) => d.source).join(',')})` : '';
-    const finished = Date.now();
-    return {
+    return buildResult({
       checker: 'redis',
-      ok: status === 'consistent',
       status,
       summary: `${c.keysSource} source keys vs ${c.keysTarget} target keys${where}: ${status}${parts.length ? ` (${parts.join(', ')})` : ''}`,
       counts: { ...c },
-      findings: this.findings,
-      findingsOmitted: this.omitted,
+      log: this.log,
       evidence: {
         source: source.endpoint.name,
         target: target.endpoint.name,
@@ -143,10 +142,8 @@ class Comparison {
         ttl: options.ttl,
         replication: this.catchUp,
       },
-      startedAt: new Date(started).toISOString(),
-      finishedAt: new Date(finished).toISOString(),
-      durationMs: finished - started,
-    };
+      startedAt: started,
+    });
   }
 
   /** The dbs a URL names, or every db that holds keys on either side. */
@@ -322,9 +319,7 @@ class Comparison {
   }
 
   private add(f: Finding): void {
-    this.ctx.onFinding?.(f);
-    if (this.findings.length < this.options.maxFindings) this.findings.push(f);
-    else this.omitted++;
+    this.log.add(f);
   }
 
   /**

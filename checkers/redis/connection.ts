@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { ConnectionError, DrctlError, ExitCode, UsageError } from '../../src/errors.js';
-import { redact, registerSecret } from '../../src/util/redact.js';
+import { ConnectionError, DrctlError, ExitCode, UsageError } from '../../shared/errors.js';
+import { redact, registerSecret } from '../../shared/redact.js';
 
 /** An interrupted check (Ctrl-C, a step timeout, a run abort): exit 130, nothing judged. */
 export class CheckInterruptedError extends DrctlError {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxFindingsOption } from '../result.js';
 
 /**
  * Options of the redis checker: the extra fields of a runbook `check: { kind: redis, … }` step,
@@ -24,8 +25,8 @@ export const redisOptionsSchema = z
     timeoutMs: z.number().int().min(1).default(30_000),
     /** Differing keys re-read after the replica caught up (more are reported unchecked). Default 10,000. */
     recheckLimit: z.number().int().nonnegative().default(10_000),
-    /** Findings kept in the result (the counts are always complete). Default 100. */
-    maxFindings: z.number().int().min(1).default(100),
+    /** Findings kept in the result (the counts are always complete). Default 1000, as every checker. */
+    maxFindings: maxFindingsOption,
   })
   .strict();
 

@@ -1,16 +1,9 @@
 import { setMaxListeners } from 'node:events';
+import { buildResult, FindingLog, statusOf } from '../result.js';
 import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { UsageError } from '../../src/errors.js';
-import { parseDuration } from '../../src/util/duration.js';
-import type {
-  Checker,
-  CheckContext,
-  CheckResult,
-  CheckStatus,
-  CheckTarget,
-  Finding,
-  S3Endpoint,
-} from '../types.js';
+import { UsageError } from '../../shared/errors.js';
+import { parseDuration } from '../../shared/duration.js';
+import type { Checker, CheckContext, CheckResult, CheckTarget, Finding, S3Endpoint } from '../types.js';
 import { createS3Client, displayEndpoint } from './client.js';
 import { openCombinedSink, type CombinedSink } from './combined-sink.js';
 import type { Verdict } from './compare.js';
@@ -168,8 +161,7 @@ export async function runS3Check(
     const pairs = await resolvePairs(src, tgt, options, ctx.signal);
     sink = options.combined === undefined ? undefined : await openCombinedSink(options.combined);
     const multi = pairs.length > 1 || options.buckets !== undefined;
-    const findings: Finding[] = [];
-    let findingsOmitted = 0;
+    const log = new FindingLog(options.maxFindings, ctx);
     const buckets: BucketTotals[] = [];
     for (const pair of pairs) {
       const t0 = Date.now();
@@ -212,9 +204,7 @@ export async function runS3Check(
                 : {}),
             },
           };
-          ctx.onFinding?.(finding);
-          if (findings.length < options.maxFindings) findings.push(finding);
-          else findingsOmitted++;
+          log.add(finding);
         }
         if (sink) return sink.write(verdict, shown);
       };
@@ -309,7 +299,7 @@ export async function runS3Check(
     }
     await sink?.close();
     sink = undefined;
-    return buildResult(buckets, findings, findingsOmitted, options, since, startedAt);
+    return s3Result(buckets, log, options, since, startedAt);
   } finally {
     await sink?.close();
     src.client.destroy();
@@ -317,10 +307,9 @@ export async function runS3Check(
   }
 }
 
-function buildResult(
+function s3Result(
   buckets: BucketTotals[],
-  findings: Finding[],
-  findingsOmitted: number,
+  log: FindingLog,
   options: S3CheckOptions,
   since: Date | undefined,
   startedAt: Date,
@@ -342,25 +331,20 @@ function buildResult(
     downloaded: sum('downloaded'),
     listRequests: sum('listRequests'),
   };
-  const status: CheckStatus =
-    counts.errors! > 0
-      ? 'error'
-      : counts.missing! + counts.extra! + counts.different! > 0
-        ? 'different'
-        : counts.unverified! > 0
-          ? 'unverified'
-          : 'consistent';
+  const status = statusOf({
+    errors: counts.errors!,
+    differences: counts.missing! + counts.extra! + counts.different!,
+    unverified: counts.unverified!,
+  });
   const scope = describeScope(options, since, counts.skippedOlder!);
-  const finishedAt = new Date();
-  return {
+  return buildResult({
     checker: 's3',
-    ok: status === 'consistent',
     status,
     summary: summarize(counts, status, since, scope.basis),
     counts,
     // Scope warnings first: never crowded out by maxFindings.
-    findings: [...scope.warnings, ...findings],
-    findingsOmitted,
+    leading: scope.warnings,
+    log,
     evidence: {
       buckets,
       since: since?.toISOString(),
@@ -371,10 +355,8 @@ function buildResult(
       compared: scope.compared,
       notCompared: scope.warnings.map((w) => w.message),
     },
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
-  };
+    startedAt,
+  });
 }
 
 export const s3Checker: Checker<S3CheckOptions> = {

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { Verdict } from './compare.js';
 
 /** Where `--combined` lines go: every compared key as `<symbol> <key>` (rclone check --combined). */

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import { ConnectionError } from '../../src/errors.js';
-import { formatDuration } from '../../src/util/duration.js';
+import { ConnectionError } from '../../shared/errors.js';
+import { formatDuration } from '../../shared/duration.js';
 
 /** Who a request talks to, for the message when it does not answer in time. */
 export interface RequestScope {

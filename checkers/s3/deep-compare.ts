@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DrctlError } from '../../src/errors.js';
+import { DrctlError } from '../../shared/errors.js';
 import type { Verdict } from './compare.js';
 import { withDeadline } from './deadline.js';
 import { hashObject } from './download.js';

@@ -1,4 +1,4 @@
-import { ConfigError, ConnectionError, DrctlError, UsageError } from '../../src/errors.js';
+import { ConfigError, ConnectionError, DrctlError, UsageError } from '../../shared/errors.js';
 import { CREDENTIAL_ENV } from './client.js';
 
 interface SdkLikeError {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from '../../src/util/duration.js';
+import { maxFindingsOption } from '../result.js';
+import { parseDuration } from '../../shared/duration.js';
 
 /**
  * Options of the s3 checker: the extra fields of a runbook `check: { kind: s3, resource, … }`
@@ -41,7 +42,7 @@ export const s3OptionsSchema = z
     /** Write rclone-style `= key` lines for every object to this file (`-` = stdout). */
     combined: z.string().min(1).optional(),
     /** Findings kept in the result (the rest are counted in findingsOmitted). Default 1000. */
-    maxFindings: z.number().int().min(0).default(1000),
+    maxFindings: maxFindingsOption,
   })
   .strict();
 

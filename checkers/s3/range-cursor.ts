@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DrctlError, ExitCode } from '../../src/errors.js';
+import { DrctlError, ExitCode } from '../../shared/errors.js';
 import { listPage } from './client.js';
 import { withDeadline } from './deadline.js';
 import { describeS3Error } from './errors.js';

@@ -10,6 +10,7 @@ import { findPlaceholders, interpolate, type InterpolationProblem } from './inte
 import { buildSteps, checkRules } from './rules.js';
 import {
   ModuleFileSchema,
+  RESOURCE_KEYS,
   ResourceSchema,
   RunbookFileSchema,
   type Direction,
@@ -47,18 +48,6 @@ export interface LoadedRunbook extends Runbook {
 
 const TOP_KEYS = Object.keys(RunbookFileSchema.shape);
 const MODULE_KEYS = Object.keys(ModuleFileSchema.shape);
-const RESOURCE_KEYS = [
-  'kind',
-  'primary',
-  'replica',
-  'source',
-  'target',
-  'url',
-  'headers',
-  'description',
-  'concurrency',
-  'owner',
-];
 
 /**
  * Loads a runbook: YAML with includes, templates and foreach expanded, vars resolved, the

@@ -1,30 +1,17 @@
-import type { CheckTarget } from '../../checkers/types.js';
+import { checkerModule, registeredKinds, type CheckTarget } from '../../checkers/index.js';
 import type { Resource } from './schema.js';
 
 /**
  * The endpoints a checker compares, from a runbook resource: the one mapping used by check steps
- * and by `drctl check <kind> --resource`. Returns a message when the resource cannot be checked.
+ * and by `drctl check <kind> --resource`, delegated to the checker module of the resource's
+ * kind. Returns a message when the resource cannot be checked.
  */
 export function resourceToCheckTarget(name: string, r: Resource): CheckTarget | string {
-  switch (r.kind) {
-    case 'mysql':
-      return { kind: 'mysql', source: r.primary, target: r.replica };
-    case 's3':
-      return { kind: 's3', source: r.source, target: r.target };
-    case 'es':
-      return { kind: 'es', source: r.source, target: r.target };
-    case 'redis':
-      if (r.source === undefined || r.target === undefined) {
-        return `redis resource "${name}" needs source: and target: URLs to be checked`;
-      }
-      return { kind: 'redis', source: r.source, target: r.target };
-    case 'http':
-    case 'kafka':
-    case 'zookeeper':
-    case 'mq':
-    case 'service':
-    case 'channel':
-    case 'network':
-      return `resource "${name}" is of kind ${r.kind}; drctl has checkers for mysql, s3, es and redis`;
+  const m = checkerModule(r.kind);
+  if (m === undefined) {
+    return `resource "${name}" is of kind ${r.kind}; drctl has checkers for ${registeredKinds().join(', ')}`;
   }
+  const sides = m.endpoints(name, r);
+  if (typeof sides === 'string') return sides;
+  return { kind: r.kind, ...sides } as CheckTarget;
 }

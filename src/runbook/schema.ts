@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkerModules, registeredKinds, type CheckerKind, type checkers } from '../../checkers/index.js';
 import { parseDuration } from '../util/duration.js';
 
 /**
@@ -107,7 +108,7 @@ export const HttpAction = z.strictObject({
 export const CheckAction = z.strictObject({
   check: z
     .looseObject({
-      kind: z.enum(['mysql', 's3', 'es', 'redis']),
+      kind: z.enum(registeredKinds() as [CheckerKind, ...CheckerKind[]]),
       resource: z.string(),
     })
     .meta({ description: 'A built-in consistency checker as a gate; other fields are the checker options' }),
@@ -204,24 +205,6 @@ export const StepSourceSchema = z
 
 // ---------- resources ----------
 
-const S3Side = z.strictObject({
-  endpoint: z.string().optional(),
-  region: z.string().optional(),
-  bucket: z.string().optional(),
-  prefix: z.string().optional(),
-  accessKeyId: z.string().optional(),
-  secretAccessKey: z.string().optional(),
-  profile: z.string().optional(),
-  forcePathStyle: z.boolean().optional(),
-});
-
-const EsSide = z.strictObject({
-  url: z.string(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  apiKey: z.string().optional(),
-});
-
 const resourceCommon = {
   description: z.string().optional(),
   concurrency: z
@@ -232,40 +215,53 @@ const resourceCommon = {
   owner: z.string().optional(),
 };
 
+/** Resources a checker compares: one per registered kind, its fields from the checker module. */
+const checkerResourceSchemas = checkerModules().map((m) =>
+  z.strictObject({ kind: z.literal(m.kind), ...m.resource.shape, ...resourceCommon }),
+);
+
+const HttpResource = z.strictObject({
+  kind: z.literal('http'),
+  url: z.string(),
+  headers: z.record(z.string(), z.string()).optional(),
+  ca: z.string().optional().meta({
+    description:
+      "PEM certificate(s) of a private CA to trust for this resource, e.g. '${file:certs/bank-ca.pem}' (no global 'insecure')",
+  }),
+  ...resourceCommon,
+});
+
+const OtherResource = z
+  .strictObject({
+    kind: z.enum(['kafka', 'zookeeper', 'mq', 'service', 'channel', 'network']),
+    ...resourceCommon,
+  })
+  .loose();
+
+/** A checker's resource as the runbook holds it: `kind`, the module's fields, the common ones. */
+export type CheckerResource = {
+  [K in CheckerKind]: { kind: K } & z.infer<(typeof checkers)[K]['resource']> & ResourceCommon;
+}[CheckerKind];
+type ResourceCommon = z.infer<z.ZodObject<typeof resourceCommon>>;
+
+export type Resource = CheckerResource | z.infer<typeof HttpResource> | z.infer<typeof OtherResource>;
+
 export const ResourceSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('mysql'),
-    primary: z.string().meta({ description: 'DSN mysql://user:${env:PW}@host:3306 of the Main primary' }),
-    replica: z.string().meta({ description: 'DSN of the DR replica' }),
-    ...resourceCommon,
-  }),
-  z.strictObject({ kind: z.literal('s3'), source: S3Side, target: S3Side, ...resourceCommon }),
-  z.strictObject({ kind: z.literal('es'), source: EsSide, target: EsSide, ...resourceCommon }),
-  z.strictObject({
-    kind: z.literal('redis'),
-    url: z.string().optional().meta({ description: 'redis://… used by redis steps' }),
-    source: z.string().optional().meta({ description: 'Main copy, for redis checks' }),
-    target: z.string().optional().meta({ description: 'DR copy, for redis checks' }),
-    ...resourceCommon,
-  }),
-  z.strictObject({
-    kind: z.literal('http'),
-    url: z.string(),
-    headers: z.record(z.string(), z.string()).optional(),
-    ca: z.string().optional().meta({
-      description:
-        "PEM certificate(s) of a private CA to trust for this resource, e.g. '${file:certs/bank-ca.pem}' (no global 'insecure')",
-    }),
-    ...resourceCommon,
-  }),
-  z
-    .strictObject({
-      kind: z.enum(['kafka', 'zookeeper', 'mq', 'service', 'channel', 'network']),
-      ...resourceCommon,
-    })
-    .loose(),
-]);
-export type Resource = z.infer<typeof ResourceSchema>;
+  ...checkerResourceSchemas,
+  HttpResource,
+  OtherResource,
+] as unknown as [typeof HttpResource, typeof OtherResource]) as unknown as z.ZodType<Resource>;
+
+/** Every field a resource of some kind may have (for "did you mean" hints). */
+export const RESOURCE_KEYS = [
+  ...new Set([
+    'kind',
+    ...checkerModules().flatMap((m) => Object.keys(m.resource.shape)),
+    ...Object.keys(HttpResource.shape),
+    ...Object.keys(resourceCommon),
+  ]),
+];
+
 export type ResourceKind = Resource['kind'];
 
 // ---------- files ----------
@@ -403,7 +399,7 @@ export type Action =
   | { kind: 'manual'; instructions: string; approvers: string[] }
   | {
       kind: 'check';
-      check: { kind: 'mysql' | 's3' | 'es' | 'redis'; resource: string; options: Record<string, unknown> };
+      check: { kind: CheckerKind; resource: string; options: Record<string, unknown> };
     };
 
 export interface RetryPolicy {

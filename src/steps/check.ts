@@ -1,5 +1,4 @@
-import { loadChecker } from '../../checkers/index.js';
-import type { CheckTarget } from '../../checkers/types.js';
+import { loadChecker, type CheckTarget } from '../../checkers/index.js';
 import { resourceToCheckTarget } from '../runbook/resource-target.js';
 import type { Resource } from '../runbook/schema.js';
 import { redact } from '../util/redact.js';
@@ -8,7 +7,7 @@ import type { StepHandler, StepOutcome } from './types.js';
 
 /** The endpoints a checker compares, from a runbook resource of the check's kind. */
 export function checkTargetFromResource(
-  kind: CheckTarget['kind'],
+  kind: string,
   name: string,
   r: Resource | undefined,
 ): CheckTarget | string {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../src/plan/plan.js';
 import { Diagnostics } from '../../src/runbook/diagnostics.js';
 import { buildSteps, checkRules } from '../../src/runbook/rules.js';
 import { MAX_NESTING_DEPTH, MAX_STEPS, MAX_STRING_LENGTH } from '../../src/runbook/limits.js';
@@ -112,7 +113,7 @@ describe('loader limits (issue 14 items 9 and 13)', () => {
   );
 
   it(
-    'resolving needs is linear: a 50,000-step chain builds and passes the rules in well under 30 s',
+    'resolving needs and planning are linear: a 50,000-step chain builds, passes the rules and plans, each well under 30 s',
     { timeout: 120_000 },
     () => {
       // Without YAML (its parser is linear and not ours): the steps as the loader expands them.
@@ -147,6 +148,26 @@ describe('loader limits (issue 14 items 9 and 13)', () => {
       expect(built.steps).toHaveLength(MAX_STEPS);
       expect(built.steps[MAX_STEPS - 1]!.needs).toEqual([`s${MAX_STEPS - 2}`]);
       expect(ms).toBeLessThan(30_000);
+
+      // The plan of it too: the role summary copied the role's list once per step (~100 s of CPU).
+      const t1 = performance.now();
+      const plan = buildPlan({
+        name: 'chain',
+        file: 'r.yaml',
+        sha256: '',
+        environment: 'e',
+        direction: 'switchover',
+        drill: false,
+        objectives: {},
+        rto: {},
+        roles: { SRE: {} },
+        resources: {},
+        steps: built.steps,
+        excluded: [],
+        modules: [],
+      });
+      expect(plan.roles).toEqual([expect.objectContaining({ role: 'SRE', steps: MAX_STEPS })]);
+      expect(performance.now() - t1).toBeLessThan(30_000);
     },
   );
 });

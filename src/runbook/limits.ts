@@ -1,7 +1,7 @@
 /**
  * Limits of the runbook loader (docs/runbook.md "Limits"). Each keeps a wrong or hostile input
- * from exhausting memory or the stack; each is far above what a bank's runbook needs (the full
- * id-bank example: ~650 steps, ~1 MB, nesting depth 9, longest string a few KB).
+ * from exhausting memory or the stack; each is far above what a bank's runbook needs (the
+ * examples under runbooks/: ~650 steps in id-bank, 105 KB in all, nesting depth 7).
  */
 export { MAX_INTERPOLATED_FILE_BYTES, MAX_RUNBOOK_FILE_BYTES } from './read-bounded.js';
 

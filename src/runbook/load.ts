@@ -278,7 +278,7 @@ function varRefs(value: unknown, out = new Set<string>()): Set<string> {
     if (typeof v === 'string') {
       for (const m of v.matchAll(/\$\{\s*(?:raw:\s*)?vars\.([^.[\]}\s]+)/g)) out.add(m[1]!);
     } else if (Array.isArray(v)) todo.push(...(v as unknown[]));
-    else if (v !== null && typeof v === 'object') todo.push(...Object.values(v));
+    else if (v !== null && typeof v === 'object') todo.push(...Object.values(v as Record<string, unknown>));
   }
   return out;
 }

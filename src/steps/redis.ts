@@ -197,7 +197,7 @@ function explainFailure(
   if (/Unknown RESP type|Protocol error|Please report this/i.test(text))
     return `${where} does not speak the Redis protocol (something else listens on that port?)`;
   if (connected) return err.message;
-  const code = (socketError as NodeJS.ErrnoException | undefined)?.code;
+  const code = errnoCode(socketError);
   const cause =
     code === 'ECONNREFUSED'
       ? 'connection refused (nothing listens there)'
@@ -232,4 +232,10 @@ function connectWithin(client: Redis, ms: number): Promise<void> {
     }, ms);
   });
   return Promise.race([connecting, late]).finally(() => clearTimeout(timer));
+}
+
+/** The `code` of a Node system error (ECONNREFUSED, …), if any. */
+function errnoCode(err: unknown): string | undefined {
+  const code: unknown = err !== null && typeof err === 'object' && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

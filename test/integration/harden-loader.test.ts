@@ -174,3 +174,32 @@ describe('redis errors name the cause (issue 14 item 15)', () => {
     expect(r.stderr).not.toMatch(NO_STACK);
   });
 });
+
+describe('attempts across a resume (issue 14 item 15)', () => {
+  it(
+    'a step that failed, then succeeded on resume, shows 2 attempts in status and report',
+    { timeout: 120_000 },
+    async () => {
+      const runs = join(dir, 'runs-attempts');
+      const marker = join(dir, 'attempted-once');
+      const file = writeRunbook(dir, 'attempts', {
+        environment: 'attempts-env',
+        roles: { SRE: {} },
+        steps: [
+          { id: 'a', owner: 'SRE', run: ['sh', '-c', `[ -e ${marker} ] || { touch ${marker}; exit 3; }`] },
+        ],
+      });
+      const first = await runCli(['switch', file, '--yes', '--runs-dir', runs]);
+      expect(first.exitCode, first.stderr).toBe(1);
+      const resumed = await runCli(['resume', 'latest', '--yes', '--runs-dir', runs]);
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      const status = await runCli(['status', 'latest', '--json', '--runs-dir', runs]);
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        steps: [expect.objectContaining({ id: 'a', attempts: 2 })],
+      });
+      const csv = await runCli(['report', 'latest', '--format', 'csv', '--runs-dir', runs]);
+      const [head, row] = csv.stdout.trim().split('\n');
+      expect(row!.split(',')[head!.split(',').indexOf('attempts')]).toBe('2');
+    },
+  );
+});

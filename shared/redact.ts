@@ -22,6 +22,9 @@ const URL_PASSWORD_RE = /(:\/\/[^:/?#@\s]*:)([^@\s/]*)@/g;
 const KV_PASSWORD_RE =
   /\b(password|passwd|pwd|secret|secretAccessKey|apiKey|token)(["']?\s*[=:]\s*["']?)([^\s"',;&}]+)/gi;
 
+/** The value of MySQL's "(using password: YES)" / "(using password: NO)": kept as is. */
+const MYSQL_USING_PASSWORD = /^(?:YES|NO)\)/;
+
 /** Longest text masked in one piece; longer text is masked chunk by chunk (see redact). */
 const CHUNK = 256 * 1024;
 
@@ -50,7 +53,12 @@ export function redactTruncated(text: string, limit: number): string {
 
 function redactPiece(text: string): string {
   let out = text.replace(URL_PASSWORD_RE, (_m, head: string) => `${head}***@`);
-  out = out.replace(KV_PASSWORD_RE, (_m, k: string, sep: string) => `${k}${sep}***`);
+  out = out.replace(KV_PASSWORD_RE, (m, k: string, sep: string, v: string, at: number, whole: string) =>
+    // MySQL's "Access denied … (using password: YES)" says whether one was sent, not which.
+    MYSQL_USING_PASSWORD.test(v) && /using\s$/i.test(whole.slice(Math.max(0, at - 6), at))
+      ? m
+      : `${k}${sep}***`,
+  );
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
   return out;
 }

@@ -172,9 +172,20 @@ export class RedisSide {
     if (phase === 'connect') {
       // a Redis server answers PING (even with an error such as max clients); a silent close is
       // something else on that port, or a TLS-only server spoken to in plain text
-      const cause = /Connection is closed|ECONNRESET/.test(text)
-        ? 'the server closed the connection without answering: not Redis, or it expects TLS (rediss://)?'
-        : text;
+      const code = errnoCode(last);
+      const network: Record<string, string> = {
+        ECONNREFUSED: 'connection refused: nothing listens there',
+        EHOSTUNREACH: 'the host is unreachable from here',
+        ENETUNREACH: 'the host is unreachable from here',
+        ENOTFOUND: 'the host name does not resolve',
+        EAI_AGAIN: 'the host name does not resolve',
+      };
+      const cause =
+        code !== undefined && code in network
+          ? network[code]!
+          : /Connection is closed|ECONNRESET/.test(text)
+            ? 'the server closed the connection without answering: not Redis, or it expects TLS (rediss://)?'
+            : text;
       return new ConnectionError(redact(`${who}: cannot connect (${cause})`), {
         hint: 'check host and port, and that redis-server listens there',
       });
@@ -198,4 +209,10 @@ function interrupted(signal: AbortSignal): CheckInterruptedError {
 /** `2s`, `1500ms`: the deadline as the user wrote it, not rounded. */
 function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** The `code` of a Node system error (ECONNREFUSED, …), if any. */
+function errnoCode(err: unknown): string | undefined {
+  const code: unknown = err !== null && typeof err === 'object' && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
 /** File name of a run's journal inside its run directory. */
@@ -50,7 +50,10 @@ export function ensureDir(path: string, what = 'the runs directory'): void {
   try {
     mkdirSync(path, { recursive: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    let code = (err as NodeJS.ErrnoException).code ?? String(err);
+    // Node's recursive mkdir reports ENOENT where the parent exists on a read-only file system:
+    // creating the first missing part on its own gives the real reason (EROFS, EACCES).
+    if (code === 'ENOENT') code = firstMissingPartError(path) ?? code;
     const why: Record<string, string> = {
       ENOTDIR: 'a part of the path is a file, not a directory',
       EEXIST: 'a file of that name exists',
@@ -62,6 +65,17 @@ export function ensureDir(path: string, what = 'the runs directory'): void {
     throw new UsageError(`cannot create ${what} ${path}: ${why[code] ?? code}`, {
       hint: 'pass --runs-dir <dir> (or set DRCTL_HOME) to a writable directory with free space',
     });
+  }
+}
+
+function firstMissingPartError(path: string): string | undefined {
+  let part = resolve(path);
+  while (dirname(part) !== part && !existsSync(dirname(part))) part = dirname(part);
+  try {
+    mkdirSync(part);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code;
   }
 }
 

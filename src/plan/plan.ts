@@ -208,7 +208,12 @@ function summarizeRoles(
   duration: (s: Step) => number,
 ): Plan['roles'] {
   const byRole = new Map<string, PlannedStep[]>();
-  for (const p of planned) byRole.set(p.step.owner, [...(byRole.get(p.step.owner) ?? []), p]);
+  for (const p of planned) {
+    // Appended in place: copying the list per step was quadratic (a 50,000-step plan: minutes).
+    const list = byRole.get(p.step.owner);
+    if (list) list.push(p);
+    else byRole.set(p.step.owner, [p]);
+  }
   return [...byRole.entries()].map(([role, list]) => {
     // Widest overlap of the role's steps in the unconstrained (ASAP) schedule.
     const events: [number, number][] = [];

@@ -7,7 +7,8 @@ import { addZodIssues, Diagnostics, type Origin } from './diagnostics.js';
 import { expandStep, report, type ExpandedStep, type SourceStep } from './expand.js';
 import { expandFileGlob } from './glob.js';
 import { findPlaceholders, interpolate, type InterpolationProblem } from './interpolate.js';
-import { buildSteps, checkRules } from './rules.js';
+import { MAX_STEPS } from './limits.js';
+import { buildSteps, checkRules, findCycle } from './rules.js';
 import {
   ModuleFileSchema,
   RESOURCE_KEYS,
@@ -120,9 +121,28 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   const baseDir = dirname(mainPath);
   const vars: Record<string, unknown> = {};
   const scope: Record<string, unknown> = { vars, direction, drill };
-  for (const [name, value] of Object.entries({ ...varsRaw, ...(options.vars ?? {}) })) {
+  const allVars = { ...varsRaw, ...(options.vars ?? {}) };
+  const { order, cycle } = orderVars(allVars);
+  if (cycle) {
+    const first = cycle[0]!;
+    diags.at(
+      { file: varFiles.get(first) ?? main, path: ['vars'] },
+      [first],
+      `vars form a cycle: ${cycle.join(' → ')}`,
+      {
+        hint: 'a var cannot (indirectly) use itself; give one of them a value of its own',
+      },
+    );
+  }
+  for (const name of order) {
+    const value = allVars[name];
     const problems: InterpolationProblem[] = [];
     const declaredIn = name in (options.vars ?? {}) ? main : (varFiles.get(name) ?? main);
+    if (cycle?.includes(name)) {
+      // Said once above; a placeholder keeps the steps that use it from adding more errors.
+      vars[name] = `<cycle:${name}>`;
+      continue;
+    }
     vars[name] = interpolate(value, { baseDir: dirname(declaredIn.path), scope, lenient }, problems);
     report(diags, { file: declaredIn, path: ['vars'] }, [name], problems);
   }
@@ -150,12 +170,24 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     } else addZodIssues(diags, origin, parsed.error, () => RESOURCE_KEYS);
   }
 
+  const expanded: ExpandedStep[] = [];
+  for (const s of sources) {
+    expanded.push(...expandStep(s, { templates, scope, direction, lenient }, diags));
+    if (expanded.length > MAX_STEPS) {
+      // Stop expanding: a foreach over a huge list would otherwise exhaust memory first.
+      diags.at(s.origin, [], `the runbook has more than ${MAX_STEPS} steps (the limit)`, {
+        hint: 'split it into several runbooks, or check foreach: lists for a runaway size',
+      });
+      throw new RunbookError(diags.items);
+    }
+  }
+  if (expanded.length === 0 && diags.errorCount === 0) {
+    diags.at({ file: main, path: ['steps'] }, [], 'runbook has no steps', {
+      hint: 'add steps: to the runbook or to a module it includes',
+    });
+  }
   const environment = options.environment ?? rb.environment ?? 'default';
   const lock = resolveLock(rb.lock, environment, { file: main, path: ['lock'] }, scope, lenient, diags);
-
-  const expanded: ExpandedStep[] = sources.flatMap((s) =>
-    expandStep(s, { templates, scope, direction, lenient }, diags),
-  );
   const { steps, graph, excluded, origins } = buildSteps(
     expanded,
     rb,
@@ -198,6 +230,54 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     warnings: diags.warnings,
   };
   return { ...loaded, placeholders: findPlaceholders({ resources, steps }) };
+}
+
+/**
+ * The order to resolve vars in: a var after the vars it uses (`${vars.x}`), else as declared;
+ * and one cycle among them, if any, as [a, b, …, a].
+ */
+function orderVars(vars: Record<string, unknown>): { order: string[]; cycle: string[] | undefined } {
+  const names = Object.keys(vars);
+  const graph = names.map((id) => ({ id, needs: [...varRefs(vars[id])].filter((r) => r in vars) }));
+  const cycle = findCycle(graph);
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const needs = new Map(graph.map((g) => [g.id, g.needs]));
+  // Iterative post-order DFS; a var on the stack again is part of a cycle and is skipped.
+  for (const start of names) {
+    if (state.has(start)) continue;
+    const stack: { id: string; i: number }[] = [{ id: start, i: 0 }];
+    state.set(start, 'visiting');
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const deps = needs.get(top.id)!;
+      if (top.i < deps.length) {
+        const next = deps[top.i++]!;
+        if (!state.has(next)) {
+          state.set(next, 'visiting');
+          stack.push({ id: next, i: 0 });
+        }
+        continue;
+      }
+      state.set(top.id, 'done');
+      order.push(top.id);
+      stack.pop();
+    }
+  }
+  return { order, cycle };
+}
+
+/** Names of the vars a value uses as `${vars.name…}`, in any string inside it. */
+function varRefs(value: unknown, out = new Set<string>()): Set<string> {
+  const todo = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (typeof v === 'string') {
+      for (const m of v.matchAll(/\$\{\s*(?:raw:\s*)?vars\.([^.[\]}\s]+)/g)) out.add(m[1]!);
+    } else if (Array.isArray(v)) todo.push(...(v as unknown[]));
+    else if (v !== null && typeof v === 'object') todo.push(...Object.values(v as Record<string, unknown>));
+  }
+  return out;
 }
 
 function anchorRunSteps(step: Step, dir: string): void {

@@ -62,10 +62,25 @@ export function buildSteps(
   }
 
   const allIds = [...origins.keys()];
+  // An exact id is a map lookup and a glob is matched once per distinct pattern: matching every
+  // need against every id made a 50,000-step chain take minutes (issue 14 item 9).
+  const globMatches = new Map<string, string[]>();
+  const match = (pattern: string): string[] => {
+    if (!isGlob(pattern)) return origins.has(pattern) ? [pattern] : [];
+    let found = globMatches.get(pattern);
+    if (!found) globMatches.set(pattern, (found = matchIds(pattern, allIds)));
+    return found;
+  };
   const resolveNeeds = (id: string, needs: string[], origin: Origin, seen: Set<string>): string[] => {
     const out = new Set<string>();
     needs.forEach((pattern, i) => {
-      const matches = matchIds(pattern, allIds).filter((m) => m !== id);
+      if (pattern === id) {
+        diags.at(origin, ['needs', i], `step "${id}" needs itself`, {
+          hint: 'a step cannot wait for itself; remove this need',
+        });
+        return;
+      }
+      const matches = match(pattern).filter((m) => m !== id);
       if (matches.length === 0) {
         const guess = isGlob(pattern) ? undefined : closest(pattern, allIds);
         diags.at(origin, ['needs', i], `needs "${pattern}" matches no step`, {

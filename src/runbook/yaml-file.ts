@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostics } from './diagnostics.js';
+import { MAX_NESTING_DEPTH, MAX_STRING_LENGTH } from './limits.js';
 import { BoundedReadError, MAX_RUNBOOK_FILE_BYTES, readBoundedText } from './read-bounded.js';
 
 export type PathSegment = string | number;
@@ -42,25 +43,18 @@ export function readYamlFile(path: string, display: string, diags: Diagnostics):
     });
     return null;
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-      diags.add({
-        file: display,
-        line: pos?.line,
-        col: pos?.col,
-        message: `YAML syntax error: ${e.message.split('\n')[0] ?? e.message}`,
-        hint: 'check indentation and quoting at this place',
-      });
-    }
-    return null;
-  }
+  const parsed = parseText(path, text, display, diags);
+  if (!parsed) return null;
+  const { doc, lines, sha256 } = parsed;
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 1000 });
   } catch (err) {
+    if (err instanceof RangeError) {
+      // Aliases nest anchors in each other: the value can be deeper than the text.
+      diags.add({ file: display, line: 1, col: 1, ...tooDeep() });
+      return null;
+    }
     // e.g. an alias used before its anchor, or an alias bomb.
     diags.add({
       file: display,
@@ -71,8 +65,99 @@ export function readYamlFile(path: string, display: string, diags: Diagnostics):
     });
     return null;
   }
-  const sha256 = createHash('sha256').update(text).digest('hex');
   return { display, path, text, sha256, doc, lines, value };
+}
+
+interface Parsed {
+  doc: Document;
+  lines: LineCounter;
+  sha256: string;
+}
+
+/**
+ * The last parse of each file, reused while its text is unchanged: `validate` loads a runbook
+ * once per direction, and parsing is most of the time of a big runbook. Callers only read the
+ * Document (values come from a fresh toJS), so sharing it is safe. A few files are kept.
+ */
+const parseCache = new Map<string, { text: string; parsed: Parsed }>();
+const PARSE_CACHE_FILES = 32;
+
+function parseText(path: string, text: string, display: string, diags: Diagnostics): Parsed | null {
+  const hit = parseCache.get(path);
+  if (hit && hit.text === text) return hit.parsed;
+  const lines = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    // The parser recurses per level of block nesting: thousands of levels overflow the stack.
+    if (!(err instanceof RangeError)) throw err;
+    diags.add({ file: display, line: 1, col: 1, ...tooDeep() });
+    return null;
+  }
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
+      const deep = /call stack size/i.test(e.message);
+      diags.add({
+        file: display,
+        line: pos?.line,
+        col: pos?.col,
+        ...(deep
+          ? tooDeep()
+          : {
+              message: `YAML syntax error: ${e.message.split('\n')[0] ?? e.message}`,
+              hint: 'check indentation and quoting at this place',
+            }),
+      });
+      if (deep) break;
+    }
+    return null;
+  }
+  if (!checkShape(doc, lines, display, diags)) return null;
+  const parsed = { doc, lines, sha256: createHash('sha256').update(text).digest('hex') };
+  if (parseCache.size >= PARSE_CACHE_FILES) parseCache.delete(parseCache.keys().next().value!);
+  parseCache.set(path, { text, parsed });
+  return parsed;
+}
+
+function tooDeep(): { message: string; hint: string } {
+  return {
+    message: `nested more than ${MAX_NESTING_DEPTH} levels deep (the limit)`,
+    hint: 'a runbook needs a few levels; check for a runaway list or mapping',
+  };
+}
+
+/**
+ * Enforces the nesting and string-length limits on the parsed tree, without recursion, before
+ * anything recursive (toJS, zod, interpolation) walks it. Reports the first place over a limit.
+ */
+function checkShape(doc: Document, lines: LineCounter, display: string, diags: Diagnostics): boolean {
+  const todo: [unknown, number][] = [[doc.contents, 0]];
+  while (todo.length > 0) {
+    const [node, depth] = todo.pop()!;
+    const where = () => lines.linePos((node as Node).range?.[0] ?? 0);
+    if (isMap(node) || isSeq(node)) {
+      if (depth >= MAX_NESTING_DEPTH) {
+        diags.add({ file: display, ...where(), ...tooDeep() });
+        return false;
+      }
+      for (const item of node.items) {
+        if (isPair(item)) {
+          todo.push([item.key, depth + 1], [item.value, depth + 1]);
+        } else todo.push([item, depth + 1]);
+      }
+    } else if (isScalar(node) && typeof node.value === 'string' && node.value.length > MAX_STRING_LENGTH) {
+      diags.add({
+        file: display,
+        ...where(),
+        message: `a string of ${node.value.length} characters, over the limit of ${MAX_STRING_LENGTH}`,
+        hint: 'put large content in a file of its own (a script for run:, a .sql file)',
+      });
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -59,12 +59,17 @@ export const redisHandler: StepHandler<'redis'> = {
       // answers the FIN, and the commands in flight fail only when the socket closes.
       disconnectTimeout: DISCONNECT_MS,
     });
-    client.on('error', () => undefined);
+    // The socket's own error (refused, unreachable, a reply that is not RESP): connect() only
+    // rejects with "Connection is closed." after it.
+    let socketError: Error | undefined;
+    client.on('error', (e: Error) => (socketError = e));
     const onAbort = (): void => client.disconnect();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let writing = false;
+    let connected = false;
     try {
       await connectWithin(client, REDIS_CONNECT_MS);
+      connected = true;
       const sets = Object.entries(r.set ?? {}).map(([k, v]) => [k, String(v)] as const);
       const del = delKeys(r);
       if (sets.length > 0 || del.length > 0) {
@@ -93,7 +98,7 @@ export const redisHandler: StepHandler<'redis'> = {
         ? abortReason(ctx.signal)
         : (err as Error).message === COMMAND_TIMED_OUT
           ? `no answer from Redis within ${REDIS_COMMAND_MS / 1000} s`
-          : (err as Error).message;
+          : explainFailure(err as Error, socketError, connected, hostPort(url));
       if (writing) {
         // The connection went away with MULTI/EXEC in flight: all keys or none changed.
         ctx.recordEffect({ target: 'keys', outcome: 'unknown', detail: redact(why) });
@@ -173,6 +178,45 @@ async function writeAtomically(
   return undefined;
 }
 
+/** `host:port` of a redis URL, never its password. */
+function hostPort(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return 'the server';
+  }
+}
+
+/** What went wrong, for a person: the network cause of a failed connect, not "Connection is closed." */
+function explainFailure(
+  err: Error,
+  socketError: Error | undefined,
+  connected: boolean,
+  where: string,
+): string {
+  const text = [socketError?.message, err.message].filter(Boolean).join('; ');
+  if (/Unknown RESP type|Protocol error|Please report this/i.test(text))
+    return `${where} does not speak the Redis protocol (something else listens on that port?)`;
+  if (connected) return err.message;
+  const code = errnoCode(socketError);
+  const cause =
+    code === 'ECONNREFUSED'
+      ? 'connection refused (nothing listens there)'
+      : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
+        ? 'the host is unreachable from here'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? 'the host name does not resolve'
+          : code === 'ETIMEDOUT'
+            ? 'no answer while connecting'
+            : socketError
+              ? socketError.message
+              : /Connection is closed/.test(err.message)
+                ? 'the server closed the connection without answering (not Redis, or it expects TLS: rediss://)'
+                : err.message;
+  return `cannot connect to ${where}: ${cause}`;
+}
+
 function describeRedisError(err: unknown): string {
   const e = err as Error & { previousErrors?: Error[] };
   const first = e.previousErrors?.[0]?.message;
@@ -190,4 +234,10 @@ function connectWithin(client: Redis, ms: number): Promise<void> {
     }, ms);
   });
   return Promise.race([connecting, late]).finally(() => clearTimeout(timer));
+}
+
+/** The `code` of a Node system error (ECONNREFUSED, …), if any. */
+function errnoCode(err: unknown): string | undefined {
+  const code: unknown = err !== null && typeof err === 'object' && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

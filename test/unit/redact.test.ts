@@ -37,6 +37,16 @@ describe('redact: masking', () => {
     expect(redact('it is s3cr3t value here')).toBe('it is *** here');
   });
 
+  it('keeps MySQL\'s "(using password: YES)" but masks a password value after "using"', () => {
+    const denied = "Access denied for user 'app'@'10.0.0.5' (using password: YES)";
+    expect(redact(denied)).toBe(denied);
+    expect(redact("Access denied for user 'app'@'h' (using password: NO)")).toMatch(/using password: NO\)$/);
+    expect(redact('using password: hunter2')).toBe('using password: ***');
+    expect(redact('password: YES)')).toBe('password: ***');
+    expect(redact('using password: YESSIR)')).toBe('using password: ***');
+    expect(redact('using password=YES) and password=YES)')).toBe('using password=YES) and password=***');
+  });
+
   it('chunked masking of long text never leaves part of a secret (seeded property)', () => {
     const secret = 'Zq9-secret-Zq9';
     registerSecret(secret);

@@ -7,6 +7,7 @@ import type { CheckResult } from '../types.js';
 import { s3EndpointSchema, type S3Endpoint } from './endpoint.js';
 import { s3OptionsSchema, type S3CheckOptions } from './options.js';
 import { parseS3Url } from './s3-url.js';
+import type { BucketTotals } from './summary.js';
 
 const SYMBOL: Record<string, string> = {
   missing: '+',
@@ -237,19 +238,21 @@ Examples:
   },
 };
 
-interface BucketEvidence {
-  source: { endpoint: string; bucket: string; prefix: string; exists: boolean };
-  target: { endpoint: string; bucket: string; prefix: string; exists: boolean };
-  sourceObjects: number;
-  targetObjects: number;
-  same: number;
-  missing: number;
-  extra: number;
-  different: number;
-  unverified: number;
-  errors: number;
-  durationMs: number;
-}
+/** What the printer reads of a bucket pair's evidence (see summary.ts). */
+type BucketEvidence = Pick<
+  BucketTotals,
+  | 'source'
+  | 'target'
+  | 'sourceObjects'
+  | 'targetObjects'
+  | 'same'
+  | 'missing'
+  | 'extra'
+  | 'different'
+  | 'unverified'
+  | 'errors'
+  | 'durationMs'
+>;
 
 function printS3(result: CheckResult, { printed, flags, out: stdout }: PrintContext): void {
   const toStderr = flags['combined'] === '-';

@@ -51,16 +51,20 @@ describe('runbooks/id-bank through the built CLI', () => {
     }
   });
 
-  it('switch without the secrets refuses to start (exit 2) and names them', async () => {
+  it('switch without the secrets: a real switch refuses (exit 2) naming them; --dry-run previews with placeholders', async () => {
     const env = Object.fromEntries(Object.keys(SECRETS).map((k) => [k, undefined]));
-    const r = await drctl(
-      ['switch', 'runbooks/id-bank/switchover.yaml', '--dry-run', '--yes', '--runs-dir', runsDir],
-      {
-        env,
-      },
-    );
-    expect(r.code).toBe(2);
+    const real = await drctl(['switch', 'runbooks/id-bank/switchover.yaml', '--yes', '--runs-dir', runsDir], {
+      env,
+    });
+    expect(real.code).toBe(2);
     for (const name of Object.keys(SECRETS))
-      expect(r.stderr).toContain(`environment variable ${name} is not set`);
+      expect(real.stderr).toContain(`environment variable ${name} is not set`);
+    const dry = await drctl(
+      ['switch', 'runbooks/id-bank/switchover.yaml', '--dry-run', '--yes', '--runs-dir', runsDir],
+      { env },
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(/dry run with placeholders for \d+ missing secrets?:/);
+    for (const name of Object.keys(SECRETS)) expect(dry.stderr).toContain(`env:${name}`);
   });
 });

@@ -328,7 +328,7 @@ async function runTrial(index: number): Promise<{ ms: number; failures: string[]
     return inv;
   });
   while (!exited && readView(t) === undefined) await sleep(20);
-  await Promise.race([sleep(Math.floor(rng() * 4000)), switched]);
+  await Promise.race([sleep(Math.floor(rng() * 2500)), switched]);
   await applyFault(t, rng, drctl, () => !exited);
   const first = track(await switched);
   if (process.env.CHAOS_VERBOSE) {

@@ -16,6 +16,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkerModule } from '../../checkers/index.js';
 import { runCheck } from '../../src/cli/commands/check.js';
+import type { Resource } from '../../src/runbook/schema.js';
+import { checkHandler } from '../../src/steps/check.js';
+import type { StepContext } from '../../src/steps/types.js';
 import { clearSecrets, redact } from '../../src/util/redact.js';
 import { runCli } from '../fixtures/engine-cli.js';
 import { makeTempDir, removeDir } from '../harness/process.js';
@@ -226,4 +229,36 @@ describe('drctl check: secrets from flags, environment and auth files never leav
     },
     60_000,
   );
+
+  it('a check step registers the credential variables its checker reads (s3 secretEnv)', async () => {
+    clearSecrets();
+    const env = {
+      DRCTL_S3_SOURCE_ACCESS_KEY_ID: 'AKSRC',
+      DRCTL_S3_SOURCE_SECRET_ACCESS_KEY: 'StepEnvSekrit-2929',
+    };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      const side = { endpoint: `http://${at()}`, bucket: 'docs' };
+      const resources = { docs: { kind: 's3', source: side, target: side } as unknown as Resource };
+      const ctx = {
+        resources,
+        signal: AbortSignal.timeout(30_000),
+        log: () => undefined,
+        recordGate: () => undefined,
+      } as unknown as StepContext;
+      const outcome = await checkHandler.execute(
+        { check: { kind: 's3', resource: 'docs', options: { requestTimeout: '3s' } } } as never,
+        ctx,
+      );
+      expect(outcome.ok).toBe(false);
+      expect(redact('seen: StepEnvSekrit-2929.')).toBe('seen: ***.');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      clearSecrets();
+    }
+  }, 60_000);
 });

@@ -27,6 +27,11 @@ export interface CheckerModule<
   endpoints(name: string, resource: z.infer<R>): Sides<Endpoint> | string;
   /** Options: the extra fields of a runbook `check:` step, and what the CLI builds from its flags. */
   optionsSchema: z.ZodType<Options>;
+  /**
+   * Environment variables the checker (or its SDK) reads credentials from. drctl registers their
+   * values as secrets where it runs the checker (`drctl check`, a check step); default none.
+   */
+  secretEnv?: readonly string[];
   cli: CheckerCli<Endpoint>;
   /** Compares; read-only on both sides. Throws when it cannot compare (exit 2) or when aborted. */
   run(target: CheckTargetOf<K, Endpoint>, options: Options, ctx: CheckContext): Promise<CheckResult>;

@@ -1,5 +1,4 @@
 import { UsageError } from './errors.js';
-import { registerSecret } from './redact.js';
 
 /** Connection settings parsed from `mysql://user:pass@host:port/db?ssl=true` (or `mariadb://`). */
 export interface MysqlDsn {
@@ -15,7 +14,8 @@ export interface MysqlDsn {
 }
 
 /**
- * Parses a MySQL DSN. The password is registered for redaction as soon as it is seen.
+ * Parses a MySQL DSN. Pure: the password was registered for redaction where the DSN entered
+ * (the runbook loader, `drctl check` flags), not here.
  * @param label names the DSN in errors, e.g. `--source` or `resources.core-banking.primary`.
  */
 export function parseMysqlDsn(text: string, label = 'DSN'): MysqlDsn {
@@ -33,7 +33,6 @@ export function parseMysqlDsn(text: string, label = 'DSN'): MysqlDsn {
     });
   }
   const password = url.password ? decodeURIComponent(url.password) : undefined;
-  registerSecret(password);
   const params: Record<string, string> = {};
   for (const [k, v] of url.searchParams) params[k] = v;
   const socketPath = params['socket'];

@@ -10,6 +10,45 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 3) secrets.add(value);
 }
 
+/** The password of a URL or DSN (`mysql://u:pw@h`, `redis://:pw@h`, `http://u:pw@h`), if any. */
+export function registerUrlPassword(text: string): void {
+  if (!text.includes('://')) return;
+  try {
+    const password = new URL(text).password;
+    if (password) {
+      registerSecret(password);
+      registerSecret(safeDecode(password));
+    }
+  } catch {
+    /* not a URL: whoever parses it reports that */
+  }
+}
+
+const CREDENTIAL_FIELDS = ['password', 'secretAccessKey', 'sessionToken', 'apiKey'];
+
+/**
+ * Registers the credentials of an endpoint as it enters drctl (a CLI flag, a runbook resource):
+ * a URL/DSN string's password, or an endpoint object's credential fields and URL passwords.
+ * Parsers stay pure: they never register anything themselves.
+ */
+export function registerCredentials(endpoint: unknown): void {
+  if (typeof endpoint === 'string') return registerUrlPassword(endpoint);
+  if (endpoint === null || typeof endpoint !== 'object' || Array.isArray(endpoint)) return;
+  for (const [key, value] of Object.entries(endpoint as Record<string, unknown>)) {
+    if (typeof value !== 'string') continue;
+    if (CREDENTIAL_FIELDS.includes(key)) registerSecret(value);
+    else registerUrlPassword(value);
+  }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 export function clearSecrets(): void {
   secrets.clear();
 }

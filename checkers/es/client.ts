@@ -1,5 +1,4 @@
 import { ConnectionError, UsageError } from '../../shared/errors.js';
-import { registerSecret } from '../../shared/redact.js';
 import type { EsEndpoint } from '../types.js';
 
 /**
@@ -37,8 +36,6 @@ export class EsClient {
     const parsed = parseEsUrl(endpoint.url, label);
     const username = endpoint.username ?? parsed.username;
     const password = endpoint.password ?? parsed.password;
-    registerSecret(password);
-    registerSecret(endpoint.apiKey);
     this.base = parsed.base;
     this.display = parsed.base;
     if (endpoint.apiKey) this.auth = `ApiKey ${endpoint.apiKey}`;
@@ -173,7 +170,6 @@ export function parseEsUrl(
   }
   const username = u.username ? decodeURIComponent(u.username) : undefined;
   const password = u.password ? decodeURIComponent(u.password) : undefined;
-  registerSecret(password);
   u.username = '';
   u.password = '';
   return { base: u.toString().replace(/\/+$/, ''), username, password };

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UsageError } from '../../shared/errors.js';
-import { registerSecret } from '../../shared/redact.js';
 import type { CheckerModule, FlagValues } from '../module.js';
 import { ES_COMPARED } from './compared.js';
 import { esEndpointSchema, type EsEndpoint } from './endpoint.js';
@@ -26,6 +25,7 @@ export const esModule: CheckerModule<'es', EsEndpoint, EsOptions, typeof esResou
   resource: esResource,
   endpoints: (_name, r) => ({ source: r.source, target: r.target }),
   optionsSchema: esOptionsSchema,
+  secretEnv: ['SOURCE', 'TARGET'].flatMap((s) => [`DRCTL_ES_${s}_PASSWORD`, `DRCTL_ES_${s}_API_KEY`]),
   run: async (target, options, ctx) => (await import('./checker.js')).runEsCheck(target, options, ctx),
   cli: {
     description:
@@ -140,8 +140,6 @@ export function endpointFrom(
   if (password !== undefined) ep.password = password;
   if (apiKey !== undefined) ep.apiKey = apiKey;
   if (authFile !== undefined) Object.assign(ep, readAuthFile(authFile, side.toLowerCase()));
-  registerSecret(ep.password);
-  registerSecret(ep.apiKey);
   return ep;
 }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { ConnectionError, DrctlError, ExitCode, UsageError } from '../../shared/errors.js';
-import { redact, registerSecret } from '../../shared/redact.js';
+import { redact } from '../../shared/redact.js';
 
 /** An interrupted check (Ctrl-C, a step timeout, a run abort): exit 130, nothing judged. */
 export class CheckInterruptedError extends DrctlError {
@@ -34,7 +34,6 @@ export function parseRedisUrl(url: string, label: string): RedisEndpoint {
       hint: URL_HINT,
     });
   }
-  if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
   const path = parsed.pathname.replace(/^\/+|\/+$/g, '');
   let db: number | undefined;
   if (path !== '') {

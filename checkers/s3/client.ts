@@ -3,13 +3,11 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Endpoint } from '../types.js';
+import { CREDENTIAL_ENV } from './endpoint.js';
 import { parseListObjectsV2, type ListedPage } from './list-xml.js';
 
 /** Env vars for per-side static credentials (the SDK chain and profiles work too). */
-export const CREDENTIAL_ENV = {
-  source: { id: 'DRCTL_S3_SOURCE_ACCESS_KEY_ID', secret: 'DRCTL_S3_SOURCE_SECRET_ACCESS_KEY' },
-  target: { id: 'DRCTL_S3_TARGET_ACCESS_KEY_ID', secret: 'DRCTL_S3_TARGET_SECRET_ACCESS_KEY' },
-} as const;
+export { CREDENTIAL_ENV };
 
 /** Attempts per request: throttling (503 SlowDown), 5xx and dropped connections back off and retry. */
 export const MAX_ATTEMPTS = 6;

@@ -15,3 +15,9 @@ export const s3EndpointSchema = z.strictObject({
 });
 
 export type S3Endpoint = z.infer<typeof s3EndpointSchema>;
+
+/** The environment variables a side's static credentials come from (read by the client). */
+export const CREDENTIAL_ENV = {
+  source: { id: 'DRCTL_S3_SOURCE_ACCESS_KEY_ID', secret: 'DRCTL_S3_SOURCE_SECRET_ACCESS_KEY' },
+  target: { id: 'DRCTL_S3_TARGET_ACCESS_KEY_ID', secret: 'DRCTL_S3_TARGET_SECRET_ACCESS_KEY' },
+} as const;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { UsageError } from '../../shared/errors.js';
 import { formatDuration } from '../../shared/duration.js';
-import { redact, registerSecret } from '../../shared/redact.js';
+import { redact } from '../../shared/redact.js';
 import type { CheckerModule, FlagValues, PrintContext } from '../module.js';
 import type { CheckResult } from '../types.js';
-import { s3EndpointSchema, type S3Endpoint } from './endpoint.js';
+import { CREDENTIAL_ENV, s3EndpointSchema, type S3Endpoint } from './endpoint.js';
 import { s3OptionsSchema, type S3CheckOptions } from './options.js';
 import { parseS3Url } from './s3-url.js';
 import type { BucketTotals } from './summary.js';
@@ -42,7 +42,6 @@ function endpointFlag(text: string | undefined, flag: string): string | undefine
       hint: `e.g. ${flag} http://rgw-main:7480 (the bucket goes in --source/--target s3://bucket)`,
     });
   }
-  if (url.password) registerSecret(decodeURIComponent(url.password));
   return text;
 }
 
@@ -68,6 +67,12 @@ export const s3Module: CheckerModule<'s3', S3Endpoint, S3CheckOptions, typeof s3
   resource: s3Resource,
   endpoints: (_name, r) => ({ source: r.source, target: r.target }),
   optionsSchema: s3OptionsSchema,
+  secretEnv: [
+    CREDENTIAL_ENV.source.secret,
+    CREDENTIAL_ENV.target.secret,
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+  ],
   run: async (target, options, ctx) => (await import('./checker.js')).runS3Check(target, options, ctx),
   cli: {
     description:
@@ -199,9 +204,6 @@ Examples:
         profile,
         forcePathStyle: true,
       });
-      for (const name of ['SOURCE', 'TARGET'])
-        registerSecret(process.env[`DRCTL_S3_${name}_SECRET_ACCESS_KEY`]);
-      registerSecret(process.env.AWS_SECRET_ACCESS_KEY);
       const region = str(flags, 'sourceRegion');
       const profile = str(flags, 'sourceProfile');
       return {

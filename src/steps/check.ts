@@ -1,7 +1,7 @@
-import { loadChecker, type CheckTarget } from '../../checkers/index.js';
+import { checkerModule, loadChecker, type CheckTarget } from '../../checkers/index.js';
 import { resourceToCheckTarget } from '../runbook/resource-target.js';
 import type { Resource } from '../runbook/schema.js';
-import { redact } from '../util/redact.js';
+import { redact, registerSecret } from '../util/redact.js';
 import { abortReason } from './run.js';
 import type { StepHandler, StepOutcome } from './types.js';
 
@@ -37,6 +37,8 @@ export const checkHandler: StepHandler<'check'> = {
     }
     const target = checkTargetFromResource(check.kind, check.resource, ctx.resources[check.resource]);
     if (typeof target === 'string') return { ok: false, error: target, retryable: false };
+    // The resource's credentials were registered by the loader; the environment enters here.
+    for (const name of checkerModule(check.kind)?.secretEnv ?? []) registerSecret(process.env[name]);
     const parsed = checker.optionsSchema.safeParse(check.options);
     if (!parsed.success) {
       const issues = parsed.error.issues

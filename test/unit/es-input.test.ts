@@ -4,13 +4,17 @@ import { diffSettings, lookupField } from '../../checkers/es/index-meta.js';
 import { esOptionsSchema } from '../../checkers/es/options.js';
 import { buildQuery, parseSince } from '../../checkers/es/time-range.js';
 import { UsageError } from '../../src/errors.js';
-import { redact } from '../../src/util/redact.js';
+import { clearSecrets, redact, registerCredentials } from '../../src/util/redact.js';
 
 describe('es input', () => {
-  it('moves URL credentials out of the URL and registers the password for redaction', () => {
+  it('moves URL credentials out of the URL without registering them (the entry does)', () => {
+    clearSecrets();
     const p = parseEsUrl('https://ops:Pa%24%24word9@es-main.bank:9200/', 'source');
     expect(p).toEqual({ base: 'https://es-main.bank:9200', username: 'ops', password: 'Pa$$word9' });
-    expect(redact('failed with Pa$$word9')).toBe('failed with ***');
+    expect(redact('failed with Pa$$word9')).toBe('failed with Pa$$word9');
+    registerCredentials({ url: 'https://ops:Pa%24%24word9@es-main.bank:9200/', apiKey: 'KeyKey42' });
+    expect(redact('failed with Pa$$word9, KeyKey42')).toBe('failed with ***, ***');
+    clearSecrets();
   });
 
   it('rejects malformed URLs without echoing a password', () => {

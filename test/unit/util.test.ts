@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../src/util/duration.js';
 import { parseMysqlDsn } from '../../src/util/dsn.js';
-import { redact } from '../../src/util/redact.js';
+import { clearSecrets, redact, registerCredentials } from '../../src/util/redact.js';
 import { globToRegExp, matchIds } from '../../src/runbook/glob.js';
 
 describe('durations', () => {
@@ -27,7 +27,8 @@ describe('durations', () => {
 });
 
 describe('DSN and redaction', () => {
-  it('parses a DSN and never displays the password', () => {
+  it('parses a DSN purely and never displays the password; the entry registers it', () => {
+    clearSecrets();
     const d = parseMysqlDsn('mysql://dba:p%40ss-w0rd@10.1.2.3:3307/bank?ssl=true', '--source');
     expect(d).toMatchObject({
       host: '10.1.2.3',
@@ -37,7 +38,11 @@ describe('DSN and redaction', () => {
       database: 'bank',
       display: 'dba@10.1.2.3:3307/bank',
     });
-    expect(redact('error for p@ss-w0rd')).toBe('error for ***');
+    // Parsing registers nothing (issue 15 item 6): the loader and `drctl check` register at entry.
+    expect(redact('error for p@ss-w0rd')).toBe('error for p@ss-w0rd');
+    registerCredentials('mysql://dba:p%40ss-w0rd@10.1.2.3:3307/bank?ssl=true');
+    expect(redact('error for p@ss-w0rd and p%40ss-w0rd')).toBe('error for *** and ***');
+    clearSecrets();
   });
   it('rejects a malformed DSN without echoing it', () => {
     expect(() => parseMysqlDsn('not a dsn', '--target')).toThrow(/--target: not a MySQL DSN/);

@@ -5,7 +5,7 @@ import { FindingLog, interruptedResult } from '../../../checkers/result.js';
 import type { CheckResult, Finding } from '../../../checkers/types.js';
 import { DrctlError, ExitCode, UsageError } from '../../errors.js';
 import { checkTargetFromRunbook } from '../../runbook/check-target.js';
-import { redact } from '../../util/redact.js';
+import { redact, registerCredentials, registerSecret } from '../../util/redact.js';
 import {
   abortOnSigint,
   createProgressLine,
@@ -65,9 +65,14 @@ function registerKind(check: Command, m: AnyCheckerModule): void {
 
 /** Runs one check from parsed flags; returns the exit code. */
 export async function runCheck(m: AnyCheckerModule, flags: FlagValues): Promise<number> {
+  registerEntrySecrets(m, flags);
   const show = wholeNumber(flags['show'] as string, '--show');
   m.cli.precheck?.(flags);
-  const target = { kind: m.kind, ...(await resolveSides(m, flags)) };
+  const sides = await resolveSides(m, flags);
+  // What the module built from flags, the environment and auth files (es reads a password there).
+  registerCredentials(sides.source);
+  registerCredentials(sides.target);
+  const target = { kind: m.kind, ...sides };
   const parsed = m.optionsSchema.safeParse(m.cli.options(flags, show));
   if (!parsed.success) throw optionError(parsed.error, m.cli.optionFlags ?? {});
 
@@ -111,6 +116,18 @@ export async function runCheck(m: AnyCheckerModule, flags: FlagValues): Promise<
       out: (line = '') => printLine(redact(line)),
     });
   return exitCodeForCheck(result);
+}
+
+/**
+ * Secrets are registered where they enter, before anything can print them: the password of every
+ * URL/DSN flag (--source, --target, --source-endpoint…) and the credential variables the module
+ * reads from the environment. The checker's parsers stay pure.
+ */
+function registerEntrySecrets(m: AnyCheckerModule, flags: FlagValues): void {
+  for (const value of Object.values(flags)) {
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') registerCredentials(v);
+  }
+  for (const name of m.secretEnv ?? []) registerSecret(process.env[name]);
 }
 
 function wholeNumber(text: string, flag: string): number {

@@ -91,6 +91,10 @@ export async function runCheck(m: AnyCheckerModule, flags: FlagValues): Promise<
   const sig = abortOnSigint();
   const progress = createProgressLine(!json && process.stderr.isTTY === true);
   const started = Date.now();
+  // Deadlines are AbortSignal.timeout timers, which do not keep node alive: a request whose
+  // socket died without an answer would leave nothing pending, and node would exit 13 with no
+  // verdict. This timer holds the process until the checker has answered or its deadline fired.
+  const alive = setInterval(() => undefined, 60_000);
   let result: CheckResult;
   try {
     result = await m.run(target, parsed.data, { signal: sig.signal, progress: progress.update, onFinding });
@@ -103,6 +107,7 @@ export async function runCheck(m: AnyCheckerModule, flags: FlagValues): Promise<
     if (json) printCheckJson(partial);
     throw new DrctlError(`interrupted: ${partial.summary}`, { exitCode: ExitCode.interrupted });
   } finally {
+    clearInterval(alive);
     progress.done();
     sig.dispose();
   }

@@ -144,11 +144,17 @@ export function rowTextExpr(
   for (const c of columns) {
     const v = valueExpr(c);
     const cls = classifyColumn(c);
-    parts.push(LARGE.has(c.dataType) ? valueDigestExpr(v, algo) : v);
-    if (cls === 'text' || cls === 'binary' || cls === 'opaque') lengths.push(`LENGTH(${v})`);
+    // A NULL column is said by the ISNULL flags above and contributes ''. Any other NULL (a
+    // value the server could not build, e.g. longer than max_allowed_packet) makes the whole
+    // text NULL, so the row hash is NULL and the table unverified: CONCAT_WS would skip it
+    // silently and two different values would hash the same.
+    const present = (e: string): string =>
+      c.nullable ? `IF(${quoteIdent(c.name)} IS NULL, _binary'', ${e})` : e;
+    parts.push(present(LARGE.has(c.dataType) ? valueDigestExpr(v, algo) : v));
+    if (cls === 'text' || cls === 'binary' || cls === 'opaque') lengths.push(present(`LENGTH(${v})`));
   }
   parts.push(...lengths);
-  return `CONCAT_WS(_binary'#', ${parts.join(', ')})`;
+  return `CONCAT(${parts.flatMap((p, i) => (i === 0 ? [p] : [`_binary'#'`, p])).join(', ')})`;
 }
 
 function valueDigestExpr(v: string, algo: HashAlgorithm): string {

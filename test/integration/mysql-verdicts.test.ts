@@ -141,6 +141,35 @@ describe('issue 11: no false consistent on MariaDB', () => {
     expect(found(r)).toEqual(['big.t id=1: different on target: status']);
   }, 60_000);
 
+  it('a value the server cannot build (a row over a lowered max_allowed_packet) is never consistent', async () => {
+    // CAST(v AS BINARY) of a 30,000-byte value gives NULL with max_allowed_packet = 16 KiB; the
+    // row text used to skip it (CONCAT_WS), so 'xxx…' and 'yyy…' hashed the same: exit 0.
+    await pair.primary.query(`
+      CREATE DATABASE wide;
+      CREATE TABLE wide.t (id INT PRIMARY KEY, v VARCHAR(30000) NOT NULL, n VARCHAR(30000) NULL) CHARACTER SET latin1;
+      INSERT INTO wide.t VALUES (1, REPEAT('x', 30000), REPEAT('x', 30000)), (2, 'short', NULL);`);
+    await waitForReplicaCatchUp(pair);
+    await onReplicaOnly(`UPDATE wide.t SET v = REPEAT('y', 30000), n = REPEAT('y', 30000) WHERE id = 1`);
+    const packets = await Promise.all(
+      [pair.primary, pair.replica].map(async (s) => {
+        const [row] = (await s.query('SELECT @@GLOBAL.max_allowed_packet AS p')) as { p: number }[];
+        await s.query('SET GLOBAL max_allowed_packet = 16384');
+        return row!.p;
+      }),
+    );
+    try {
+      const r = await check({ databases: ['wide'], gtid: false });
+      expect(r.status, JSON.stringify(r.findings)).toBe('unverified');
+      expect(r.ok).toBe(false);
+      expect(found(r)).toEqual([
+        'wide.t rows not compared: 1 row(s) on the source could not be hashed (row text beyond max_allowed_packet)',
+      ]);
+    } finally {
+      await pair.primary.query(`SET GLOBAL max_allowed_packet = ${packets[0]}`);
+      await pair.replica.query(`SET GLOBAL max_allowed_packet = ${packets[1]}`);
+    }
+  }, 60_000);
+
   it('4. reads system-versioned tables and sequences', async () => {
     await onReplicaOnly(`
       SET STATEMENT system_versioning_alter_history = KEEP FOR UPDATE ver.acc SET bal = 0 WHERE id = 2;

@@ -25,7 +25,7 @@ import {
   type SchemaSnapshot,
   type TableSchema,
 } from './schema.js';
-import { ConnectionLostError, MysqlQueryError, openSession, type Session } from './session.js';
+import { ConnectionLostError, MysqlQueryError, onBothSides, openSession, type Session } from './session.js';
 import { recheckKeys, scanTable, type RowDiff, type TablePlan } from './table-scan.js';
 import { parseWindowBound, windowPredicate } from './window.js';
 
@@ -94,7 +94,7 @@ export async function runMysqlCheck(
   let fixWriter: FixSqlWriter | undefined;
   try {
     const [source, replica] = await openBoth();
-    const [srcInfo, dstInfo] = await Promise.all([readServerInfo(source), readServerInfo(replica)]);
+    const [srcInfo, dstInfo] = await onBothSides(readServerInfo(source), readServerInfo(replica));
     if (srcInfo.serverId === dstInfo.serverId) {
       throw new UsageError(`--source and --target are the same server (server_id ${srcInfo.serverId})`, {
         hint: 'give the primary as --source and its DR replica as --target',
@@ -119,15 +119,15 @@ export async function runMysqlCheck(
     // Databases and tables.
     const filter = { databases: options.databases, tables: options.tables, exclude: options.exclude };
     if (!options.databases?.length)
-      await Promise.all([requireGlobalSelect(source), requireGlobalSelect(replica)]);
-    const [srcDbs, dstDbs] = await Promise.all([listDatabases(source), listDatabases(replica)]);
+      await onBothSides(requireGlobalSelect(source), requireGlobalSelect(replica));
+    const [srcDbs, dstDbs] = await onBothSides(listDatabases(source), listDatabases(replica));
     const dbs = [...new Set([...srcDbs, ...dstDbs])].filter((d) => selectDatabase(filter, d)).sort();
     if (options.databases && options.databases.length > 0 && dbs.length === 0) {
       throw new UsageError(`--databases ${options.databases.join(',')} matches no database`, {
         hint: `databases on the source: ${srcDbs.join(', ') || '(none)'}`,
       });
     }
-    const [srcSchema, dstSchema] = await Promise.all([readSchema(source, dbs), readSchema(replica, dbs)]);
+    const [srcSchema, dstSchema] = await onBothSides(readSchema(source, dbs), readSchema(replica, dbs));
     requireViewDefinitions(srcSchema, source);
     requireViewDefinitions(dstSchema, replica);
     const selected = (s: SchemaSnapshot) =>

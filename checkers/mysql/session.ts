@@ -343,3 +343,14 @@ function destroySocket(core: unknown): void {
   c?.destroy?.();
   c?.stream?.destroy?.();
 }
+
+/**
+ * Runs one query on each side at once and waits for both. When both fail, the source's error is
+ * the one thrown, so the verdict names the same side on every run (Promise.all names the faster).
+ */
+export async function onBothSides<A, B>(source: Promise<A>, target: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([source, target]);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return [a.value, b.value];
+}

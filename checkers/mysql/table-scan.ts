@@ -13,7 +13,7 @@ import {
   type KeyColumn,
 } from './row-sql.js';
 import type { ColumnInfo } from './schema.js';
-import type { Session } from './session.js';
+import { onBothSides, type Session } from './session.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** What to compare in one table. */
@@ -113,7 +113,7 @@ export async function scanTable(
 
   if (!plan.key) {
     const sql = aggregate(`${table}${plan.filter ? ` WHERE ${plan.filter}` : ''}`);
-    const [a, b] = await Promise.all([checksum(source, sql, plan.algo), checksum(target, sql, plan.algo)]);
+    const [a, b] = await onBothSides(checksum(source, sql, plan.algo), checksum(target, sql, plan.algo));
     stats.rowsSource = a.count;
     stats.rowsTarget = b.count;
     stats.chunks = 1;
@@ -161,10 +161,7 @@ export async function scanTable(
     bounds.push(upper);
     for (let i = 0; i + 1 < bounds.length; i++) {
       const sub = withBase(base, rangePredicate(key, bounds[i], bounds[i + 1]));
-      const [sa, sb] = await Promise.all([
-        summed(source, checksumSql(sub)),
-        summed(target, checksumSql(sub)),
-      ]);
+      const [sa, sb] = await onBothSides(summed(source, checksumSql(sub)), summed(target, checksumSql(sub)));
       // Each part holds at most `step` rows of the bigger side; if not, the key bounds did not
       // cut the range (they must round-trip exactly): stop rather than split forever.
       if (Math.max(sa.count, sb.count) >= biggest)
@@ -177,7 +174,7 @@ export async function scanTable(
 
   const compareLeaf = async (range: string): Promise<void> => {
     const sql = `SELECT ${keyList}, ${hash} FROM ${table}${force} WHERE ${where(range)}`;
-    const [srcRows, dstRows] = await Promise.all([source.queryRaw(sql), target.queryRaw(sql)]);
+    const [srcRows, dstRows] = await onBothSides(source.queryRaw(sql), target.queryRaw(sql));
     const n = key.length;
     const dst = new Map<string, { key: (Buffer | null)[]; h: string }>();
     for (const r of dstRows) dst.set(encodeKey(r.slice(0, n)), { key: r.slice(0, n), h: String(r[n]) });
@@ -214,7 +211,7 @@ export async function scanTable(
       }
     }
     if (differing.length > 0) {
-      const [a, b] = await Promise.all([fetchRows(source, differing), fetchRows(target, differing)]);
+      const [a, b] = await onBothSides(fetchRows(source, differing), fetchRows(target, differing));
       for (const k of differing) {
         const ek = encodeKey(k);
         const sr = a.get(ek);
@@ -262,10 +259,7 @@ export async function scanTable(
     if (opts.signal.aborted)
       throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('interrupted');
     const t0 = performance.now();
-    const [a, b] = await Promise.all([
-      summed(source, checksumSql(range)),
-      summed(target, checksumSql(range)),
-    ]);
+    const [a, b] = await onBothSides(summed(source, checksumSql(range)), summed(target, checksumSql(range)));
     const elapsed = performance.now() - t0;
     stats.chunks++;
     stats.rowsSource += a.count;
@@ -330,10 +324,10 @@ async function integerKeySpan(
   if (!first || !INTEGER_TYPES.has(first.dataType) || plan.estimatedRows < 1000) return undefined;
   const col = quoteIdent(first.name);
   const sql = `SELECT MIN(${col}) AS lo, MAX(${col}) AS hi FROM ${quoteTable(plan.db, plan.table)}`;
-  const rows = await Promise.all([
+  const rows = await onBothSides(
     source.query<{ lo: string | null; hi: string | null }>(sql),
     target.query<{ lo: string | null; hi: string | null }>(sql),
-  ]);
+  );
   const los = rows
     .map((r) => r[0]?.lo)
     .filter((v): v is string => v !== null && v !== undefined)
@@ -413,7 +407,7 @@ export async function recheckKeys(
   for (let i = 0; i < keys.length; i += FETCH_BATCH) {
     const batch = keys.slice(i, i + FETCH_BATCH);
     const sql = `SELECT ${keyList}, ${hash} FROM ${table} WHERE (${keysPredicate(key, batch)})${plan.filter ? ` AND (${plan.filter})` : ''}`;
-    const [a, b] = await Promise.all([source.queryRaw(sql), target.queryRaw(sql)]);
+    const [a, b] = await onBothSides(source.queryRaw(sql), target.queryRaw(sql));
     const m = new Map(b.map((r) => [encodeKey(r.slice(0, n)), r[n] === null ? null : String(r[n])]));
     const seen = new Set<string>();
     for (const r of a) {

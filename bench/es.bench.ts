@@ -148,8 +148,8 @@ async function main(): Promise<void> {
     `es bench: ${fmt(DOCS)} docs per side on two ${FLAVOR} nodes (heap ${HEAP_MB} MB each), key ${ID_FIELD ?? '_id'}`,
   );
   const servers: SearchServer[] = await Promise.all([
-    startSearch(FLAVOR, { heapMb: HEAP_MB }),
-    startSearch(FLAVOR, { heapMb: HEAP_MB }),
+    startSearch(FLAVOR, { heapMb: HEAP_MB, fullJit: true }),
+    startSearch(FLAVOR, { heapMb: HEAP_MB, fullJit: true }),
   ]);
   const [main, dr] = servers as [SearchServer, SearchServer];
   try {

@@ -187,6 +187,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     }
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
   });
 }
 

@@ -126,6 +126,8 @@ export async function openSession(
   let probing = false;
   // Ends a probe still connecting when the session fails or closes: no socket keeps node alive.
   const probeAbort = new AbortController();
+  // Aborted while connecting: the listener above never fires for a signal aborted before it.
+  if (signal?.aborted) onAbort();
   const checkAlive = async () => {
     if (probing || failure) return;
     probing = true;

@@ -542,6 +542,12 @@ export class Executor {
         reject(r instanceof Error ? r : new Error('aborted'));
       };
       this.waiting.set(step.id, finish);
+      // A listener added to a signal already aborted never fires: a Ctrl-C that landed between
+      // step-started and here must end the wait now, not leave it open forever.
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
       signal.addEventListener('abort', onAbort, { once: true });
       this.sweepApprovals();
       this.opts.observer

@@ -65,6 +65,7 @@ export const redisHandler: StepHandler<'redis'> = {
     client.on('error', (e: Error) => (socketError = e));
     const onAbort = (): void => client.disconnect();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (ctx.signal.aborted) onAbort();
     let writing = false;
     let connected = false;
     try {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { checkerKinds, loadChecker } from '../../checkers/index.js';
 import { submitApproval } from '../../src/engine/approvals.js';
 import { isProcessAlive } from '../../src/engine/lock.js';
+import type { Executor } from '../../src/engine/executor.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { verifyChain, readJournal } from '../../src/journal/journal.js';
 import { registerSecret } from '../../src/util/redact.js';
@@ -277,6 +278,28 @@ describe('executor with real processes', () => {
     expect(run.view.byId.get('approval')!.state).toBe('cancelled');
     expect(run.view.byId.get('next')!.state).toBe('pending');
     expect(ofType(run.events, 'run-finished')[0]!.status).toBe('interrupted');
+  });
+
+  it('Ctrl-C at the instant a manual step starts: the step is cancelled, the run ends (no wait on a dead signal)', async () => {
+    // Found by report-properties under load: the interrupt landed between step-started and the
+    // approval wait; a listener added to an already aborted signal never fires, so it hung.
+    const rb = makeRunbook([makeStep('approval', { kind: 'manual', instructions: 'Wait', approvers: [] })]);
+    let ex: Executor | undefined;
+    const run = await Promise.race([
+      execRunbook(rb, {
+        onExecutor: (e) => (ex = e),
+        observer: {
+          onEvent: (ev) => {
+            if (ev.type === 'step-started' && ev.step === 'approval') ex!.interrupt();
+          },
+        },
+      }),
+      sleep(10_000).then(() => {
+        throw new Error('the run did not end within 10 s of Ctrl-C');
+      }),
+    ]);
+    expect(run.result.exitCode).toBe(130);
+    expect(run.view.byId.get('approval')!.state).toBe('cancelled');
   });
 
   it('Ctrl-C twice: running steps are terminated and recorded as cancelled', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
@@ -286,6 +286,7 @@ describe('every format agrees with a reference computed from the journal', () =>
       await fc.assert(
         fc.asyncProperty(trialArb, async (t) => {
           trial += 1;
+          if (process.env.DRCTL_PROP_TRACE) writeSync(2, `trial ${trial}: ${JSON.stringify(t)}\n`);
           const dir = join(base, `t${trial}`);
           mkdirSync(dir, { recursive: true });
           const rb = toRunbook(t, dir);
@@ -334,7 +335,11 @@ describe('every format agrees with a reference computed from the journal', () =>
           cover(`clock ${referenceOf(events).clocks.technical.status}`);
           checkFormats(`trial ${trial}: ${JSON.stringify(t)}`, events, path);
         }),
-        { seed: 12_2026, numRuns: 24, endOnFailure: true },
+        {
+          seed: Number(process.env.DRCTL_PROP_SEED ?? 12_2026),
+          numRuns: Number(process.env.DRCTL_PROP_RUNS ?? 24),
+          endOnFailure: true,
+        },
       );
       console.log(
         `report properties (in process): ${trial} trials; covered ${JSON.stringify(Object.fromEntries(covered))}`,

@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Each test file gets its own host lock directory (DRCTL_LOCK_DIR).
     setupFiles: ['test/harness/lock-dir.ts'],
+    // Search servers shared by the read-only suites of one run (test/harness/shared-servers.ts).
+    globalSetup: ['test/harness/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,

@@ -33,6 +33,8 @@ export interface SearchServer {
   flavor: SearchFlavor;
   version: string;
   pid: number;
+  /** Its config, data and logs (removed by stop). */
+  dir: string;
   stop(): Promise<void>;
   /** SIGSTOP the node's whole process group (a frozen server); `thaw` sends SIGCONT. */
   freeze(): void;
@@ -235,6 +237,7 @@ export async function startSearch(
       flavor,
       version,
       pid,
+      dir,
       stop,
       freeze: () => signalGroup(pid, 'SIGSTOP'),
       thaw: () => signalGroup(pid, 'SIGCONT'),

@@ -44,7 +44,7 @@ import { mulberry32 } from '../harness/prng.js';
  */
 
 const SEED = Number(process.env.CHAOS_SEED ?? 14_2026);
-const TRIALS = Math.max(Number(process.env.CHAOS_TRIALS ?? 20), 1);
+const TRIALS = Math.max(Number(process.env.CHAOS_TRIALS ?? 10), 1);
 /** The runbook's `timeout:` (fixtures/chaos/runbook.ts): no session of the run may last longer. */
 const RUN_TIMEOUT_MS = 30_000;
 /** Stopping running steps after the run timeout: sql KILL QUERY and socket deadlines (docs/runbook.md). */

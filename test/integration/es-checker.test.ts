@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esChecker } from '../../checkers/es/index.js';
 import type { CheckResult, CheckTarget, Finding } from '../../checkers/types.js';
 import type { EsOptionsInput } from '../../checkers/es/options.js';
-import { startSearch, type SearchFlavor, type SearchServer } from '../harness/search.js';
+import type { SearchFlavor, SearchServer } from '../harness/search.js';
+import { sharedSearchPair } from '../harness/shared-servers.js';
 
 /**
  * The es checker against real clusters: one Main/DR pair per server line, the same planted
@@ -150,13 +151,15 @@ describe.each(flavors)('es checker on $flavor', ({ flavor, idField }) => {
   let pair: { source: string; target: string };
   const base = idField ? { idField } : {};
 
+  let release: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    [main, dr] = await Promise.all([startSearch(flavor), startSearch(flavor)]);
+    ({ main, dr, release } = await sharedSearchPair(flavor));
     pair = { source: main.url, target: dr.url };
     await seed(main.url, dr.url);
   });
   afterAll(async () => {
-    await Promise.all([main?.stop(), dr?.stop()]);
+    await release?.();
   });
 
   it('reports exactly the planted missing, extra and different documents', async () => {

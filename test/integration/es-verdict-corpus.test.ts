@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esChecker } from '../../checkers/es/index.js';
 import type { EsOptionsInput } from '../../checkers/es/options.js';
 import type { CheckResult, CheckTarget } from '../../checkers/types.js';
-import { bulkRaw, searchRequest, startSearch, type RawDoc, type SearchServer } from '../harness/search.js';
+import { bulkRaw, searchRequest, type RawDoc, type SearchServer } from '../harness/search.js';
+import { sharedSearchPair } from '../harness/shared-servers.js';
 import { casesFor, TYPES, type CorpusCase } from './es-corpus.js';
 
 /**
@@ -136,15 +137,14 @@ describe.each([
   let corpus: Awaited<ReturnType<typeof loadCorpus>>['all'];
   let unavailable: string[];
 
+  let release: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    [main, dr] = await Promise.all([
-      startSearch(flavor, { heapMb: 384 }),
-      startSearch(flavor, { heapMb: 384 }),
-    ]);
+    ({ main, dr, release } = await sharedSearchPair(flavor));
     ({ all: corpus, unavailable } = await loadCorpus(main, dr, flavor, types));
   });
   afterAll(async () => {
-    await Promise.all([main?.stop(), dr?.stop()]);
+    await release?.();
   });
 
   it('knows which field types this server line lacks (nothing is left out silently)', () => {

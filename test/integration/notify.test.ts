@@ -198,6 +198,143 @@ describe('notify', () => {
     expect(run.view.replay.lastEvent).toBe(finishedAt);
     expect(Date.parse(run.view.lastEventAt)).toBeGreaterThanOrEqual(finishedAt);
   });
+
+  it('a receiver that is down and one that is slow do not slow the run; their deliveries are retried, then given up, journaled', async () => {
+    const good = await receiver();
+    const slow = await receiver(() => ({ status: 200, delayMs: 4000 }));
+    const down = await closedPort();
+    const steps = [
+      ...['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((id, i) => ({
+        id,
+        owner: 'SRE',
+        run: ['sleep', '0.15'],
+        ...(i > 0 ? { needs: [`a${i}`] } : {}),
+      })),
+      // Two failures on the way (onFailure continue): notices while the run goes on.
+      { id: 'f1', owner: 'SRE', needs: ['a2'], run: ['false'], onFailure: 'continue' },
+      { id: 'f2', owner: 'SRE', needs: ['a4'], run: ['false'], onFailure: 'continue' },
+    ];
+    const notify = {
+      grace: '1s',
+      channels: {
+        good: { format: 'json', url: `${good.url}/ok` },
+        down: { format: 'slack', url: `http://127.0.0.1:${down}/hook`, timeout: '1s', retries: { count: 2, backoff: '100ms' } },
+        slow: { format: 'teams', url: `${slow.url}/slow`, timeout: '800ms', retries: { count: 1, backoff: '100ms' } },
+      },
+    };
+    const timed = async (doc: Record<string, unknown>) => {
+      const t0 = performance.now();
+      const run = await execRunbook(load(doc));
+      return { run, wallMs: Math.round(performance.now() - t0) };
+    };
+    const base1 = await timed({ steps });
+    const noisy = await timed({ steps, notify });
+    const base2 = await timed({ steps });
+    const baseMs = Math.max(base1.run.result.durationMs, base2.run.result.durationMs);
+    const runMs = noisy.run.result.durationMs;
+    console.log(
+      `notify: run ${runMs} ms with a down and a slow receiver, ${base1.run.result.durationMs}/${base2.run.result.durationMs} ms without; ` +
+        `executor.run() wall ${noisy.wallMs} ms (run + end-of-run grace) vs ${base1.wallMs}/${base2.wallMs} ms`,
+    );
+    // Had the run waited on the slow receiver it would take >= 3 notices x 1.7 s longer.
+    expect(runMs).toBeLessThan(baseMs * 1.5 + 1000);
+    // And after run-finished it waits at most the grace (1 s) for the queues, plus the journal.
+    expect(noisy.wallMs - runMs).toBeLessThan(1000 + 1500);
+    expect(noisy.run.result.status).toBe('failed');
+
+    const notifyEvents = noisy.run.events.filter(
+      (e): e is Delivered | GaveUp => e.type === 'notify-delivered' || e.type === 'notify-gave-up',
+    );
+    // Four notices (run-started, two step-failed, run-finished) per channel, each journaled once.
+    const keys = notifyEvents.map((e) => `${e.channel} ${e.notice} ${e.cause}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const ch of ['good', 'down', 'slow']) expect(notifyEvents.filter((e) => e.channel === ch)).toHaveLength(4);
+    expect(notifyEvents.filter((e) => e.channel === 'good').every((e) => e.type === 'notify-delivered')).toBe(true);
+    expect(good.requests).toHaveLength(4);
+
+    const gaveUp = (ch: string) => notifyEvents.filter((e): e is GaveUp => e.type === 'notify-gave-up' && e.channel === ch);
+    expect(gaveUp('down')).toHaveLength(4);
+    const downFirst = gaveUp('down').find((e) => e.notice === 'run-started')!;
+    expect(downFirst).toMatchObject({ attempts: 3 });
+    expect(downFirst.reason).toContain('connection refused');
+    expect(gaveUp('slow')).toHaveLength(4);
+    const slowFirst = gaveUp('slow').find((e) => e.notice === 'run-started')!;
+    expect(slowFirst).toMatchObject({ attempts: 2, reason: 'no answer within 800ms' });
+    // The slow receiver saw both attempts of the first notice (the same body twice).
+    expect(slow.requests.length).toBeGreaterThanOrEqual(2);
+    expect(slow.requests[1]!.text).toBe(slow.requests[0]!.text);
+    // What was left when the run ended was given up at the end of the grace, and says so.
+    expect(gaveUp('slow').some((e) => e.reason.includes('not delivered within the 1.00s grace'))).toBe(true);
+  });
+
+  it('a receiver that fails twice then answers gets one delivery, journaled once after its retries; a 404 is not retried', async () => {
+    const flaky = await receiver((n) => ({ status: n < 2 ? 500 : 200 }));
+    const gone = await receiver(() => ({ status: 404 }));
+    const rb = load({
+      notify: {
+        channels: {
+          flaky: { format: 'json', url: flaky.url, events: ['run-started'], retries: { count: 3, backoff: '100ms' } },
+          gone: { format: 'json', url: gone.url, events: ['run-started'], retries: { count: 3, backoff: '100ms' } },
+        },
+      },
+      steps: [{ id: 'work', owner: 'SRE', run: ['sleep', '0.1'] }],
+    });
+    const run = await execRunbook(rb);
+    expect(run.result.status).toBe('succeeded');
+    expect(flaky.requests).toHaveLength(3);
+    expect(new Set(flaky.requests.map((q) => q.text)).size).toBe(1);
+    // Backoff 100 ms then 200 ms between the attempts.
+    expect(flaky.requests[1]!.at - flaky.requests[0]!.at).toBeGreaterThanOrEqual(90);
+    expect(flaky.requests[2]!.at - flaky.requests[1]!.at).toBeGreaterThanOrEqual(190);
+    const delivered = of(run, 'notify-delivered');
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toMatchObject({ channel: 'flaky', notice: 'run-started', attempts: 3, httpStatus: 200 });
+    expect(delivered[0]!.cause).toBe(run.events.find((e) => e.type === 'run-started')!.seq);
+    const gaveUp = of(run, 'notify-gave-up');
+    expect(gaveUp).toHaveLength(1);
+    expect(gaveUp[0]).toMatchObject({ channel: 'gone', attempts: 1 });
+    expect(gaveUp[0]!.reason).toMatch(/^HTTP 404 \(not retried/);
+    expect(gone.requests).toHaveLength(1);
+  });
+
+  it('at the end of the run, queued deliveries get the grace, then are given up; a full queue gives up its oldest', async () => {
+    const stuck = await receiver(() => ({ status: 200, delayMs: 5000 }));
+    const rb = load({
+      notify: {
+        grace: '500ms',
+        channels: { stuck: { format: 'json', url: stuck.url, timeout: '10s', queue: 2 } },
+      },
+      steps: ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'].map((id) => ({
+        id,
+        owner: 'SRE',
+        run: ['false'],
+        onFailure: 'continue',
+      })),
+    });
+    const t0 = performance.now();
+    const run = await execRunbook(rb);
+    const wallMs = performance.now() - t0;
+    const afterRunMs = wallMs - run.result.durationMs;
+    console.log(`notify: grace 500 ms; executor.run() returned ${Math.round(afterRunMs)} ms after the run's end`);
+    expect(afterRunMs).toBeGreaterThanOrEqual(450);
+    expect(afterRunMs).toBeLessThan(2500);
+
+    const gaveUp = of(run, 'notify-gave-up');
+    // run-started, six step-failed, run-finished: each given up exactly once.
+    expect(gaveUp).toHaveLength(8);
+    expect(of(run, 'notify-delivered')).toEqual([]);
+    const full = gaveUp.filter((e) => e.reason.startsWith('queue full (2 waiting)'));
+    const ended = gaveUp.filter((e) => e.reason.startsWith('the run ended: not delivered within the 500ms grace'));
+    expect(full.length + ended.length).toBe(8);
+    expect(full.length).toBeGreaterThanOrEqual(4);
+    // The one in flight was cut off; the newest (run-finished) was kept and reached the grace.
+    expect(ended.find((e) => e.notice === 'run-started')).toMatchObject({ attempts: 1 });
+    expect(ended.find((e) => e.notice === 'run-started')!.reason).toContain('last attempt: request cut off');
+    expect(ended.find((e) => e.notice === 'run-finished')).toMatchObject({ attempts: 0 });
+    // Each give-up follows run-finished only for what was still pending then.
+    const finishedSeq = run.events.find((e) => e.type === 'run-finished')!.seq;
+    for (const e of ended) expect(e.seq).toBeGreaterThan(finishedSeq);
+  });
 });
 
 const dirHolder: { dir: string } = { dir: '' };

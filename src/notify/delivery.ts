@@ -141,7 +141,8 @@ export class ChannelQueue {
         retryAfterMs: Number.isFinite(after) && after > 0 ? after * 1000 : undefined,
       };
     } catch (err) {
-      if (timeout.aborted) return { ok: false, retryable: true, reason: `no answer within ${formatDuration(timeoutMs)}` };
+      if (timeout.aborted)
+        return { ok: false, retryable: true, reason: `no answer within ${formatDuration(timeoutMs)}` };
       if (this.closing.signal.aborted) return { ok: false, retryable: false, reason: 'request cut off' };
       return { ok: false, retryable: true, reason: describeFetchError(err) };
     }

@@ -46,8 +46,12 @@ export function noticeOf(ev: JournalEvent, ctx: NoticeContext): Notice | undefin
     case 'run-resumed': {
       const resumed = ev.type === 'run-resumed';
       const objectives = [
-        rb.objectives.technicalMs === undefined ? '' : `technical ${formatDuration(rb.objectives.technicalMs)}`,
-        rb.objectives.complianceMs === undefined ? '' : `compliance ${formatDuration(rb.objectives.complianceMs)}`,
+        rb.objectives.technicalMs === undefined
+          ? ''
+          : `technical ${formatDuration(rb.objectives.technicalMs)}`,
+        rb.objectives.complianceMs === undefined
+          ? ''
+          : `compliance ${formatDuration(rb.objectives.complianceMs)}`,
       ].filter(Boolean);
       return {
         ...base,
@@ -156,7 +160,21 @@ export function noticeOf(ev: JournalEvent, ctx: NoticeContext): Notice | undefin
         data: { step: ev.step, checker: r.checker, status: r.status, summary: r.summary, counts: r.counts },
       };
     }
-    default:
+    // Nothing to tell a channel; a new event type must be placed here or above.
+    case 'step-started':
+    case 'step-attempt':
+    case 'step-effect':
+    case 'step-skipped':
+    case 'step-process':
+    case 'approval':
+    case 'approval-refused':
+    case 'override':
+    case 'rollback-started':
+    case 'rollback-finished':
+    case 'lock-acquired':
+    case 'lock-lost':
+    case 'notify-delivered':
+    case 'notify-gave-up':
       return undefined;
   }
 }

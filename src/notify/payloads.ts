@@ -28,7 +28,7 @@ function slack(n: Notice): Record<string, unknown> {
   const title = `${MARK[n.severity]} ${n.title}`;
   const fields = n.facts.slice(0, 10).map(([k, v]) => ({ type: 'mrkdwn', text: `*${esc(k)}*\n${esc(v)}` }));
   return {
-    text: `${title}${n.link ? ` <${n.link}|open on the bridge>` : ''}`,
+    text: `${esc(title)}${n.link ? ` <${n.link}|open on the bridge>` : ''}`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: cut(title, 150), emoji: true } },
       { type: 'section', text: { type: 'mrkdwn', text: cut(esc(n.text), 3000) } },
@@ -47,7 +47,14 @@ function slack(n: Notice): Record<string, unknown> {
  * are retired by Microsoft, so they are not sent.
  */
 function teams(n: Notice): Record<string, unknown> {
-  const color = n.severity === 'error' ? 'Attention' : n.severity === 'warning' ? 'Warning' : n.severity === 'success' ? 'Good' : 'Default';
+  const color =
+    n.severity === 'error'
+      ? 'Attention'
+      : n.severity === 'warning'
+        ? 'Warning'
+        : n.severity === 'success'
+          ? 'Good'
+          : 'Default';
   return {
     type: 'message',
     attachments: [
@@ -65,9 +72,17 @@ function teams(n: Notice): Record<string, unknown> {
             ...(n.facts.length > 0
               ? [{ type: 'FactSet', facts: n.facts.map(([title, value]) => ({ title, value })) }]
               : []),
-            { type: 'TextBlock', text: `drctl ${n.kind} · ${n.at}`, isSubtle: true, size: 'Small', wrap: true },
+            {
+              type: 'TextBlock',
+              text: `drctl ${n.kind} · ${n.at}`,
+              isSubtle: true,
+              size: 'Small',
+              wrap: true,
+            },
           ],
-          ...(n.link ? { actions: [{ type: 'Action.OpenUrl', title: 'Open on the bridge', url: n.link }] } : {}),
+          ...(n.link
+            ? { actions: [{ type: 'Action.OpenUrl', title: 'Open on the bridge', url: n.link }] }
+            : {}),
         },
       },
     ],

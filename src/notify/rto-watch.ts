@@ -47,34 +47,31 @@ export class RtoWatch {
   }
 
   /** Steps a resumed run already has: completed ones, and when each started. */
-  seed(steps: { id: string; state: string; startedAt?: string | undefined; finishedAt?: string | undefined }[]): void {
+  seed(
+    steps: { id: string; state: string; startedAt?: string | undefined; finishedAt?: string | undefined }[],
+  ): void {
     for (const s of steps) {
       if (s.startedAt !== undefined) this.firstStart.set(s.id, Date.parse(s.startedAt));
       if (s.state === 'succeeded' || s.state === 'skipped' || s.state === 'done-by-override') {
         this.done.add(s.id);
-        if (s.finishedAt !== undefined && s.state === 'succeeded') this.finishedAt.set(s.id, Date.parse(s.finishedAt));
+        if (s.finishedAt !== undefined && s.state === 'succeeded')
+          this.finishedAt.set(s.id, Date.parse(s.finishedAt));
       }
     }
   }
 
   observe(ev: JournalEvent): void {
     const at = Date.parse(ev.ts);
-    switch (ev.type) {
-      case 'step-started':
-        if (!this.firstStart.has(ev.step)) this.firstStart.set(ev.step, at);
-        this.running.set(ev.step, at);
-        break;
-      case 'step-finished':
-        this.running.delete(ev.step);
-        // A failed step does not run again in this process: the forecast leaves it out too.
-        this.done.add(ev.step);
-        if (ev.status === 'succeeded') this.finishedAt.set(ev.step, at);
-        break;
-      case 'step-skipped':
-        this.done.add(ev.step);
-        break;
-      default:
-        break;
+    if (ev.type === 'step-started') {
+      if (!this.firstStart.has(ev.step)) this.firstStart.set(ev.step, at);
+      this.running.set(ev.step, at);
+    } else if (ev.type === 'step-finished') {
+      this.running.delete(ev.step);
+      // A failed step does not run again in this process: the forecast leaves it out too.
+      this.done.add(ev.step);
+      if (ev.status === 'succeeded') this.finishedAt.set(ev.step, at);
+    } else if (ev.type === 'step-skipped') {
+      this.done.add(ev.step);
     }
   }
 

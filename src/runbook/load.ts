@@ -8,7 +8,7 @@ import { expandStep, report, type ExpandedStep, type SourceStep } from './expand
 import { expandFileGlob } from './glob.js';
 import { findPlaceholders, interpolate, type InterpolationProblem } from './interpolate.js';
 import { MAX_STEPS } from './limits.js';
-import { resolveNotify } from './notify.js';
+import { notifyKeys, resolveNotify } from './notify.js';
 import { buildSteps, checkRules, findCycle } from './rules.js';
 import {
   ModuleFileSchema,
@@ -429,6 +429,7 @@ function mergeTable<T>(
 }
 
 function knownKeys(path: (string | number)[], top: string[]): string[] | undefined {
+  if (path[0] === 'notify') return notifyKeys(path);
   return path.length === 0 ? top : path[0] === 'resources' ? RESOURCE_KEYS : undefined;
 }
 

@@ -6,6 +6,8 @@ import { report } from './expand.js';
 import { interpolate, SECRET_ENV_NAME, type InterpolationProblem } from './interpolate.js';
 import {
   NOTIFY_EVENTS,
+  NotifyChannelSchema,
+  NotifySchema,
   type NotifyChannel,
   type NotifyConfig,
   type RetryPolicy,
@@ -18,6 +20,8 @@ const DEFAULT_QUEUE = 100;
 /** A delivery is retried 3 times: after 0.5 s, 1 s, 2 s (capped at 10 s). */
 const DEFAULT_RETRY: RetryPolicy = { count: 3, backoffMs: 500, factor: 2, maxMs: 10_000 };
 /** A `${env:…}` or `${file:…}` inside a value: each one's own value is a secret too. */
+/** A header name as HTTP allows it (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const SECRET_EXPR = /\$\{\s*(?:env|file):[^}]*\}/g;
 
 /**
@@ -26,6 +30,13 @@ const SECRET_EXPR = /\$\{\s*(?:env|file):[^}]*\}/g;
  * source; a header value is when it comes from `${env:…}`/`${file:…}` or its name says it is
  * one (Authorization, X-Api-Key…). URLs must be http(s); messages never echo them.
  */
+/** The fields allowed under `notify:` and in a channel, for "did you mean" hints. */
+export function notifyKeys(path: (string | number)[]): string[] | undefined {
+  if (path.length === 1) return Object.keys(NotifySchema.shape);
+  if (path.length === 3 && path[1] === 'channels') return Object.keys(NotifyChannelSchema.shape);
+  return undefined;
+}
+
 export function resolveNotify(
   raw: RunbookFile['notify'],
   origin: Origin,
@@ -56,7 +67,8 @@ export function resolveNotify(
   let bridgeUrl: string | undefined;
   if (raw.bridgeUrl !== undefined) {
     const r = resolveText(raw.bridgeUrl, ['bridgeUrl']);
-    if (r.ok && checkHttpUrl(r.value, origin, ['bridgeUrl'], diags, true)) bridgeUrl = r.value.replace(/\/+$/, '');
+    if (r.ok && checkHttpUrl(r.value, origin, ['bridgeUrl'], diags, true))
+      bridgeUrl = r.value.replace(/\/+$/, '');
   }
 
   const channels: NotifyChannel[] = [];
@@ -68,6 +80,13 @@ export function resolveNotify(
     if (url.ok) checkHttpUrl(url.value, origin, [...at, 'url'], diags, false);
     const headers: Record<string, string> = {};
     for (const [header, text] of Object.entries(ch.headers ?? {})) {
+      if (!HEADER_NAME.test(header)) {
+        diags.at(origin, [...at, 'headers', header], `"${header}" is not a header name`, {
+          atKey: true,
+          hint: "a header name is letters, digits and !#$%&'*+.^_`|~- (no spaces), e.g. X-Api-Key",
+        });
+        continue;
+      }
       const h = resolveText(text, [...at, 'headers', header]);
       const fromSecret = SECRET_EXPR.test(text);
       SECRET_EXPR.lastIndex = 0;

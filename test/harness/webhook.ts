@@ -55,7 +55,8 @@ export async function startReceiver(respond?: Receiver['respond']): Promise<Rece
       requests.push({ path: req.url ?? '', headers: req.headers, text, json, at: performance.now() - t0 });
       const { status, delayMs } = r.respond(n);
       const answer = (): void => {
-        if (!res.writableEnded && !res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+        if (!res.writableEnded && !res.destroyed)
+          res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
       };
       if (delayMs === undefined) answer();
       else {

@@ -20,6 +20,20 @@ import { closedPort, startReceiver, type Receiver } from '../harness/webhook.js'
 type Ev<T extends JournalEvent['type']> = Extract<JournalEvent, { type: T }>;
 type Delivered = Ev<'notify-delivered'>;
 type GaveUp = Ev<'notify-gave-up'>;
+interface JsonDoc {
+  event: string;
+  step?: string;
+  text: string;
+  link?: string;
+  data: Record<string, unknown> & { forecastMs?: number; reason?: string };
+}
+interface TeamsMessage {
+  type: string;
+  attachments: {
+    contentType: string;
+    content: { type: string; body: { text: string }[]; actions?: unknown[] };
+  }[];
+}
 
 const TOKEN = 'tok-3f9c1e77aa0b42d5';
 const SLACK_PATH = '/services/T000/B000/slack-secret-9d2e';
@@ -55,7 +69,13 @@ function load(doc: Record<string, unknown>, files: Record<string, string> = {}) 
   const file = join(dir, 'runbook.yaml');
   writeFileSync(
     file,
-    stringify({ apiVersion: 'drctl/v1', kind: 'Runbook', name: 'notify-test', roles: { SRE: {}, QA: {} }, ...doc }),
+    stringify({
+      apiVersion: 'drctl/v1',
+      kind: 'Runbook',
+      name: 'notify-test',
+      roles: { SRE: {}, QA: {} },
+      ...doc,
+    }),
   );
   return loadRunbook(file);
 }
@@ -83,7 +103,11 @@ describe('notify', () => {
         notify: {
           bridgeUrl: `${BRIDGE}/`,
           channels: {
-            ops: { format: 'slack', url: '${env:NOTIFY_TEST_SLACK_URL}', events: ['approval-needed', 'run-finished'] },
+            ops: {
+              format: 'slack',
+              url: '${env:NOTIFY_TEST_SLACK_URL}',
+              events: ['approval-needed', 'run-finished'],
+            },
             bridge: { format: 'teams', url: '${file:teams.url}' },
             siem: {
               format: 'json',
@@ -95,7 +119,13 @@ describe('notify', () => {
         steps: [
           // Its estimate alone is over the 1s objective: the forecast misses from the start.
           { id: 'prepare', owner: 'SRE', run: ['true'], estimate: '10m' },
-          { id: 'gate', owner: 'SRE', needs: ['prepare'], onFailure: 'continue', check: { kind: 'redis', resource: 'cfg', waitMs: 0 } },
+          {
+            id: 'gate',
+            owner: 'SRE',
+            needs: ['prepare'],
+            onFailure: 'continue',
+            check: { kind: 'redis', resource: 'cfg', waitMs: 0 },
+          },
           { id: 'qa', owner: 'QA', needs: ['prepare'], manual: 'Run the payment test cases' },
           {
             id: 'finish',
@@ -122,7 +152,16 @@ describe('notify', () => {
     expect(run.result.status).toBe('failed');
 
     // The gate's step fails too (step-failed for gate and for finish).
-    const all = ['run-started', 'rto-at-risk', 'gate-failed', 'approval-needed', 'step-failed', 'step-failed', 'run-aborted', 'run-finished'];
+    const all = [
+      'run-started',
+      'rto-at-risk',
+      'gate-failed',
+      'approval-needed',
+      'step-failed',
+      'step-failed',
+      'run-aborted',
+      'run-finished',
+    ];
     // Each channel gets what it asked for, once, in the order it happened.
     const jsonKinds = kinds(json, (j) => j.event);
     expect([...jsonKinds].sort()).toEqual([...all].sort());
@@ -132,7 +171,8 @@ describe('notify', () => {
     expect(slack.requests).toHaveLength(2);
 
     // Generic JSON: the stable document, the step and its bridge link, the run.
-    const byEvent = new Map(json.requests.map((q) => [(q.json as { event: string }).event, q.json as Record<string, any>]));
+    const docs = json.requests.map((q) => q.json as JsonDoc);
+    const byEvent = new Map(docs.map((d) => [d.event, d]));
     const approval = byEvent.get('approval-needed')!;
     expect(approval).toMatchObject({
       source: 'drctl',
@@ -142,13 +182,21 @@ describe('notify', () => {
       run: { id: 'run-notify-1', runbook: 'notify-test', direction: 'switchover', drill: false },
       data: { role: 'QA', instructions: 'Run the payment test cases' },
     });
-    expect(byEvent.get('gate-failed')).toMatchObject({ step: 'gate', data: { checker: 'redis', status: 'different' } });
-    const failed = json.requests.map((q) => q.json as Record<string, any>).filter((j) => j.event === 'step-failed');
+    expect(byEvent.get('gate-failed')).toMatchObject({
+      step: 'gate',
+      data: { checker: 'redis', status: 'different' },
+    });
+    const failed = docs.filter((j) => j.event === 'step-failed');
     expect(failed.map((j) => j.step).sort()).toEqual(['finish', 'gate']);
     const finish = failed.find((j) => j.step === 'finish')!;
-    expect(finish).toMatchObject({ data: { exitCode: 3, owner: 'SRE' }, link: `${BRIDGE}/runs/run-notify-1/steps/finish` });
+    expect(finish).toMatchObject({
+      data: { exitCode: 3, owner: 'SRE' },
+      link: `${BRIDGE}/runs/run-notify-1/steps/finish`,
+    });
     expect(finish.text).toContain('calling with ***');
-    expect(byEvent.get('rto-at-risk')).toMatchObject({ data: { clock: 'technical', objectiveMs: 1000, missed: false } });
+    expect(byEvent.get('rto-at-risk')).toMatchObject({
+      data: { clock: 'technical', objectiveMs: 1000, missed: false },
+    });
     expect(byEvent.get('rto-at-risk')!.data.forecastMs).toBeGreaterThanOrEqual(600_000);
     expect(byEvent.get('run-aborted')!.data.reason).toContain('step finish failed');
     expect(byEvent.get('run-finished')).toMatchObject({ data: { status: 'failed' } });
@@ -166,11 +214,11 @@ describe('notify', () => {
     expect(slack.requests[0]!.path).toBe(SLACK_PATH);
 
     // Teams: a message with one Adaptive Card; the approval card opens the step on the bridge.
-    const cards = teams.requests.map((q) => (q.json as any).attachments[0]);
-    expect(cards.every((a: any) => a.contentType === 'application/vnd.microsoft.card.adaptive')).toBe(true);
-    const qaCard = cards.find((a: any) => a.content.body[0].text.includes('Approval needed'))!;
+    const cards = teams.requests.map((q) => (q.json as TeamsMessage).attachments[0]!);
+    expect(cards.every((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')).toBe(true);
+    const qaCard = cards.find((a) => a.content.body[0]!.text.includes('Approval needed'))!;
     expect(qaCard.content.type).toBe('AdaptiveCard');
-    expect(qaCard.content.actions[0]).toEqual({
+    expect(qaCard.content.actions?.[0]).toEqual({
       type: 'Action.OpenUrl',
       title: 'Open on the bridge',
       url: `${BRIDGE}/runs/run-notify-1/steps/qa`,
@@ -187,7 +235,10 @@ describe('notify', () => {
     expect(delivered.find((d) => d.notice === 'gate-failed')!.cause).toBe(gateEv.seq);
 
     // No secret in any payload or journal line: the token, the webhook URLs.
-    const everything = [journalText(run), ...[slack, teams, json].flatMap((r) => r.requests.map((q) => q.text))];
+    const everything = [
+      journalText(run),
+      ...[slack, teams, json].flatMap((r) => r.requests.map((q) => q.text)),
+    ];
     for (const text of everything) {
       expect(text).not.toContain(TOKEN);
       expect(text).not.toContain(SLACK_PATH);
@@ -218,8 +269,18 @@ describe('notify', () => {
       grace: '1s',
       channels: {
         good: { format: 'json', url: `${good.url}/ok` },
-        down: { format: 'slack', url: `http://127.0.0.1:${down}/hook`, timeout: '1s', retries: { count: 2, backoff: '100ms' } },
-        slow: { format: 'teams', url: `${slow.url}/slow`, timeout: '800ms', retries: { count: 1, backoff: '100ms' } },
+        down: {
+          format: 'slack',
+          url: `http://127.0.0.1:${down}/hook`,
+          timeout: '1s',
+          retries: { count: 2, backoff: '100ms' },
+        },
+        slow: {
+          format: 'teams',
+          url: `${slow.url}/slow`,
+          timeout: '800ms',
+          retries: { count: 1, backoff: '100ms' },
+        },
       },
     };
     const timed = async (doc: Record<string, unknown>) => {
@@ -248,11 +309,15 @@ describe('notify', () => {
     // Four notices (run-started, two step-failed, run-finished) per channel, each journaled once.
     const keys = notifyEvents.map((e) => `${e.channel} ${e.notice} ${e.cause}`);
     expect(new Set(keys).size).toBe(keys.length);
-    for (const ch of ['good', 'down', 'slow']) expect(notifyEvents.filter((e) => e.channel === ch)).toHaveLength(4);
-    expect(notifyEvents.filter((e) => e.channel === 'good').every((e) => e.type === 'notify-delivered')).toBe(true);
+    for (const ch of ['good', 'down', 'slow'])
+      expect(notifyEvents.filter((e) => e.channel === ch)).toHaveLength(4);
+    expect(notifyEvents.filter((e) => e.channel === 'good').every((e) => e.type === 'notify-delivered')).toBe(
+      true,
+    );
     expect(good.requests).toHaveLength(4);
 
-    const gaveUp = (ch: string) => notifyEvents.filter((e): e is GaveUp => e.type === 'notify-gave-up' && e.channel === ch);
+    const gaveUp = (ch: string) =>
+      notifyEvents.filter((e): e is GaveUp => e.type === 'notify-gave-up' && e.channel === ch);
     expect(gaveUp('down')).toHaveLength(4);
     const downFirst = gaveUp('down').find((e) => e.notice === 'run-started')!;
     expect(downFirst).toMatchObject({ attempts: 3 });
@@ -273,8 +338,18 @@ describe('notify', () => {
     const rb = load({
       notify: {
         channels: {
-          flaky: { format: 'json', url: flaky.url, events: ['run-started'], retries: { count: 3, backoff: '100ms' } },
-          gone: { format: 'json', url: gone.url, events: ['run-started'], retries: { count: 3, backoff: '100ms' } },
+          flaky: {
+            format: 'json',
+            url: flaky.url,
+            events: ['run-started'],
+            retries: { count: 3, backoff: '100ms' },
+          },
+          gone: {
+            format: 'json',
+            url: gone.url,
+            events: ['run-started'],
+            retries: { count: 3, backoff: '100ms' },
+          },
         },
       },
       steps: [{ id: 'work', owner: 'SRE', run: ['sleep', '0.1'] }],
@@ -288,7 +363,12 @@ describe('notify', () => {
     expect(flaky.requests[2]!.at - flaky.requests[1]!.at).toBeGreaterThanOrEqual(190);
     const delivered = of(run, 'notify-delivered');
     expect(delivered).toHaveLength(1);
-    expect(delivered[0]).toMatchObject({ channel: 'flaky', notice: 'run-started', attempts: 3, httpStatus: 200 });
+    expect(delivered[0]).toMatchObject({
+      channel: 'flaky',
+      notice: 'run-started',
+      attempts: 3,
+      httpStatus: 200,
+    });
     expect(delivered[0]!.cause).toBe(run.events.find((e) => e.type === 'run-started')!.seq);
     const gaveUp = of(run, 'notify-gave-up');
     expect(gaveUp).toHaveLength(1);
@@ -315,7 +395,9 @@ describe('notify', () => {
     const run = await execRunbook(rb);
     const wallMs = performance.now() - t0;
     const afterRunMs = wallMs - run.result.durationMs;
-    console.log(`notify: grace 500 ms; executor.run() returned ${Math.round(afterRunMs)} ms after the run's end`);
+    console.log(
+      `notify: grace 500 ms; executor.run() returned ${Math.round(afterRunMs)} ms after the run's end`,
+    );
     expect(afterRunMs).toBeGreaterThanOrEqual(450);
     expect(afterRunMs).toBeLessThan(2500);
 
@@ -324,7 +406,9 @@ describe('notify', () => {
     expect(gaveUp).toHaveLength(8);
     expect(of(run, 'notify-delivered')).toEqual([]);
     const full = gaveUp.filter((e) => e.reason.startsWith('queue full (2 waiting)'));
-    const ended = gaveUp.filter((e) => e.reason.startsWith('the run ended: not delivered within the 500ms grace'));
+    const ended = gaveUp.filter((e) =>
+      e.reason.startsWith('the run ended: not delivered within the 500ms grace'),
+    );
     expect(full.length + ended.length).toBe(8);
     expect(full.length).toBeGreaterThanOrEqual(4);
     // The one in flight was cut off; the newest (run-finished) was kept and reached the grace.

@@ -122,6 +122,8 @@ export class ChannelQueue {
         headers: {
           'content-type': 'application/json; charset=utf-8',
           'user-agent': `drctl/${VERSION}`,
+          // No idle keep-alive socket left to hold drctl's exit for a second after the run.
+          connection: 'close',
           ...this.channel.headers,
         },
         body,

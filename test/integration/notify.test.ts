@@ -139,15 +139,16 @@ describe('notify', () => {
       },
       { 'teams.url': `${teams.url}${TEAMS_PATH}\n` },
     );
+    const dir = makeTempDir('notify-run');
     const run = await execRunbook(rb, {
+      dir,
       runId: 'run-notify-1',
       observer: {
         onEvent: (ev) => {
           if (ev.type === 'approval-requested')
-            submitApproval(run_dir(), { step: ev.step, decision: 'approved', by: 'alice', comment: 'ok' });
+            submitApproval(dir, { step: ev.step, decision: 'approved', by: 'alice', comment: 'ok' });
         },
       },
-      dir: (dirHolder.dir = makeTempDir('notify-run')),
     });
     expect(run.result.status).toBe('failed');
 
@@ -248,6 +249,31 @@ describe('notify', () => {
     const finishedAt = Date.parse(run.events.find((e) => e.type === 'run-finished')!.ts);
     expect(run.view.replay.lastEvent).toBe(finishedAt);
     expect(Date.parse(run.view.lastEventAt)).toBeGreaterThanOrEqual(finishedAt);
+  });
+
+  it('warns while a step runs long: the RTO forecast from now goes over the objective before the clock stops', async () => {
+    const json = await receiver();
+    const rb = load({
+      objectives: { rto: { technical: '1s' } },
+      rto: { technical: { from: 'a', to: 'b' } },
+      notify: { channels: { siem: { format: 'json', url: json.url, events: ['rto-at-risk'] } } },
+      steps: [
+        // The plan fits (200 ms); a runs 3 s.
+        { id: 'a', owner: 'SRE', run: ['sleep', '3'], estimate: '100ms' },
+        { id: 'b', owner: 'SRE', needs: ['a'], run: ['true'], estimate: '100ms' },
+      ],
+    });
+    const run = await execRunbook(rb);
+    expect(run.result.status).toBe('succeeded');
+    expect(json.requests).toHaveLength(1);
+    const doc = json.requests[0]!.json as JsonDoc;
+    expect(doc).toMatchObject({ event: 'rto-at-risk', data: { clock: 'technical', missed: false } });
+    expect(doc.data.elapsedMs).toBeGreaterThanOrEqual(900);
+    expect(doc.data.elapsedMs).toBeLessThan(3000);
+    // Said while a was still running, not measured afterwards.
+    const delivered = of(run, 'notify-delivered')[0]!;
+    const aFinished = run.events.find((e) => e.type === 'step-finished' && e.step === 'a')!;
+    expect(delivered.seq).toBeLessThan(aFinished.seq);
   });
 
   it('a receiver that is down and one that is slow do not slow the run; their deliveries are retried, then given up, journaled', async () => {
@@ -420,6 +446,3 @@ describe('notify', () => {
     for (const e of ended) expect(e.seq).toBeGreaterThan(finishedSeq);
   });
 });
-
-const dirHolder: { dir: string } = { dir: '' };
-const run_dir = (): string => dirHolder.dir;

@@ -155,6 +155,8 @@ export class Executor {
    * the journal ("interrupted (Ctrl-C)", "terminated (SIGTERM)", "session hung up (SIGHUP)").
    */
   interrupt(cause: 'SIGINT' | 'SIGTERM' | 'SIGHUP' = 'SIGINT'): void {
+    // After run-finished, only the notifications' grace is left: it ends now, nothing else to stop.
+    if (this.notifier?.interrupted() === true) return;
     this.interrupted = true;
     const what =
       cause === 'SIGINT'

@@ -42,6 +42,9 @@ export class Notifier {
   private lastSeq = 0;
   private aborted = false;
   private closed = false;
+  /** Ends the grace at once (Ctrl-C while it runs). */
+  private endGrace: (() => void) | undefined;
+  private graceCut = false;
 
   constructor(private readonly opts: NotifierOptions) {
     const { config, runbook, runId } = opts;
@@ -99,12 +102,25 @@ export class Notifier {
     const t0 = performance.now();
     const graceMs = this.opts.config.graceMs;
     let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      this.endGrace = resolve;
+    });
     await Promise.race([Promise.all(this.queues.map((q) => q.drain())), grace]);
     clearTimeout(timer);
-    const reason = `the run ended: not delivered within the ${formatDuration(graceMs)} grace`;
+    const reason = this.graceCut
+      ? 'the run ended and drctl was interrupted during the grace'
+      : `the run ended: not delivered within the ${formatDuration(graceMs)} grace`;
     await Promise.all(this.queues.map((q) => q.close(reason)));
     return Math.round(performance.now() - t0);
+  }
+
+  /** Ctrl-C / SIGTERM: if the end-of-run grace is running, it ends now (true). */
+  interrupted(): boolean {
+    if (this.endGrace === undefined) return false;
+    this.graceCut = true;
+    this.endGrace();
+    return true;
   }
 
   private send(notice: Notice): void {

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { submitApproval } from '../../src/engine/approvals.js';
+import type { Executor } from '../../src/engine/executor.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { loadRunbook } from '../../src/runbook/load.js';
 import { execRunbook, type ExecRun } from '../fixtures/engine-exec.js';
@@ -249,6 +250,32 @@ describe('notify', () => {
     const finishedAt = Date.parse(run.events.find((e) => e.type === 'run-finished')!.ts);
     expect(run.view.replay.lastEvent).toBe(finishedAt);
     expect(Date.parse(run.view.lastEventAt)).toBeGreaterThanOrEqual(finishedAt);
+  });
+
+  it('Ctrl-C during the end-of-run grace ends it at once; what was pending is given up', async () => {
+    const stuck = await receiver(() => ({ status: 200, delayMs: 20_000 }));
+    const rb = load({
+      notify: { grace: '20s', channels: { stuck: { format: 'json', url: stuck.url, timeout: '30s' } } },
+      steps: [{ id: 'a', owner: 'SRE', run: ['true'] }],
+    });
+    let executor: Executor | undefined;
+    let finishedAt = 0;
+    const run = await execRunbook(rb, {
+      onExecutor: (e) => (executor = e),
+      observer: {
+        onEvent: (ev) => {
+          if (ev.type !== 'run-finished') return;
+          finishedAt = performance.now();
+          setTimeout(() => executor!.interrupt('SIGINT'), 300);
+        },
+      },
+    });
+    const afterMs = performance.now() - finishedAt;
+    expect(afterMs).toBeLessThan(3000);
+    expect(run.result.status).toBe('succeeded');
+    const gaveUp = of(run, 'notify-gave-up');
+    expect(gaveUp.map((e) => e.notice).sort()).toEqual(['run-finished', 'run-started']);
+    for (const e of gaveUp) expect(e.reason).toContain('interrupted during the grace');
   });
 
   it('warns while a step runs long: the RTO forecast from now goes over the objective before the clock stops', async () => {

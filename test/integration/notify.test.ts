@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { submitApproval } from '../../src/engine/approvals.js';
+import { readStatus } from '../../src/cli/commands/status.js';
 import type { Executor } from '../../src/engine/executor.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { loadRunbook } from '../../src/runbook/load.js';
@@ -341,14 +342,18 @@ describe('notify', () => {
       const run = await execRunbook(load(doc));
       return { run, wallMs: Math.round(performance.now() - t0) };
     };
+    // Interleaved, and the better of two runs each way: the machine is shared and its load moves.
     const base1 = await timed({ steps });
-    const noisy = await timed({ steps, notify });
+    const noisy1 = await timed({ steps, notify });
     const base2 = await timed({ steps });
-    const baseMs = Math.max(base1.run.result.durationMs, base2.run.result.durationMs);
+    const noisy2 = await timed({ steps, notify });
+    const baseMs = Math.min(base1.run.result.durationMs, base2.run.result.durationMs);
+    const noisy = noisy1.run.result.durationMs <= noisy2.run.result.durationMs ? noisy1 : noisy2;
     const runMs = noisy.run.result.durationMs;
     console.log(
-      `notify: run ${runMs} ms with a down and a slow receiver, ${base1.run.result.durationMs}/${base2.run.result.durationMs} ms without; ` +
-        `executor.run() wall ${noisy.wallMs} ms (run + end-of-run grace) vs ${base1.wallMs}/${base2.wallMs} ms`,
+      `notify: run ${noisy1.run.result.durationMs}/${noisy2.run.result.durationMs} ms with a down and a slow receiver, ` +
+        `${base1.run.result.durationMs}/${base2.run.result.durationMs} ms without; executor.run() wall ` +
+        `${noisy1.wallMs}/${noisy2.wallMs} ms (run + end-of-run grace) vs ${base1.wallMs}/${base2.wallMs} ms`,
     );
     // Had the run waited on the slow receiver it would take >= 3 notices x 1.7 s longer.
     expect(runMs).toBeLessThan(baseMs * 1.5 + 1000);
@@ -367,7 +372,7 @@ describe('notify', () => {
     expect(notifyEvents.filter((e) => e.channel === 'good').every((e) => e.type === 'notify-delivered')).toBe(
       true,
     );
-    expect(good.requests).toHaveLength(4);
+    expect(good.requests).toHaveLength(8); // two runs
 
     const gaveUp = (ch: string) =>
       notifyEvents.filter((e): e is GaveUp => e.type === 'notify-gave-up' && e.channel === ch);
@@ -383,6 +388,15 @@ describe('notify', () => {
     expect(slow.requests[1]!.text).toBe(slow.requests[0]!.text);
     // What was left when the run ended was given up at the end of the grace, and says so.
     expect(gaveUp('slow').some((e) => e.reason.includes('not delivered within the 1.00s grace'))).toBe(true);
+    // The report says which channels missed notifications; the run's end is still run-finished.
+    const { model } = readStatus(join(noisy.run.dir, 'journal.jsonl'), 'test-run');
+    expect(model.warnings.filter((w) => w.startsWith('notify channel'))).toEqual([
+      expect.stringMatching(/^notify channel down: 4 notifications not delivered \(last: /),
+      expect.stringMatching(/^notify channel slow: 4 notifications not delivered \(last: /),
+    ]);
+    expect(Date.parse(model.run.endedAt)).toBe(
+      Date.parse(noisy.run.events.find((e) => e.type === 'run-finished')!.ts),
+    );
   });
 
   it('a receiver that fails twice then answers gets one delivery, journaled once after its retries; a 404 is not retried; a dry run sends nothing', async () => {

@@ -16,6 +16,7 @@ import { formatDuration } from '../util/duration.js';
 import { redact } from '../util/redact.js';
 import { takeApprovals, type ApprovalRequest } from './approvals.js';
 import { loadFailpoint, type Failpoint } from './failpoint.js';
+import { Notifier } from '../notify/notifier.js';
 import { describeWho } from './run-dir.js';
 import { describeProcess } from './step-process.js';
 import type { ResumePlan } from './resume.js';
@@ -128,10 +129,24 @@ export class Executor {
   private readonly waiting = new Map<string, (d: InboxDecision) => void>();
   /** The decision that settled each step's last wait in this process. */
   private readonly decided = new Map<string, { decision: string; by: string; seq: number }>();
+  /** Webhooks of `notify:` (none in a dry run); it journals deliveries through emit. */
+  private readonly notifier: Notifier | undefined;
 
   constructor(private readonly opts: ExecutorOptions) {
     this.steps = new Map(opts.runbook.steps.map((s) => [s.id, s]));
     this.failpoint = opts.failpoint ?? loadFailpoint();
+    const notify = opts.runbook.notify;
+    this.notifier =
+      notify === undefined || opts.dryRun
+        ? undefined
+        : new Notifier({
+            config: notify,
+            runbook: opts.runbook,
+            runId: opts.runId,
+            schedule: opts.plan.schedule,
+            record: (body) => this.emit(body),
+            resumedSteps: opts.resume?.view.steps,
+          });
   }
 
   /**
@@ -140,6 +155,8 @@ export class Executor {
    * the journal ("interrupted (Ctrl-C)", "terminated (SIGTERM)", "session hung up (SIGHUP)").
    */
   interrupt(cause: 'SIGINT' | 'SIGTERM' | 'SIGHUP' = 'SIGINT'): void {
+    // After run-finished, only the notifications' grace is left: it ends now, nothing else to stop.
+    if (this.notifier?.interrupted() === true) return;
     this.interrupted = true;
     const what =
       cause === 'SIGINT'
@@ -269,6 +286,8 @@ export class Executor {
       durationMs,
       ...(error === undefined ? {} : { error: rollbackSummary ? `${error}; ${rollbackSummary}` : error }),
     });
+    // After run-finished, so the grace never counts in the run's duration or its RTO.
+    await this.notifier?.close();
     const exitCode =
       status === 'succeeded'
         ? ExitCode.ok
@@ -697,6 +716,7 @@ export class Executor {
     if (this.soft.signal.aborted) return;
     this.stopReason = reason;
     this.soft.abort(new Error(reason));
+    this.notifier?.stopped(reason);
   }
 
   private notice(message: string): void {
@@ -725,6 +745,7 @@ export class Executor {
       ev = { seq: -1, ts: new Date().toISOString(), mono: 0, prev: '', ...body };
     }
     this.opts.observer?.onEvent?.(ev);
+    this.notifier?.observe(ev);
     return ev;
   }
 

@@ -50,6 +50,10 @@ export function describeEvent(ev: JournalEvent): string {
       return `switch lock lost: ${ev.reason}; no new step starts`;
     case 'run-finished':
       return `run ${ev.status} in ${formatDuration(ev.durationMs)}${ev.error ? `: ${ev.error}` : ''}`;
+    case 'notify-delivered':
+      return `notified ${ev.channel}: ${ev.notice}${ev.about ? ` ${ev.about}` : ''} (HTTP ${ev.httpStatus}${ev.attempts > 1 ? `, attempt ${ev.attempts}` : ''})`;
+    case 'notify-gave-up':
+      return `could not notify ${ev.channel}: ${ev.notice}${ev.about ? ` ${ev.about}` : ''} given up after ${ev.attempts} attempt${ev.attempts === 1 ? '' : 's'}: ${ev.reason}`;
   }
 }
 

@@ -163,7 +163,32 @@ export type JournalEventBody =
     }
   /** A lock is no longer ours (expired, taken, token moved): no step starts after this. */
   | { type: 'lock-lost'; reason: string }
-  | { type: 'run-finished'; status: RunStatus; durationMs: number; error?: string };
+  | { type: 'run-finished'; status: RunStatus; durationMs: number; error?: string }
+  | {
+      /**
+       * A notification a webhook accepted (2xx). `channel`: its name in `notify.channels` (never
+       * the URL); `notice`: what it told (step-failed…); `about`: the step, if any; `cause`: the
+       * seq of the event it reports. May follow run-finished, within the grace (docs/notify.md).
+       */
+      type: 'notify-delivered';
+      channel: string;
+      notice: string;
+      about?: string;
+      cause: number;
+      attempts: number;
+      httpStatus: number;
+      durationMs: number;
+    }
+  | {
+      /** A notification not delivered, for good: retries spent, refused, queue full, or the run ended. */
+      type: 'notify-gave-up';
+      channel: string;
+      notice: string;
+      about?: string;
+      cause: number;
+      attempts: number;
+      reason: string;
+    };
 
 export type JournalEvent = EventEnvelope & JournalEventBody;
 export type JournalEventType = JournalEventBody['type'];

@@ -326,6 +326,11 @@ export function replayRun(events: JournalEvent[], options: ReplayOptions = {}): 
           t.committed.push(`${ev.target} ${ev.outcome}${ev.detail ? ` (${ev.detail})` : ''}`);
         break;
       }
+      case 'notify-delivered':
+      case 'notify-gave-up':
+        // Deliveries change no step, and those flushed after run-finished must not stretch the
+        // run's end (its duration and RTO are what the steps took).
+        continue;
       case 'approval-refused':
       case 'step-process':
       case 'lock-acquired':

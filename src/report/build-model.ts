@@ -69,6 +69,7 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
       : false);
   if (live && options.now !== undefined) replay = replayRun(events, { openUntil: options.now });
   warnings.push(...replay.warnings);
+  warnings.push(...undeliveredNotifications(events));
   const { runStart } = replay;
   const runEnd = replay.openUntil;
   // Rollback steps that never ran (no rollback happened for them) take no part in this run.
@@ -254,5 +255,21 @@ function collectGates(events: JournalEvent[]): GateEvidence[] {
           },
         ]
       : [],
+  );
+}
+
+/** Notifications that never went out (docs/notify.md), one line per channel. */
+function undeliveredNotifications(events: readonly JournalEvent[]): string[] {
+  const byChannel = new Map<string, { count: number; last: string }>();
+  for (const e of events) {
+    if (e.type !== 'notify-gave-up') continue;
+    const c = byChannel.get(e.channel) ?? { count: 0, last: '' };
+    c.count += 1;
+    c.last = `${e.notice}: ${e.reason}`;
+    byChannel.set(e.channel, c);
+  }
+  return [...byChannel].map(
+    ([channel, c]) =>
+      `notify channel ${channel}: ${c.count} notification${c.count === 1 ? '' : 's'} not delivered (last: ${c.last})`,
   );
 }

@@ -8,6 +8,7 @@ import { expandStep, report, type ExpandedStep, type SourceStep } from './expand
 import { expandFileGlob } from './glob.js';
 import { findPlaceholders, interpolate, type InterpolationProblem } from './interpolate.js';
 import { MAX_STEPS } from './limits.js';
+import { notifyKeys, resolveNotify } from './notify.js';
 import { buildSteps, checkRules, findCycle } from './rules.js';
 import {
   ModuleFileSchema,
@@ -188,6 +189,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
   }
   const environment = options.environment ?? rb.environment ?? 'default';
   const lock = resolveLock(rb.lock, environment, { file: main, path: ['lock'] }, scope, lenient, diags);
+  const notify = resolveNotify(rb.notify, { file: main, path: ['notify'] }, scope, lenient, diags);
   const { steps, graph, excluded, origins } = buildSteps(
     expanded,
     rb,
@@ -224,6 +226,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     concurrency: rb.concurrency,
     timeoutMs: ms(rb.timeout),
     ...(lock === undefined ? {} : { lock }),
+    ...(notify === undefined ? {} : { notify }),
     steps,
     excluded,
     modules: modules.map((m) => ({ name: m.data.name, file: m.file.display, pic: m.data.pic })),
@@ -426,6 +429,7 @@ function mergeTable<T>(
 }
 
 function knownKeys(path: (string | number)[], top: string[]): string[] | undefined {
+  if (path[0] === 'notify') return notifyKeys(path);
   return path.length === 0 ? top : path[0] === 'resources' ? RESOURCE_KEYS : undefined;
 }
 

@@ -308,6 +308,71 @@ export const LockSchema = z
       'A shared switch lock: SET NX with a TTL renewed while the run lives, and a fencing token checked before each step',
   });
 
+// ---------- notifications ----------
+
+/** What a notification channel may ask for (docs/notify.md). */
+export const NOTIFY_EVENTS = [
+  'run-started',
+  'run-finished',
+  'run-aborted',
+  'step-failed',
+  'approval-needed',
+  'gate-failed',
+  'rto-at-risk',
+] as const;
+export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
+
+export const NotifyChannelSchema = z
+  .strictObject({
+    format: z.enum(['slack', 'teams', 'json']).meta({
+      description:
+        'slack: an incoming-webhook message; teams: an Adaptive Card message (Teams Workflows webhook); json: the event as a JSON document',
+    }),
+    url: z.string().min(1).meta({
+      description:
+        'The webhook URL, usually ${env:…} or ${file:…}: a webhook URL is a credential, never written to the journal',
+    }),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: 'Extra request headers; secret values from ${env:…} or ${file:…}' }),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1)
+      .optional()
+      .meta({ description: `Which events to send (default all): ${NOTIFY_EVENTS.join(', ')}` }),
+    timeout: Duration.optional().meta({ description: 'Per request (default 5s)' }),
+    retries: RetriesSchema.optional().meta({
+      description: 'Retries of a failed delivery (default 3, backoff 500ms, factor 2, max 10s)',
+    }),
+    queue: z
+      .int()
+      .min(1)
+      .max(10000)
+      .optional()
+      .meta({ description: 'Deliveries waiting at most (default 100); the oldest waiting is given up' }),
+  })
+  .meta({ description: 'A webhook that receives run events' });
+
+export const NotifySchema = z
+  .strictObject({
+    bridgeUrl: z.string().optional().meta({
+      description:
+        'Public URL of `drctl serve`: approval-needed notifications link to <bridgeUrl>/runs/<run>/steps/<step>',
+    }),
+    grace: Duration.optional().meta({
+      description:
+        'How long deliveries still queued when the run ends may take to go out (default 5s); the rest are journaled as given up',
+    }),
+    channels: z
+      .record(
+        z.string().regex(idPattern, 'channel names use letters, digits, ".", "_" and "-"'),
+        NotifyChannelSchema,
+      )
+      .refine((c) => Object.keys(c).length > 0, { error: 'give at least one channel' }),
+  })
+  .meta({ description: 'Webhooks told about the run: never blocks or fails it (docs/notify.md)' });
+
 const RunbookLevelFields = {
   description: z.string().optional(),
   roles: z.record(z.string(), RoleSchema).optional(),
@@ -360,6 +425,7 @@ export const RunbookFileSchema = z
     timeout: Duration.optional().meta({ description: 'Timeout of the whole run' }),
     concurrency: z.int().min(1).optional().meta({ description: 'Steps running at once in the whole run' }),
     lock: LockSchema.optional(),
+    notify: NotifySchema.optional(),
     include: z
       .array(z.string())
       .optional()
@@ -457,8 +523,29 @@ export interface Runbook {
   timeoutMs?: number | undefined;
   /** The shared lock (`lock: { redis }`), resolved; undefined: the host lock only. */
   lock?: { url: string; key: string; ttlMs: number } | undefined;
+  /** Webhooks (`notify:`), resolved; undefined: none. */
+  notify?: NotifyConfig | undefined;
   steps: Step[];
   /** Steps left out by `when` (for the plan's information). */
   excluded: { id: string; reason: string }[];
   modules: { name: string; file: string; pic?: string | undefined }[];
+}
+
+/** One `notify.channels` entry, resolved (secrets in url and headers are registered). */
+export interface NotifyChannel {
+  name: string;
+  format: 'slack' | 'teams' | 'json';
+  url: string;
+  headers: Record<string, string>;
+  events: NotifyEventKind[];
+  timeoutMs: number;
+  retry: RetryPolicy;
+  queue: number;
+}
+
+export interface NotifyConfig {
+  /** Without a trailing slash. */
+  bridgeUrl?: string | undefined;
+  graceMs: number;
+  channels: NotifyChannel[];
 }

@@ -111,6 +111,52 @@ const missingOptionalPlugin: Plugin = {
   },
 };
 
+const RESERVED = new Set(
+  'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof let new null return static super switch this throw true try typeof var void while with yield'.split(
+    ' ',
+  ),
+);
+
+/**
+ * `await import('ioredis')` of a CommonJS package: Node gives the names its exports assign
+ * (`const { Redis } = …`), but a code-split esbuild chunk gives only `default`, so the redis
+ * step would fail with "Redis is not a constructor". Such an import gets a small ESM wrapper
+ * that re-exports the package's names, read by loading the package here at build time.
+ */
+const cjsDynamicImportPlugin: Plugin = {
+  name: 'drctl-cjs-dynamic-import',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      // Only drctl's own lazy imports (ioredis, mysql2); dependencies' code stays as esbuild makes it.
+      if (args.kind !== 'dynamic-import' || args.pluginData === 'probe') return undefined;
+      if (args.importer.includes('node_modules')) return undefined;
+      if (args.path.startsWith('node:') || builtinModules.includes(args.path)) return undefined;
+      const found = await b.resolve(args.path, {
+        kind: 'require-call',
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'probe',
+      });
+      if (found.errors.length > 0 || found.path.endsWith('.mjs')) return undefined;
+      let names: string[];
+      try {
+        const exported = createRequire(found.path)(found.path) as Record<string, unknown>;
+        names = Object.keys(exported).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && !RESERVED.has(n));
+      } catch {
+        return undefined; // an ES module: esbuild keeps its names
+      }
+      return { path: found.path, namespace: 'cjs-named', pluginData: names };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'cjs-named' }, (args) => ({
+      contents:
+        `import m from ${JSON.stringify(args.path)};\nexport default m;\n` +
+        `export const { ${(args.pluginData as string[]).join(', ')} } = m;\n`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 const common: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -133,6 +179,7 @@ async function bundleEsm(): Promise<Metafile> {
     outdir: OUT,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
+    plugins: [versionPlugin, missingOptionalPlugin, cjsDynamicImportPlugin],
     // CommonJS dependencies (mysql2, the AWS SDK…) call require() for Node's built-in modules.
     banner: {
       js: "import { createRequire as __drctlRequire } from 'node:module';\nconst require = __drctlRequire(import.meta.url);",

@@ -20,7 +20,8 @@ export function packagesOf(cwd: string, metafiles: Metafile[]): BundledPackage[]
   for (const meta of metafiles) {
     for (const input of Object.keys(meta.inputs)) {
       const at = input.lastIndexOf('node_modules/');
-      if (at < 0) continue;
+      // A plugin's virtual module (namespace:path) has no code of its own.
+      if (at < 0 || /^[a-z-]+:/.test(input)) continue;
       const rest = input.slice(at + 'node_modules/'.length).split('/');
       const name = rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
       dirs.add(resolve(cwd, input.slice(0, at), 'node_modules', name));

@@ -149,7 +149,7 @@ describe.each(flavours)('%s, in a directory with no node_modules and no registry
     const version = await run([...drctl(), '--version']);
     expect(version).toMatchObject({ code: 0, stdout: VERSION });
     const example = 'dist/runbooks/id-bank/switchover.yaml';
-    const validate = await run([...drctl(), 'validate', example]);
+    const validate = await run([...drctl(), 'validate', example, '--direction', 'switchover']);
     expect(validate.code).toBe(0);
     expect(validate.stdout).toMatch(
       /^ok dist\/runbooks\/id-bank\/switchover\.yaml \(18 modules.*switchover: \d+ steps/,

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.drctl/', '.lab/', 'bin/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'release/', 'node_modules/', '.drctl/', '.lab/', 'bin/', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

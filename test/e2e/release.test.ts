@@ -8,7 +8,8 @@ import { startCeph, type CephCluster } from '../harness/ceph.js';
 import { startMariaDbPair, waitForReplicaCatchUp, type MariaDbPair } from '../harness/mysql.js';
 import { freePort, makeTempDir, removeDir } from '../harness/process.js';
 import { startRedis, type RedisServer } from '../harness/redis.js';
-import { bulkRaw, searchRequest, startSearch, type SearchServer } from '../harness/search.js';
+import { bulkRaw, searchRequest, type SearchServer } from '../harness/search.js';
+import { sharedSearchPair } from '../harness/shared-servers.js';
 
 /**
  * The release as a bastion gets it (issue 20): `npm run release` once, then its artifacts are
@@ -53,7 +54,8 @@ beforeAll(async () => {
     startRedis(),
     startRedis(),
     startCeph(),
-    startSearch('opensearch'),
+    // Read-only: the run's shared OpenSearch (its indices are this file's own).
+    sharedSearchPair('opensearch').then((p) => p.main),
   ]);
   await Promise.all([seedData(), build]);
   // What a bastion receives: the files of release/, and nothing else.

@@ -31,6 +31,8 @@ export interface SessionOptions {
    * Default 5 s.
    */
   livenessIntervalMs?: number;
+  /** What messages call this server instead of the side, e.g. `remote log` (drctl reconcile). */
+  label?: string;
 }
 
 /** The connection to one side broke or the server stopped answering: nothing more can be judged. */
@@ -76,10 +78,11 @@ function isConnectionLoss(err: unknown): boolean {
 
 export async function openSession(
   dsnText: string,
-  side: 'source' | 'target',
+  sessionSide: 'source' | 'target',
   opts: SessionOptions = {},
 ): Promise<Session> {
-  const dsn = parseMysqlDsn(dsnText, side === 'source' ? '--source' : '--target');
+  const side: string = opts.label ?? sessionSide;
+  const dsn = parseMysqlDsn(dsnText, opts.label ?? (side === 'source' ? '--source' : '--target'));
   const connectTimeout = opts.connectTimeoutMs ?? 10_000;
   const livenessMs = opts.livenessIntervalMs ?? 5_000;
   const signal = opts.signal;
@@ -181,7 +184,7 @@ export async function openSession(
   };
 
   const session: Session = {
-    side,
+    side: sessionSide,
     display: dsn.display,
     async query<T>(sql: string, values?: unknown[]) {
       const [rows] = await guarded(sql, () => conn.query(sql, values));

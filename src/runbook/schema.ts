@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkerModules, registeredKinds, type CheckerKind, type checkers } from '../../checkers/index.js';
 import { parseDuration } from '../util/duration.js';
+import { remoteLogResourceFields } from '../reconcile/spec.js';
 
 /**
  * The runbook language (drctl/v1). Two layers:
@@ -231,6 +232,13 @@ const HttpResource = z.strictObject({
   ...resourceCommon,
 });
 
+/** The remote log of payments in a third site and the DR ledger it is reconciled against (drctl reconcile). */
+const RemoteLogResource = z.strictObject({
+  kind: z.literal('remote-log'),
+  ...remoteLogResourceFields,
+  ...resourceCommon,
+});
+
 const OtherResource = z
   .strictObject({
     kind: z.enum(['kafka', 'zookeeper', 'mq', 'service', 'channel', 'network']),
@@ -244,11 +252,16 @@ export type CheckerResource = {
 }[CheckerKind];
 type ResourceCommon = z.infer<z.ZodObject<typeof resourceCommon>>;
 
-export type Resource = CheckerResource | z.infer<typeof HttpResource> | z.infer<typeof OtherResource>;
+export type Resource =
+  | CheckerResource
+  | z.infer<typeof HttpResource>
+  | z.infer<typeof RemoteLogResource>
+  | z.infer<typeof OtherResource>;
 
 export const ResourceSchema = z.discriminatedUnion('kind', [
   ...checkerResourceSchemas,
   HttpResource,
+  RemoteLogResource,
   OtherResource,
 ] as unknown as [typeof HttpResource, typeof OtherResource]) as unknown as z.ZodType<Resource>;
 
@@ -258,6 +271,7 @@ export const RESOURCE_KEYS = [
     'kind',
     ...checkerModules().flatMap((m) => Object.keys(m.resource.shape)),
     ...Object.keys(HttpResource.shape),
+    ...Object.keys(remoteLogResourceFields),
     ...Object.keys(resourceCommon),
   ]),
 ];

@@ -86,11 +86,21 @@ try {
   const [wall, user, sys, rssKb] = time.slice(1).map(Number) as [number, number, number, number];
   console.log('');
   console.log(`log entries ${fmt(LOG)}, ledger rows ${fmt(LEDGER)}, in transit ${fmt(MISSING + DIFFERENT)}`);
-  console.log(`drctl reconcile: wall ${wall.toFixed(2)} s, CPU ${(user + sys).toFixed(2)} s (user ${user} + sys ${sys}),`);
+  console.log(
+    `drctl reconcile: wall ${wall.toFixed(2)} s, CPU ${(user + sys).toFixed(2)} s (user ${user} + sys ${sys}),`,
+  );
   console.log(`  ${fmt(LOG / wall)} entries/s, peak RSS ${(rssKb / 1024).toFixed(0)} MB`);
   writeFileSync(
     join(ROOT, 'bench', 'out', 'reconcile.json'),
-    JSON.stringify({ log: LOG, ledger: LEDGER, loadMs, wallS: wall, userS: user, sysS: sys, rssMb: rssKb / 1024 }) + '\n',
+    JSON.stringify({
+      log: LOG,
+      ledger: LEDGER,
+      loadMs,
+      wallS: wall,
+      userS: user,
+      sysS: sys,
+      rssMb: rssKb / 1024,
+    }) + '\n',
   );
 } finally {
   await db.stop();

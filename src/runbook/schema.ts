@@ -184,6 +184,13 @@ export const StepSpecSchema = z.strictObject({
     .union([z.enum(['skip', 'same']), ActionSpecSchema])
     .optional()
     .meta({ description: 'What the step does in a rehearsal: skip, same (default) or another action' }),
+  unplanned: z
+    .union([z.enum(['skip', 'run']), z.strictObject({ replace: ActionSpecSchema })])
+    .optional()
+    .meta({
+      description:
+        'What the step does in an unplanned switch (Main gone, drctl switch --unplanned): skip (e.g. stop traffic on Main), run (default) or { replace: <action> }',
+    }),
 });
 export type StepSpec = z.infer<typeof StepSpecSchema>;
 
@@ -374,6 +381,10 @@ export const RunbookFileSchema = z
     timeout: Duration.optional().meta({ description: 'Timeout of the whole run' }),
     concurrency: z.int().min(1).optional().meta({ description: 'Steps running at once in the whole run' }),
     lock: LockSchema.optional(),
+    dataRiskRole: z.string().optional().meta({
+      description:
+        'The role that accepts data risk: in an unplanned switch it approves going on with funds in transit (RPO not proven)',
+    }),
     include: z
       .array(z.string())
       .optional()
@@ -441,6 +452,17 @@ export interface Step {
   /** In drill mode: skip the step, run it as is, or run another action. */
   drill:
     { mode: 'skip' } | { mode: 'same' } | { mode: 'action'; action: Action; timeoutMs?: number | undefined };
+  /** In an unplanned switch (`--unplanned`): skip, run as is (default), or run another action. */
+  unplanned?:
+    | { mode: 'skip' }
+    | { mode: 'run' }
+    | { mode: 'action'; action: Action; timeoutMs?: number | undefined }
+    | undefined;
+  /**
+   * Set by `drctl switch --unplanned` on MySQL check gates: a replica-only gate, then the
+   * reconcile of these remote-log resources, then an approval by the data-risk role.
+   */
+  unplannedGate?: { remoteLogs: string[]; approver: string } | undefined;
   /** Resources the step touches (its action's resource and `resource:`), for concurrency limits. */
   resources: string[];
   /** Where it was written, for messages. */
@@ -456,6 +478,10 @@ export interface Runbook {
   environment: string;
   direction: Direction;
   drill: boolean;
+  /** `drctl switch --unplanned`: Main may be gone (src/reconcile/unplanned.ts). */
+  unplanned?: boolean | undefined;
+  /** The role that accepts data risk (approves going on with funds in transit). */
+  dataRiskRole?: string | undefined;
   objectives: {
     technicalMs?: number | undefined;
     complianceMs?: number | undefined;

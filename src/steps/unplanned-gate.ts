@@ -2,7 +2,7 @@ import type { CheckResult } from '../../checkers/types.js';
 import { describeChange } from '../reconcile/render.js';
 import { waitForReplicaApplied } from '../reconcile/replica-gate.js';
 import { formatAmounts, rpoEvidence, runReconcile, type ReconcileReport } from '../reconcile/run.js';
-import { resolveSpec, type RemoteLogResource } from '../reconcile/spec.js';
+import { resolveSpec } from '../reconcile/spec.js';
 import type { Action } from '../runbook/schema.js';
 import { redact } from '../util/redact.js';
 import type { StepContext, StepOutcome } from './types.js';
@@ -28,7 +28,7 @@ export async function runUnplannedGate(
     return { ok: false, retryable: false, error: `resource "${check.resource}" is not a mysql resource` };
   let replica;
   try {
-    replica = await waitForReplicaApplied(res.replica, { signal: ctx.signal, log: ctx.log });
+    replica = await waitForReplicaApplied(res.replica, { signal: ctx.signal, log: (line) => ctx.log(line) });
   } catch (err) {
     return { ok: false, error: redact(`replica-only gate could not run: ${(err as Error).message}`) };
   }
@@ -39,7 +39,7 @@ export async function runUnplannedGate(
       if (r?.kind !== 'remote-log') continue;
       const { kind: _k, description: _d, concurrency: _c, owner: _o, ...fields } = r;
       try {
-        const spec = resolveSpec(fields as RemoteLogResource, (f) => `resources.${name}.${f}`);
+        const spec = resolveSpec(fields, (f) => `resources.${name}.${f}`);
         const report = await runReconcile(spec, {
           signal: ctx.signal,
           progress: (n) => ctx.log(`reconcile ${name}: ${n} entries`),

@@ -1,7 +1,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
+import { openSession } from '../../checkers/mysql/session.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { writeRunbook } from '../fixtures/engine-cli.js';
@@ -68,14 +71,8 @@ async function reconcile(...args: string[]) {
   let stderr = '';
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => (
-    (stdout += String(chunk)),
-    true
-  ));
-  process.stderr.write = ((chunk: string | Uint8Array) => (
-    (stderr += String(chunk)),
-    true
-  ));
+  process.stdout.write = (chunk: string | Uint8Array) => ((stdout += String(chunk)), true);
+  process.stderr.write = (chunk: string | Uint8Array) => ((stderr += String(chunk)), true);
   try {
     const exitCode = await main(['node', 'drctl', 'reconcile', ...args]);
     return { exitCode, stdout, stderr };
@@ -304,5 +301,24 @@ describe('drctl reconcile', () => {
     expect(r.stderr).toContain(`remote log recon@127.0.0.1:${port}: cannot connect (ECONNREFUSED)`);
     expect(r.stderr).not.toContain(PW);
     expect([await rc.smembers('s6.bl'), await rc.hgetall('s6.bl:reason')]).toEqual(before);
+  });
+
+  it('keeps no query result alive once it is returned (memory stays bounded over a long walk)', async () => {
+    // A walk of 1,000,000 log entries reached 1 GB RSS: every result stayed reachable from the
+    // session's never-settling failure promise, through a Promise.race reaction per query.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s = await openSession(dsn, 'source', { label: 'remote log' });
+    try {
+      gc();
+      const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+      const before = used();
+      for (let i = 0; i < 60; i++) await s.queryRaw("SELECT REPEAT('x', 1000000) AS big");
+      gc();
+      const grown = (used() - before) / 1e6;
+      expect(grown).toBeLessThan(20);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -148,11 +148,9 @@ steps:
     const of = <T extends JournalEvent['type']>(t: T) =>
       run.events.filter((e): e is Extract<JournalEvent, { type: T }> => e.type === t);
     expect(run.result.status).toBe('succeeded');
-    expect(of('step-skipped')).toEqual(
-      [{ type: 'step-skipped', step: 'stop-main', reason: 'unplanned: skipped (Main may be gone)' }].map(
-        (e) => expect.objectContaining(e),
-      ),
-    );
+    expect(of('step-skipped').map((e) => [e.step, e.reason])).toEqual([
+      ['stop-main', 'unplanned: skipped (Main may be gone)'],
+    ]);
     const gate = of('gate-result')[0]!.result;
     expect(gate.status).toBe('unverified');
     expect(gate.summary).toContain(

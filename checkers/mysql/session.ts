@@ -31,6 +31,8 @@ export interface SessionOptions {
    * Default 5 s.
    */
   livenessIntervalMs?: number;
+  /** What messages call this server instead of the side, e.g. `remote log` (drctl reconcile). */
+  label?: string;
 }
 
 /** The connection to one side broke or the server stopped answering: nothing more can be judged. */
@@ -76,10 +78,11 @@ function isConnectionLoss(err: unknown): boolean {
 
 export async function openSession(
   dsnText: string,
-  side: 'source' | 'target',
+  sessionSide: 'source' | 'target',
   opts: SessionOptions = {},
 ): Promise<Session> {
-  const dsn = parseMysqlDsn(dsnText, side === 'source' ? '--source' : '--target');
+  const side: string = opts.label ?? sessionSide;
+  const dsn = parseMysqlDsn(dsnText, opts.label ?? (side === 'source' ? '--source' : '--target'));
   const connectTimeout = opts.connectTimeoutMs ?? 10_000;
   const livenessMs = opts.livenessIntervalMs ?? 5_000;
   const signal = opts.signal;
@@ -103,20 +106,21 @@ export async function openSession(
   }
   conn.on('error', () => undefined);
 
-  // One way to fail every pending query at once: loss found by the watchdog, or an abort.
+  // One way to fail every pending query at once: loss found by the watchdog, or an abort. Each
+  // query races a promise of its own, dropped when the query ends: racing one long-lived promise
+  // kept a reaction per query on it, and with it every result ever read (a 1M-entry reconcile
+  // reached 1 GB RSS).
   let failure: Error | undefined;
-  let fail: (err: Error) => void = () => undefined;
-  const failed = new Promise<never>((_resolve, reject) => {
-    fail = (err: Error) => {
-      if (failure) return;
-      failure = err;
-      reject(err);
-      hardClose(conn);
-      if (probe) hardClose(probe);
-      probeAbort.abort(err);
-    };
-  });
-  failed.catch(() => undefined);
+  const waiting = new Set<(err: Error) => void>();
+  const fail = (err: Error) => {
+    if (failure) return;
+    failure = err;
+    for (const reject of waiting) reject(err);
+    waiting.clear();
+    hardClose(conn);
+    if (probe) hardClose(probe);
+    probeAbort.abort(err);
+  };
   const onAbort = () => fail(aborted());
   // Read through a function: set from callbacks, which flow analysis does not see.
   const currentFailure = (): Error | undefined => failure;
@@ -163,6 +167,10 @@ export async function openSession(
     const watchdog = setInterval(() => void checkAlive(), livenessMs);
     const pending = run();
     pending.catch(() => undefined);
+    let rejectThis: (err: Error) => void = () => undefined;
+    const failed = new Promise<never>((_resolve, reject) => (rejectThis = reject));
+    failed.catch(() => undefined);
+    waiting.add(rejectThis);
     try {
       return await Promise.race([pending, failed]);
     } catch (err) {
@@ -178,12 +186,13 @@ export async function openSession(
       }
       throw toQueryError(err, dsn, side, sql);
     } finally {
+      waiting.delete(rejectThis);
       clearInterval(watchdog);
     }
   };
 
   const session: Session = {
-    side,
+    side: sessionSide,
     display: dsn.display,
     async query<T>(sql: string, values?: unknown[]) {
       const [rows] = await guarded(sql, () => conn.query(sql, values));

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   report: async () => (await import('./commands/report.js')).registerReport,
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   init: async () => (await import('./commands/init.js')).registerInit,
+  reconcile: async () => (await import('./commands/reconcile.js')).registerReconcile,
 };
 
 /** The commander program for `argv`; each command lives in commands/<name>.ts. */

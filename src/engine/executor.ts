@@ -243,7 +243,11 @@ export class Executor {
             if (schedule.instant.has(id)) {
               // Skipped in a drill: takes no time, so its dependents may start in this same pass
               // (as in the forecast).
-              this.emit({ type: 'step-skipped', step: id, reason: 'drill: skipped in rehearsal' });
+              const reason =
+                this.opts.runbook.unplanned && step.unplanned?.mode === 'skip'
+                  ? 'unplanned: skipped (Main may be gone)'
+                  : 'drill: skipped in rehearsal';
+              this.emit({ type: 'step-skipped', step: id, reason });
               this.failpoint.afterFinished(id);
               scheduler.finish(id, true);
               continue;

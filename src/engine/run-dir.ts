@@ -12,6 +12,8 @@ export interface Invocation {
   file: string;
   direction: 'switchover' | 'switchback';
   drill: boolean;
+  /** `drctl switch --unplanned` (Main may be gone). */
+  unplanned?: boolean | undefined;
   dryRun: boolean;
   environment: string;
   vars: Record<string, string>;

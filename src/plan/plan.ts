@@ -183,9 +183,13 @@ function scheduleOf(
       resources: Object.fromEntries(Object.entries(runbook.resources).map(([k, v]) => [k, v.concurrency])),
     },
     selected: options.selected,
-    instant: new Set(
-      runbook.drill ? runbook.steps.filter((s) => s.drill.mode === 'skip').map((s) => s.id) : [],
-    ),
+    instant: new Set([
+      ...(runbook.drill ? runbook.steps.filter((s) => s.drill.mode === 'skip').map((s) => s.id) : []),
+      // `drctl switch --unplanned`: a step that needs Main (stop traffic on it…) is skipped.
+      ...(runbook.unplanned
+        ? runbook.steps.filter((s) => s.unplanned?.mode === 'skip').map((s) => s.id)
+        : []),
+    ]),
   };
 }
 

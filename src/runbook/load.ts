@@ -215,6 +215,7 @@ export function loadRunbook(file: string, options: LoadOptions = {}): LoadedRunb
     environment,
     direction,
     drill,
+    ...(rb.dataRiskRole === undefined ? {} : { dataRiskRole: rb.dataRiskRole }),
     objectives: {
       technicalMs: ms(rb.objectives?.rto?.technical),
       complianceMs: ms(rb.objectives?.rto?.compliance),
@@ -293,6 +294,8 @@ function anchorRunSteps(step: Step, dir: string): void {
   step.action = anchor(step.action);
   if (step.rollback) step.rollback = { ...step.rollback, action: anchor(step.rollback.action) };
   if (step.drill.mode === 'action') step.drill = { ...step.drill, action: anchor(step.drill.action) };
+  if (step.unplanned?.mode === 'action')
+    step.unplanned = { ...step.unplanned, action: anchor(step.unplanned.action) };
 }
 
 const LOCK_TTL_DEFAULT_MS = 30_000;

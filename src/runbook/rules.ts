@@ -123,6 +123,15 @@ function toStep(spec: StepSpec, origin: Origin, rb: RunbookFile, diags: Diagnost
     if (da)
       drill = { mode: 'action', action: da, timeoutMs: d.timeout ? parseDuration(d.timeout) : undefined };
   }
+  let unplanned: Step['unplanned'];
+  if (spec.unplanned === 'skip') unplanned = { mode: 'skip' };
+  else if (spec.unplanned === 'run') unplanned = { mode: 'run' };
+  else if (spec.unplanned) {
+    const u = spec.unplanned.replace;
+    const ua = actionAt(() => toAction(u, spec.owner), origin, ['unplanned', 'replace'], diags);
+    if (ua)
+      unplanned = { mode: 'action', action: ua, timeoutMs: u.timeout ? parseDuration(u.timeout) : undefined };
+  }
   if (!action) return undefined;
   const timeout = spec.timeout ?? rb.defaults?.timeout;
   const resources = [...new Set([...resourcesOf(action), ...(spec.resource ? [spec.resource] : [])])];
@@ -147,6 +156,7 @@ function toStep(spec: StepSpec, origin: Origin, rb: RunbookFile, diags: Diagnost
         }
       : undefined,
     drill,
+    ...(unplanned ? { unplanned } : {}),
     resources,
     source: { file: origin.file.display, line: locate(origin.file, origin.path).line },
   };

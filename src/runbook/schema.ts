@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkerModules, registeredKinds, type CheckerKind, type checkers } from '../../checkers/index.js';
 import { parseDuration } from '../util/duration.js';
+import { remoteLogResourceFields } from '../reconcile/spec.js';
 
 /**
  * The runbook language (drctl/v1). Two layers:
@@ -183,6 +184,13 @@ export const StepSpecSchema = z.strictObject({
     .union([z.enum(['skip', 'same']), ActionSpecSchema])
     .optional()
     .meta({ description: 'What the step does in a rehearsal: skip, same (default) or another action' }),
+  unplanned: z
+    .union([z.enum(['skip', 'run']), z.strictObject({ replace: ActionSpecSchema })])
+    .optional()
+    .meta({
+      description:
+        'What the step does in an unplanned switch (Main gone, drctl switch --unplanned): skip (e.g. stop traffic on Main), run (default) or { replace: <action> }',
+    }),
 });
 export type StepSpec = z.infer<typeof StepSpecSchema>;
 
@@ -231,6 +239,13 @@ const HttpResource = z.strictObject({
   ...resourceCommon,
 });
 
+/** The remote log of payments in a third site and the DR ledger it is reconciled against (drctl reconcile). */
+const RemoteLogResource = z.strictObject({
+  kind: z.literal('remote-log'),
+  ...remoteLogResourceFields,
+  ...resourceCommon,
+});
+
 const OtherResource = z
   .strictObject({
     kind: z.enum(['kafka', 'zookeeper', 'mq', 'service', 'channel', 'network']),
@@ -244,11 +259,16 @@ export type CheckerResource = {
 }[CheckerKind];
 type ResourceCommon = z.infer<z.ZodObject<typeof resourceCommon>>;
 
-export type Resource = CheckerResource | z.infer<typeof HttpResource> | z.infer<typeof OtherResource>;
+export type Resource =
+  | CheckerResource
+  | z.infer<typeof HttpResource>
+  | z.infer<typeof RemoteLogResource>
+  | z.infer<typeof OtherResource>;
 
 export const ResourceSchema = z.discriminatedUnion('kind', [
   ...checkerResourceSchemas,
   HttpResource,
+  RemoteLogResource,
   OtherResource,
 ] as unknown as [typeof HttpResource, typeof OtherResource]) as unknown as z.ZodType<Resource>;
 
@@ -258,6 +278,7 @@ export const RESOURCE_KEYS = [
     'kind',
     ...checkerModules().flatMap((m) => Object.keys(m.resource.shape)),
     ...Object.keys(HttpResource.shape),
+    ...Object.keys(remoteLogResourceFields),
     ...Object.keys(resourceCommon),
   ]),
 ];
@@ -426,6 +447,10 @@ export const RunbookFileSchema = z
     concurrency: z.int().min(1).optional().meta({ description: 'Steps running at once in the whole run' }),
     lock: LockSchema.optional(),
     notify: NotifySchema.optional(),
+    dataRiskRole: z.string().optional().meta({
+      description:
+        'The role that accepts data risk: in an unplanned switch it approves going on with funds in transit (RPO not proven)',
+    }),
     include: z
       .array(z.string())
       .optional()
@@ -493,6 +518,17 @@ export interface Step {
   /** In drill mode: skip the step, run it as is, or run another action. */
   drill:
     { mode: 'skip' } | { mode: 'same' } | { mode: 'action'; action: Action; timeoutMs?: number | undefined };
+  /** In an unplanned switch (`--unplanned`): skip, run as is (default), or run another action. */
+  unplanned?:
+    | { mode: 'skip' }
+    | { mode: 'run' }
+    | { mode: 'action'; action: Action; timeoutMs?: number | undefined }
+    | undefined;
+  /**
+   * Set by `drctl switch --unplanned` on MySQL check gates: a replica-only gate, then the
+   * reconcile of these remote-log resources, then an approval by the data-risk role.
+   */
+  unplannedGate?: { remoteLogs: string[]; approver: string } | undefined;
   /** Resources the step touches (its action's resource and `resource:`), for concurrency limits. */
   resources: string[];
   /** Where it was written, for messages. */
@@ -508,6 +544,10 @@ export interface Runbook {
   environment: string;
   direction: Direction;
   drill: boolean;
+  /** `drctl switch --unplanned`: Main may be gone (src/reconcile/unplanned.ts). */
+  unplanned?: boolean | undefined;
+  /** The role that accepts data risk (approves going on with funds in transit). */
+  dataRiskRole?: string | undefined;
   objectives: {
     technicalMs?: number | undefined;
     complianceMs?: number | undefined;

@@ -4,6 +4,7 @@ import type { Resource } from '../runbook/schema.js';
 import { redact, registerSecret } from '../util/redact.js';
 import { abortReason } from './run.js';
 import type { StepHandler, StepOutcome } from './types.js';
+import { runUnplannedGate } from './unplanned-gate.js';
 
 /** The endpoints a checker compares, from a runbook resource of the check's kind. */
 export function checkTargetFromResource(
@@ -26,7 +27,10 @@ export const checkHandler: StepHandler<'check'> = {
     const opts = Object.keys(check.options).length > 0 ? ` ${JSON.stringify(check.options)}` : '';
     return redact(`check ${check.kind} on ${check.resource}${opts}`);
   },
-  async execute({ check }, ctx): Promise<StepOutcome> {
+  async execute(action, ctx): Promise<StepOutcome> {
+    // drctl switch --unplanned: Main may be gone; the gate judges the replica alone.
+    if (ctx.step.unplannedGate) return runUnplannedGate(action, ctx.step.unplannedGate, ctx);
+    const { check } = action;
     const checker = await loadChecker(check.kind);
     if (checker === undefined) {
       return {

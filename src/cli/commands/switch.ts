@@ -11,6 +11,7 @@ import { buildPlan } from '../../plan/plan.js';
 import type { Plan } from '../../plan/types.js';
 import { loadRunbook, type LoadedRunbook } from '../../runbook/load.js';
 import type { Direction } from '../../runbook/schema.js';
+import { applyUnplanned } from '../../reconcile/unplanned.js';
 import { formatDuration } from '../../util/duration.js';
 import { redact } from '../../util/redact.js';
 import { nodeSupportNotice } from '../node-support.js';
@@ -20,6 +21,7 @@ import { printError, printLine } from '../output.js';
 interface SwitchOptions {
   direction?: Direction;
   drill?: boolean;
+  unplanned?: boolean;
   dryRun?: boolean;
   yes?: boolean;
   only?: string;
@@ -53,6 +55,10 @@ export function registerSwitch(program: Command): void {
       parseDirection,
     )
     .option('--drill', "rehearsal: run each step's drill variant (skip, same or another action)")
+    .option(
+      '--unplanned',
+      "Main may be gone: steps run their unplanned: variant, MySQL gates become replica-only gates + reconcile + the data-risk role's approval (docs/reconcile.md)",
+    )
     .option('--dry-run', 'change nothing: show what each step would do')
     .option('--yes', 'start without typing the runbook name to confirm')
     .option('--only <ids>', 'run only these steps (comma-separated ids or globs such as switch-*)')
@@ -75,12 +81,13 @@ export function registerSwitch(program: Command): void {
       const vars = opts.var ?? {};
       const dryRun = opts.dryRun ?? false;
       // A preview needs no production secrets: a missing one becomes a visible placeholder.
-      const runbook = loadRunbook(file, {
+      const loaded = loadRunbook(file, {
         ...(opts.direction ? { direction: opts.direction } : {}),
         ...(opts.drill ? { drill: true } : {}),
         vars,
         lenientSecrets: dryRun,
       });
+      const runbook = opts.unplanned ? applyUnplanned(loaded) : loaded;
       printLoadWarnings(runbook);
       if (runbook.placeholders.length > 0 && !dryRun) {
         // Only a literal placeholder in the file gets here (a strict load refuses a missing secret).
@@ -103,6 +110,7 @@ export function registerSwitch(program: Command): void {
           file: resolve(file),
           direction: runbook.direction,
           drill: runbook.drill,
+          ...(opts.unplanned ? { unplanned: true } : {}),
           dryRun,
           environment: runbook.environment,
           vars,

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   check: async () => (await import('./commands/check.js')).registerCheckCommands,
   report: async () => (await import('./commands/report.js')).registerReport,
   verify: async () => (await import('./commands/verify.js')).registerVerify,
+  preflight: async () => (await import('./commands/preflight.js')).registerPreflight,
 };
 
 /** The commander program for `argv`; each command lives in commands/<name>.ts. */

@@ -109,7 +109,10 @@ try {
     ['one cluster never answers', write(5), '3s'],
   ] as const) {
     const r = await timed(['preflight', file, '--timeout', timeout, '--json']);
-    const report = JSON.parse(r.out) as { counts: { ok: number; warning: number; fail: number }; durationMs: number };
+    const report = JSON.parse(r.out) as {
+      counts: { ok: number; warning: number; fail: number };
+      durationMs: number;
+    };
     rows.push(
       `${name.padEnd(26)} ${String(CLUSTERS).padStart(8)} ${String(DATABASES).padStart(9)} ${String(PAIRS).padStart(6)} ${timeout.padStart(7)} ${(r.wallMs / 1000).toFixed(2).padStart(8)}s ${(report.durationMs / 1000).toFixed(2).padStart(8)}s ${(r.rssKb / 1024).toFixed(0).padStart(7)} MB  exit ${r.code}  ok ${report.counts.ok} warn ${report.counts.warning} fail ${report.counts.fail}`,
     );

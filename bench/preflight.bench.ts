@@ -112,7 +112,10 @@ try {
     const report = JSON.parse(r.out) as {
       counts: { ok: number; warning: number; fail: number };
       durationMs: number;
+      lines: { status: string; group: string; item: string; message: string }[];
     };
+    for (const l of report.lines.filter((x) => x.status !== 'ok').slice(0, 5))
+      process.stdout.write(`  ${name}: ${l.status} ${l.group} ${l.item}: ${l.message}\n`);
     rows.push(
       `${name.padEnd(26)} ${String(CLUSTERS).padStart(8)} ${String(DATABASES).padStart(9)} ${String(PAIRS).padStart(6)} ${timeout.padStart(7)} ${(r.wallMs / 1000).toFixed(2).padStart(8)}s ${(report.durationMs / 1000).toFixed(2).padStart(8)}s ${(r.rssKb / 1024).toFixed(0).padStart(7)} MB  exit ${r.code}  ok ${report.counts.ok} warn ${report.counts.warning} fail ${report.counts.fail}`,
     );

@@ -66,7 +66,9 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
     const state = i === 0;
     const steps = chooseSteps(rb, opts);
     const uses = collectUses(rb, steps);
-    const otherUses = otherDirectionUses(get, direction, opts);
+    // The other direction is loaded only for what it tells: the values its redis steps set.
+    const needsOther = [...uses.values()].some((u) => u.resource.kind === 'redis' && u.sets.size > 0);
+    const otherUses = needsOther ? otherDirectionUses(get, direction, opts) : undefined;
     for (const use of uses.values()) {
       limits[use.name] = use.resource.concurrency;
       const missing = findPlaceholders(use.resource);

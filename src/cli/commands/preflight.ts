@@ -100,15 +100,20 @@ export function registerPreflight(program: Command): void {
         });
       const timeoutMs = opts.timeout === undefined ? undefined : parseTimeout(opts.timeout);
       const history = opts.history ? readRunHistory(opts.history) : undefined;
-      const load = (direction: Direction) =>
-        loadRunbook(file, {
-          direction,
-          ...(opts.drill ? { drill: true } : {}),
-          vars: opts.var ?? {},
-          lenientSecrets: true,
-        });
+      let ownLoad: LoadedRunbook | undefined;
+      const load = (direction: Direction | undefined): LoadedRunbook =>
+        direction !== undefined && ownLoad?.direction === direction
+          ? ownLoad
+          : loadRunbook(file, {
+              ...(direction ? { direction } : {}),
+              ...(opts.drill ? { drill: true } : {}),
+              vars: opts.var ?? {},
+              lenientSecrets: true,
+            });
       const primary = opts.direction === 'both' || opts.direction === undefined ? undefined : opts.direction;
-      const own = primary ?? loadRunbook(file, { vars: opts.var ?? {}, lenientSecrets: true }).direction;
+      // Without --direction the runbook's own direction: that load is the one probed (loaded once).
+      if (primary === undefined) ownLoad = load(undefined);
+      const own = primary ?? ownLoad!.direction;
       const directions: Direction[] =
         opts.direction === 'both' ? [own, own === 'switchover' ? 'switchback' : 'switchover'] : [own];
       const seen = new Set<string>();

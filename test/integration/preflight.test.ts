@@ -483,6 +483,9 @@ describe('switch runs the preflight first', () => {
       expect(skipped.exitCode, skipped.stdout + skipped.stderr).toBe(0);
       expect(skipped.stderr).toMatch(/preflight skipped by .*: INC-42 DR must open now \(journaled\)/);
       expect(existsSync(marker)).toBe(true);
+      expect(skipped.stdout).toMatch(
+        /started: pf-lab switchover.*; preflight skipped by .*: INC-42 DR must open now/,
+      );
       const run = listRunDirs(runsDir).find((d) =>
         readFileSync(join(runsDir, d, 'journal.jsonl'), 'utf8').includes('INC-42'),
       );

@@ -88,7 +88,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
     }
     probes.push(...stepProbes(rb, steps, dir));
     staticLines.push(
-      ...secretLines(rb, steps, dir),
+      ...secretLines(rb, steps, dir, new Set(uses.keys())),
       ...roleLines(rb, steps, dir),
       ...durationLines(rb, steps, opts, dir),
     );
@@ -229,6 +229,8 @@ function durationLines(
   opts: PreflightOptions,
   direction: Direction | undefined,
 ): ProbeLine[] {
+  // A part of the plan has no RTO of its own: the forecast is said for the whole runbook only.
+  if (steps.length < rb.steps.length) return [];
   const selected = new Set(steps.map((s) => s.id));
   const plan = buildPlan(rb, { history: opts.history, selected });
   const base = { group: 'durations', kind: 'estimate', direction };

@@ -15,6 +15,9 @@ const SHELL_BUILTINS = new Set(
 );
 
 const groupOf = (step: Step): string => `steps of ${step.module ?? 'the runbook'}`;
+/** Steps of one module are grouped under it; a program or host several modules use, under "steps". */
+const groupOfAll = (steps: Step[]): string =>
+  new Set(steps.map(groupOf)).size === 1 ? groupOf(steps[0]!) : 'steps of several modules';
 
 /** The program a run action starts, and where it looks for it. */
 function programOf(
@@ -125,7 +128,7 @@ export function stepProbes(runbook: Runbook, steps: Step[], direction: Direction
           .join(', ')} and ${ss.length - 2} more`;
   const probes: Probe[] = [];
   for (const { p, steps: ss } of programs.values()) {
-    const group = groupOf(ss[0]!);
+    const group = groupOfAll(ss);
     probes.push({
       key: `run:${p.cwd}:${p.program}`,
       group,
@@ -148,7 +151,7 @@ export function stepProbes(runbook: Runbook, steps: Step[], direction: Direction
     });
   }
   for (const [host, { steps: ss }] of hosts) {
-    const group = groupOf(ss[0]!);
+    const group = groupOfAll(ss);
     probes.push({
       key: `http:${host}`,
       group,
@@ -188,36 +191,43 @@ export function secretLines(
   runbook: Runbook & { placeholders: string[] },
   steps: Step[],
   direction: Direction | undefined,
+  usedResources: ReadonlySet<string>,
 ): ProbeLine[] {
   const base = { group: 'secrets', kind: 'secret', direction };
-  return runbook.placeholders.map((p) => {
-    const users = [
-      ...Object.entries(runbook.resources)
-        .filter(([, r]) => findPlaceholders(r).includes(p))
-        .map(([n]) => `resource ${n}`),
-      ...steps.filter((s) => findPlaceholders(s).includes(p)).map((s) => `step ${s.id}`),
-    ];
-    const where =
-      users.length === 0
-        ? ''
-        : ` (used by ${users.length <= 3 ? users.join(', ') : `${users.slice(0, 3).join(', ')} and ${users.length - 3} more`})`;
-    const [source, name] = [p.slice(0, p.indexOf(':')), p.slice(p.indexOf(':') + 1)];
-    return source === 'env'
-      ? line(
-          base,
-          p,
-          'fail',
-          `environment variable ${name} is not set${where}`,
-          `export ${name}=… in the shell that runs drctl (read it from the vault; never type it on the command line)`,
-        )
-      : line(
-          base,
-          p,
-          'fail',
-          `file ${name} cannot be read${where}`,
-          `put the file at ${name} (readable by this user), or fix the \${file:…} path`,
-        );
+  const used = findPlaceholders({
+    steps,
+    resources: Object.entries(runbook.resources).filter(([n]) => usedResources.has(n)),
   });
+  return runbook.placeholders
+    .filter((p) => used.includes(p))
+    .map((p) => {
+      const users = [
+        ...Object.entries(runbook.resources)
+          .filter(([n, r]) => usedResources.has(n) && findPlaceholders(r).includes(p))
+          .map(([n]) => `resource ${n}`),
+        ...steps.filter((s) => findPlaceholders(s).includes(p)).map((s) => `step ${s.id}`),
+      ];
+      const where =
+        users.length === 0
+          ? ''
+          : ` (used by ${users.length <= 3 ? users.join(', ') : `${users.slice(0, 3).join(', ')} and ${users.length - 3} more`})`;
+      const [source, name] = [p.slice(0, p.indexOf(':')), p.slice(p.indexOf(':') + 1)];
+      return source === 'env'
+        ? line(
+            base,
+            p,
+            'fail',
+            `environment variable ${name} is not set${where}`,
+            `export ${name}=… in the shell that runs drctl (read it from the vault; never type it on the command line)`,
+          )
+        : line(
+            base,
+            p,
+            'fail',
+            `file ${name} cannot be read${where}`,
+            `put the file at ${name} (readable by this user), or fix the \${file:…} path`,
+          );
+    });
 }
 
 /** Every manual step's approving roles must have someone in them. */

@@ -164,7 +164,13 @@ async function main(): Promise<number> {
       log(
         'data-loss variant: DR replication link cut (replica IO thread stopped) while payments kept landing on Main',
       );
-      const code = await switchAndReport(lab, 'runbooks/demo/switchover.yaml', 'data-loss', vars);
+      // The preflight would refuse this switch (the replica's IO thread is stopped); the variant
+      // skips it, on the record, to show the mysql gate stopping the switch by itself.
+      const skip = ['--skip-preflight', '--reason', 'demo: DR link cut on purpose to show the mysql gate'];
+      const code = await switchAndReport(lab, 'runbooks/demo/switchover.yaml', 'data-loss', [
+        ...vars,
+        ...skip,
+      ]);
       if (code === 1)
         log(
           'as intended: the mysql gate found transactions missing on DR and the switch stopped before promotion',

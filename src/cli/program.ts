@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   init: async () => (await import('./commands/init.js')).registerInit,
   reconcile: async () => (await import('./commands/reconcile.js')).registerReconcile,
+  preflight: async () => (await import('./commands/preflight.js')).registerPreflight,
 };
 
 /** The commander program for `argv`; each command lives in commands/<name>.ts. */

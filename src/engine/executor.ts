@@ -1,7 +1,13 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../../checkers/types.js';
-import type { JournalEvent, JournalEventBody, JournalStepInfo, RunStatus } from '../journal/events.js';
+import type {
+  JournalEvent,
+  JournalEventBody,
+  JournalStepInfo,
+  PreflightRecord,
+  RunStatus,
+} from '../journal/events.js';
 import type { JournalWriter } from '../journal/journal.js';
 import type { Plan } from '../plan/types.js';
 import { Scheduler } from '../plan/scheduler.js';
@@ -62,6 +68,8 @@ export interface ExecutorOptions {
   lockGuard?: LockGuard | undefined;
   /** Replaces how actions run (benchmarks measure the executor alone with a no-op). */
   runAction?: ((action: Action, ctx: StepContext) => Promise<StepOutcome>) | undefined;
+  /** The switch's preflight (or its skip and reason), journaled in run-started. */
+  preflight?: PreflightRecord | undefined;
 }
 
 export interface RunResult {
@@ -203,6 +211,7 @@ export class Executor {
         drill: runbook.drill,
         dryRun: this.opts.dryRun,
         ...(placeholders.length > 0 ? { placeholders } : {}),
+        ...(this.opts.preflight ? { preflight: this.opts.preflight } : {}),
         who: describeWho(),
         objectives: stripUndefined(runbook.objectives),
         rto: stripUndefined(runbook.rto),

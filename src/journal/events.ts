@@ -25,6 +25,17 @@ export interface JournalStepInfo {
 }
 
 /** Fields the journal adds to every event. */
+/** The preflight of a switch, as journaled in run-started. Never a secret: lines are redacted. */
+export interface PreflightRecord {
+  status: 'ready' | 'warnings' | 'failed' | 'skipped';
+  /** `--skip-preflight --reason …`: who skipped it and why. */
+  skipped?: { reason: string; by: string };
+  counts?: { ok: number; warning: number; fail: number };
+  durationMs?: number;
+  /** The warning and fail lines (bounded). */
+  problems?: { status: 'warning' | 'fail'; group: string; item: string; message: string }[];
+}
+
 export interface EventEnvelope {
   /** 0-based position in the journal. */
   seq: number;
@@ -46,6 +57,8 @@ export type JournalEventBody =
       dryRun: boolean;
       /** A dry run previewed without these secrets (`env:NAME`, `file:PATH`): placeholders stood in. */
       placeholders?: string[];
+      /** What `drctl preflight` found before the start, or why it was skipped (`--skip-preflight --reason`). */
+      preflight?: PreflightRecord;
       who: { user: string; host: string; pid: number; argv: string[]; version: string };
       objectives: { technicalMs?: number; complianceMs?: number; rpo?: number };
       rto: { technical?: { from: string; to: string }; compliance?: { from: string; to: string } };

@@ -381,7 +381,17 @@ describe('Ctrl-C of drctl switch while a step waits on a SIGSTOPped server', () 
       let child: ReturnType<typeof spawnCli> | undefined;
       try {
         if (c.freeze === 'before') process.kill(pid, 'SIGSTOP');
-        child = spawnCli(['switch', file, '--yes', '--runs-dir', runs]);
+        // The preflight would find the frozen server first: skip it to test the step itself.
+        child = spawnCli([
+          'switch',
+          file,
+          '--yes',
+          '--runs-dir',
+          runs,
+          '--skip-preflight',
+          '--reason',
+          'test: a server is frozen on purpose',
+        ]);
         // Wait until the step started (journaled), then give it time to reach the server.
         const journal = (): string | undefined => {
           const id = listRunDirs(runs)[0];

@@ -9,6 +9,7 @@ import { ConfigError, DrctlError, ExitCode, UsageError, formatDiagnostic } from 
 import { makeRunId, resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
 import type { Plan } from '../../plan/types.js';
+import { preflightBeforeSwitch } from '../../preflight/switch-gate.js';
 import { loadRunbook, type LoadedRunbook } from '../../runbook/load.js';
 import type { Direction } from '../../runbook/schema.js';
 import { applyUnplanned } from '../../reconcile/unplanned.js';
@@ -29,6 +30,8 @@ interface SwitchOptions {
   concurrency?: number;
   var?: Record<string, string>;
   runsDir?: string;
+  skipPreflight?: boolean;
+  reason?: string;
 }
 
 export function parseConcurrency(value: string): number {
@@ -70,6 +73,8 @@ export function registerSwitch(program: Command): void {
     )
     .option('--var <name=value>', 'set a var (repeatable)', collectVar)
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .option('--skip-preflight', 'start without the preflight (needs --reason; journaled)')
+    .option('--reason <text>', 'why the preflight is skipped (with --skip-preflight)')
     .addHelpText(
       'after',
       '\nExamples:\n  drctl switch runbooks/id-bank/switchover.yaml\n  drctl switch runbooks/id-bank/switchover.yaml --drill --yes\n  drctl switch runbooks/id-bank/switchback.yaml --direction switchback --dry-run\n  drctl switch rb.yaml --only "switch-*" --var wave=2\n\nFollow it from another terminal: drctl status latest --follow\nApprove a manual step:          drctl approve latest <step> --as <name>\n',
@@ -98,6 +103,18 @@ export function registerSwitch(program: Command): void {
       const selected = selectSteps(runbook.steps, opts.only, opts.from);
       const plan = buildPlan(runbook, { concurrency: opts.concurrency, selected });
       printPlanSummary(runbook, plan, selected, dryRun);
+      // Live, read-only probes of what the selected steps use: a fail refuses the start.
+      const preflight = await preflightBeforeSwitch({
+        file,
+        runbook,
+        selected,
+        vars,
+        dryRun,
+        skip: opts.skipPreflight ?? false,
+        reason: opts.reason,
+        print: printLine,
+        warn: (w) => printError(w, 'warning'),
+      });
       if (!dryRun && !opts.yes)
         await confirmByName(runbook.name, `start the ${runbook.direction}${runbook.drill ? ' drill' : ''}`);
       const runsDir = resolveRunsDir(opts.runsDir);
@@ -127,6 +144,7 @@ export function registerSwitch(program: Command): void {
           dryRun,
           plan,
           lock,
+          preflight,
           tty: process.stdout.isTTY === true,
         });
         printOutcome(loc.id, result.status, result.durationMs, result.error);

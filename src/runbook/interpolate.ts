@@ -173,7 +173,7 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
   const ext = extname(full).toLowerCase();
   if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
     try {
-      return parsedData(full, text);
+      return parseYaml(text) as unknown;
     } catch (err) {
       problems.push({
         severity: 'error',
@@ -185,24 +185,6 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
   const value = text.trim();
   registerSecret(value);
   return value;
-}
-
-/**
- * The last parse of each data file, reused while its text is unchanged: a data list named by
- * hundreds of steps (and loaded once per direction) is parsed once. Each caller gets its own
- * copy, so nothing a caller does to a value reaches another. A few files are kept.
- */
-const dataCache = new Map<string, { text: string; value: unknown }>();
-const DATA_CACHE_FILES = 64;
-
-function parsedData(full: string, text: string): unknown {
-  let hit = dataCache.get(full);
-  if (!hit || hit.text !== text) {
-    hit = { text, value: parseYaml(text) as unknown };
-    if (dataCache.size >= DATA_CACHE_FILES) dataCache.delete(dataCache.keys().next().value!);
-    dataCache.set(full, hit);
-  }
-  return hit.value !== null && typeof hit.value === 'object' ? structuredClone(hit.value) : hit.value;
 }
 
 const SEGMENT_RE = /([^.[\]]+)|\[(\d+)\]/g;

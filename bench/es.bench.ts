@@ -7,13 +7,20 @@
  *   npm run build && node --import tsx bench/es.bench.ts
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSearch, type SearchFlavor, type SearchServer } from '../test/harness/search.js';
 
 const DOCS = Number(process.env.DRCTL_BENCH_ES_DOCS ?? 1_000_000);
 const FLAVOR = (process.env.DRCTL_BENCH_ES_FLAVOR ?? 'opensearch') as SearchFlavor;
 const HEAP_MB = Number(process.env.DRCTL_BENCH_ES_HEAP_MB ?? 768);
-/** Sort/match key: `_id` (default) or the keyword field `id` (DRCTL_BENCH_ES_ID_FIELD=id). */
+/**
+ * The peer: raw scans sorted on the keyword field `id` (DRCTL_BENCH_ES_RAW_SORT=_id sorts on _id,
+ * which Elasticsearch 8 refuses). drctl runs with default flags unless DRCTL_BENCH_ES_ID_FIELD
+ * names its --id-field.
+ */
+const RAW_SORT = process.env.DRCTL_BENCH_ES_RAW_SORT ?? 'id';
 const ID_FIELD = process.env.DRCTL_BENCH_ES_ID_FIELD;
 const INDEX = 'bench-payments';
 const BULK = 5000;
@@ -95,7 +102,7 @@ async function rawScan(url: string, flavor: SearchFlavor, sort: 'id' | 'doc'): P
       {
         size: 1000,
         pit: { id: pit, keep_alive: '5m' },
-        sort: sort === 'id' ? [{ [ID_FIELD ?? '_id']: 'asc' }] : ['_doc'],
+        sort: sort === 'id' ? [{ [RAW_SORT]: 'asc' }] : [os ? '_doc' : '_shard_doc'],
         track_total_hits: false,
         ...(after ? { search_after: after } : {}),
       },
@@ -109,25 +116,32 @@ async function rawScan(url: string, flavor: SearchFlavor, sort: 'id' | 'doc'): P
   return n;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+/** Wall time and this process's CPU time (user + sys) of `fn`: the raw scans' client side. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number }> {
   const t = performance.now();
+  const c = process.cpuUsage();
   const value = await fn();
-  return { value, ms: performance.now() - t };
+  const d = process.cpuUsage(c);
+  return { value, ms: performance.now() - t, cpuMs: (d.user + d.system) / 1000 };
 }
 
 /** Runs the built CLI, sampling its RSS from /proc every 250 ms. */
 async function runDrctl(
   args: string[],
-): Promise<{ code: number; ms: number; peakKb: number; samplesKb: number[]; stdout: string }> {
+): Promise<{ code: number; ms: number; cpuMs: number; peakKb: number; samplesKb: number[]; stdout: string }> {
   const t = performance.now();
-  const child = spawn('node', ['bin/drctl.js', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const timeFile = join(tmpdir(), `drctl-bench-time-${process.pid}`);
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, 'node', 'bin/drctl.js', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const samplesKb: number[] = [];
   let peakKb = 0;
   const timer = setInterval(() => {
     try {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const node = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+      const status = readFileSync(`/proc/${node}/status`, 'utf8');
       const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
       peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
       samplesKb.push(rss);
@@ -137,7 +151,21 @@ async function runDrctl(
   }, 250);
   const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
   clearInterval(timer);
-  return { code, ms: performance.now() - t, peakKb, samplesKb, stdout };
+  const [user = 0, sys = 0, maxKb = 0] = readFileSync(timeFile, 'utf8')
+    .trim()
+    .split('\n')
+    .pop()!
+    .split(' ')
+    .map(Number);
+  rmSync(timeFile, { force: true });
+  return {
+    code,
+    ms: performance.now() - t,
+    cpuMs: (user + sys) * 1000,
+    peakKb: Math.max(peakKb, maxKb),
+    samplesKb,
+    stdout,
+  };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -145,7 +173,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 async function main(): Promise<void> {
   if (!existsSync('dist/src/cli/main.js')) throw new Error('build first: npm run build');
   console.log(
-    `es bench: ${fmt(DOCS)} docs per side on two ${FLAVOR} nodes (heap ${HEAP_MB} MB each), key ${ID_FIELD ?? '_id'}`,
+    `es bench: ${fmt(DOCS)} docs per side on two ${FLAVOR} nodes (heap ${HEAP_MB} MB each), drctl ${ID_FIELD ? `--id-field ${ID_FIELD}` : 'default flags'}, peer sorted on ${RAW_SORT}`,
   );
   const servers: SearchServer[] = await Promise.all([
     startSearch(FLAVOR, { heapMb: HEAP_MB, fullJit: true }),
@@ -166,42 +194,45 @@ async function main(): Promise<void> {
 
     const rawShard = await timed(() => rawScan(main.url, FLAVOR, 'doc'));
     const rawId = await timed(() => rawScan(main.url, FLAVOR, 'id'));
-    const rawBoth = await timed(() =>
-      Promise.all([rawScan(main.url, FLAVOR, 'id'), rawScan(dr.url, FLAVOR, 'id')]),
-    );
-    const run = await runDrctl([
-      'check',
-      'es',
-      '--source',
-      main.url,
-      '--target',
-      dr.url,
-      '--index',
-      INDEX,
-      '--json',
-    ]);
+    const drctlArgs = ['check', 'es', '--source', main.url, '--target', dr.url, '--index', INDEX, '--json'];
+    if (ID_FIELD) drctlArgs.push('--id-field', ID_FIELD);
+    // Two rounds, peer and drctl alternating, so a burst of load on the shared host hits both.
+    const rounds = [];
+    for (let r = 0; r < 2; r++) {
+      const rawBoth = await timed(() =>
+        Promise.all([rawScan(main.url, FLAVOR, 'id'), rawScan(dr.url, FLAVOR, 'id')]),
+      );
+      const run = await runDrctl(drctlArgs);
+      rounds.push({ rawBoth, run });
+    }
+    const { run } = rounds[rounds.length - 1]!;
     const result = JSON.parse(run.stdout) as { status: string; counts: Record<string, number> };
 
-    const rows: [string, number, number, string][] = [
-      ['raw PIT scan, index order (_doc), 1 side', rawShard.ms, rawShard.value, '-'],
-      [`raw PIT scan, sorted by ${ID_FIELD ?? '_id'}, 1 side`, rawId.ms, rawId.value, '-'],
-      [`raw PIT scan, sorted by ${ID_FIELD ?? '_id'}, both sides`, rawBoth.ms, rawBoth.value[0], '-'],
-      [
-        'drctl check es (both sides, hash + merge)',
-        run.ms,
-        result.counts.docsSource ?? 0,
-        `${fmt(run.peakKb / 1024)} MB`,
-      ],
+    const sortName = RAW_SORT;
+    const rows: [string, number, number, number, string][] = [
+      [`raw PIT scan, index order, 1 side`, rawShard.ms, rawShard.cpuMs, rawShard.value, '-'],
+      [`raw PIT scan, sorted by ${sortName}, 1 side`, rawId.ms, rawId.cpuMs, rawId.value, '-'],
+      ...rounds.flatMap(({ rawBoth: b, run: d }, k): [string, number, number, number, string][] => [
+        [`#${k + 1} raw PIT scans sorted by ${sortName}, both sides`, b.ms, b.cpuMs, b.value[0], '-'],
+        [
+          `#${k + 1} drctl check es ${ID_FIELD ? `--id-field ${ID_FIELD}` : '(default flags)'}`,
+          d.ms,
+          d.cpuMs,
+          DOCS,
+          `${fmt(d.peakKb / 1024)} MB`,
+        ],
+      ]),
     ];
     console.log('');
     console.log(
-      `${'what'.padEnd(50)} ${'wall s'.padStart(8)} ${'docs/side/s'.padStart(12)} ${'peak RSS'.padStart(9)}`,
+      `${'what'.padEnd(52)} ${'wall s'.padStart(7)} ${'CPU s'.padStart(6)} ${'docs/side/s'.padStart(12)} ${'peak RSS'.padStart(9)}`,
     );
-    for (const [what, ms, docs, rss] of rows) {
+    for (const [what, ms, cpu, docs, rss] of rows) {
       console.log(
-        `${what.padEnd(50)} ${(ms / 1000).toFixed(1).padStart(8)} ${fmt(docs / (ms / 1000)).padStart(12)} ${rss.padStart(9)}`,
+        `${what.padEnd(52)} ${(ms / 1000).toFixed(2).padStart(7)} ${(cpu / 1000).toFixed(2).padStart(6)} ${fmt(docs / (ms / 1000)).padStart(12)} ${rss.padStart(9)}`,
       );
     }
+    console.log('(CPU: drctl process user+sys; for the raw scans, the scanning client only)');
     const s = run.samplesKb.filter((x) => x > 0);
     const q = (f: number) => fmt((s[Math.min(s.length - 1, Math.floor(f * s.length))] ?? 0) / 1024);
     console.log('');
@@ -209,7 +240,7 @@ async function main(): Promise<void> {
       `drctl RSS over the run (MB at 10/25/50/75/100%): ${q(0.1)} / ${q(0.25)} / ${q(0.5)} / ${q(0.75)} / ${q(0.999)}`,
     );
     console.log(
-      `drctl vs raw both-sides scan: ${((rawBoth.ms / run.ms) * 100).toFixed(0)}% of the physical limit`,
+      `drctl / raw both-sides sorted scans (wall): ${rounds.map((x) => (x.run.ms / x.rawBoth.ms).toFixed(2)).join(', ')}`,
     );
     console.log(
       `drctl result: exit ${run.code}, ${result.status}; missing ${result.counts.missing}, extra ${result.counts.extra}, different ${result.counts.different}, matched ${fmt(result.counts.matched ?? 0)}`,

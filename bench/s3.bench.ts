@@ -9,17 +9,17 @@
  * RSS (VmHWM from /proc), checks both tools found the planted differences, and stops Ceph.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startCeph, type CephCluster } from '../test/harness/ceph.js';
 
 const OBJECTS = Number(process.env.S3_BENCH_OBJECTS ?? 100_000);
 const RUNS = Number(process.env.S3_BENCH_RUNS ?? 3);
-/** drctl rows: one per --concurrency value (8 is the default). */
-const CONCURRENCY = (process.env.S3_BENCH_CONCURRENCY ?? '8,1').split(',').map(Number);
+/** drctl rows: one per --concurrency value (`auto`: the flag left out, the default). */
+const CONCURRENCY = (process.env.S3_BENCH_CONCURRENCY ?? 'auto,1,8').split(',');
 const LOAD_CONCURRENCY = 64;
 const ROOT = join(import.meta.dirname, '..');
 const DRCTL = join(ROOT, 'bin', 'drctl.js');
@@ -27,35 +27,35 @@ const PLANT = { missing: 10, extra: 10, changed: 10 };
 
 interface Measured {
   ms: number;
+  cpuMs: number;
   peakRssMb: number;
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs a command, polling /proc/<pid>/status for VmHWM (peak RSS) until it exits. */
+/** Runs a command under /usr/bin/time: wall time, CPU time (user + sys) and peak RSS of the command itself. */
 async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   const t0 = performance.now();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const timeFile = join(tmpdir(), `drctl-s3-bench-time-${process.pid}`);
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  let peakKb = 0;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let done = false;
-  void exited.then(() => (done = true));
-  while (!done) {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peakKb = Math.max(peakKb, Number(m[1]));
-    } catch {
-      /* exited */
-    }
-    await Promise.race([exited, sleep(20)]);
-  }
-  const code = await exited;
-  return { ms: performance.now() - t0, peakRssMb: peakKb / 1024, code, stdout, stderr };
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const ms = performance.now() - t0;
+  const [user = 0, sys = 0, maxKb = 0] = readFileSync(timeFile, 'utf8')
+    .trim()
+    .split('\n')
+    .pop()!
+    .split(' ')
+    .map(Number);
+  rmSync(timeFile, { force: true });
+  return { ms, cpuMs: (user + sys) * 1000, peakRssMb: maxKb / 1024, code, stdout, stderr };
 }
 
 function keyOf(i: number): string {
@@ -186,8 +186,9 @@ async function main(): Promise<void> {
     };
     const tools: Array<{ name: string; run: () => Promise<Measured>; verify: (m: Measured) => string }> = [
       ...CONCURRENCY.map((c) => ({
-        name: `drctl --concurrency ${c}`,
-        run: () => measure(process.execPath, [...drctlArgs, '--concurrency', String(c)], drctlEnv),
+        name: c === 'auto' ? 'drctl (default flags)' : `drctl --concurrency ${c}`,
+        run: () =>
+          measure(process.execPath, [...drctlArgs, ...(c === 'auto' ? [] : ['--concurrency', c])], drctlEnv),
         verify: verifyDrctl,
       })),
       ...[[], ['--fast-list']].map((extra) => ({
@@ -200,26 +201,28 @@ async function main(): Promise<void> {
         },
       })),
     ];
-    const rows: Array<{ name: string; ms: number; rss: number; note: string }> = [];
-    for (const tool of tools) {
-      const runs: Measured[] = [];
-      for (let i = 0; i < RUNS; i++) runs.push(await tool.run());
-      const last = runs[runs.length - 1]!;
+    // Round-robin: each run of every tool, then the next run, so a burst of load on the shared
+    // host is spread over all of them.
+    const runs = tools.map(() => [] as Measured[]);
+    for (let i = 0; i < RUNS; i++) for (const [k, tool] of tools.entries()) runs[k]!.push(await tool.run());
+    const rows = tools.map((tool, k) => {
+      const last = runs[k]![runs[k]!.length - 1]!;
       if (last.code !== 1) console.log(`${tool.name} exited ${last.code}:\n${last.stderr.slice(-2000)}`);
-      rows.push({
+      return {
         name: tool.name,
-        ms: median(runs.map((r) => r.ms)),
-        rss: Math.max(...runs.map((r) => r.peakRssMb)),
+        ms: median(runs[k]!.map((r) => r.ms)),
+        cpuMs: median(runs[k]!.map((r) => r.cpuMs)),
+        rss: Math.max(...runs[k]!.map((r) => r.peakRssMb)),
         note: tool.verify(last),
-      });
-    }
+      };
+    });
     const objectsPerRun = OBJECTS * 2;
     console.log(
-      `\n${'tool'.padEnd(26)} ${'wall (median)'.padStart(13)} ${'objects/s'.padStart(10)} ${'peak RSS'.padStart(9)}  result`,
+      `\n${'tool'.padEnd(26)} ${'wall (median)'.padStart(13)} ${'CPU (median)'.padStart(12)} ${'objects/s'.padStart(10)} ${'peak RSS'.padStart(9)}  result`,
     );
     for (const r of rows) {
       console.log(
-        `${r.name.padEnd(26)} ${(r.ms / 1000).toFixed(2).padStart(12)}s ${Math.round(
+        `${r.name.padEnd(26)} ${(r.ms / 1000).toFixed(2).padStart(12)}s ${(r.cpuMs / 1000).toFixed(2).padStart(11)}s ${Math.round(
           objectsPerRun / (r.ms / 1000),
         )
           .toLocaleString('en-US')

@@ -20,6 +20,8 @@ import {
   type ScanMethod,
   type ScanOptions,
 } from './scan.js';
+import { joinStreams } from './hash-join.js';
+import { indexOrderMethod, scanIndexOrder, type IndexOrderOptions } from './scan-index-order.js';
 import { diffSourcePaths, FieldKinds } from './source-digest.js';
 import { buildQuery } from './time-range.js';
 
@@ -34,6 +36,8 @@ export interface IndexEvidence {
   countTarget?: number;
   scanned?: { source: number; target: number };
   scanMethod?: { source?: ScanMethod; target?: ScanMethod };
+  /** `hash`: both sides in index order, joined by `_id` and routing; `merge`: both sorted on the id field. */
+  join?: 'hash' | 'merge';
   missing?: number;
   extra?: number;
   different?: number;
@@ -236,7 +240,7 @@ export async function checkIndex(
   });
 
   let lastProgress = 0;
-  const withProgress = async function* (pages: AsyncIterable<DocEntry[]>) {
+  const withProgress = async function* <T>(pages: AsyncIterable<T[]>) {
     for await (const page of pages) {
       yield page;
       const now = Date.now();
@@ -258,7 +262,33 @@ export async function checkIndex(
       withSource: withSource && !outside,
       kinds,
     });
+    const methods = {
+      source: indexOrderMethod(source.info, options.scan),
+      target: indexOrderMethod(dest.info, options.scan),
+    };
     try {
+      if (sortField === '_id' && methods.source && methods.target) {
+        // Matching on _id needs no order: scan both sides in index order (no sort, and
+        // Elasticsearch 8 refuses to sort on _id) and join by identity.
+        const rawOpts = (side: 'source' | 'target'): IndexOrderOptions => ({
+          method: options.scan,
+          index,
+          query: outside ? q[side].outside! : q[side].inside,
+          batchSize: options.batchSize,
+          keepAlive: options.keepAlive,
+          withSource: withSource && !outside,
+        });
+        ev.join = 'hash';
+        ev.scanMethod = { source: methods.source, target: methods.target };
+        await joinStreams(
+          withProgress(scanIndexOrder(source.client, source.info, rawOpts('source'), methods.source)),
+          scanIndexOrder(dest.client, dest.info, rawOpts('target'), methods.target),
+          sinkFor(outside),
+          { kinds, keepSource: options.showFields && !outside, expected: cs + ct },
+        );
+        return true;
+      }
+      ev.join = 'merge';
       await mergeSorted(
         withProgress(
           scanSorted(source.client, source.info, scanOpts('source'), (m) => (ev.scanMethod!.source = m)),

@@ -101,7 +101,7 @@ class Cursor {
  * rest are missing or extra. A key group is consistent only when both sides hold the same
  * multiset of documents.
  */
-function joinGroup(a: DocEntry[], b: DocEntry[], sink: MergeSink): void {
+export function joinGroup(a: DocEntry[], b: DocEntry[], sink: MergeSink): void {
   if (a.length === 1 && b.length === 1) {
     if (a[0]!.hash === b[0]!.hash) sink.match(a[0]!, b[0]!);
     else sink.different(a[0]!, b[0]!);

@@ -13,9 +13,9 @@ export const esOptionsSchema = z.object({
   /** Date field used with `since`; must be mapped on both sides. */
   timeField: z.string().min(1).optional(),
   /**
-   * Keyword field (with doc values) holding a unique document id, used to sort both sides for the
-   * merge-join. Default: `_id`, which Elasticsearch 8 refuses to sort on unless
-   * `indices.id_field_data.enabled` is set.
+   * Keyword field (with doc values) holding a unique document id, used to sort both sides for a
+   * merge-join on it. Default: match on `_id` and routing, both sides read in index order and
+   * hash-joined (no sort, so Elasticsearch 8 needs no setting).
    */
   idField: z.string().min(1).optional(),
   /** Report which fields differ for each different document. Default false. */

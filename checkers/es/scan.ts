@@ -275,9 +275,19 @@ function openScroll(client: EsClient, opts: ScanOptions): Session {
 }
 
 async function search(client: EsClient, path: string, body: unknown, opts: ScanOptions): Promise<SearchPage> {
+  return parseExactJson(await searchText(client, path, body, opts)) as JsonObject as unknown as SearchPage;
+}
+
+/** The body of a successful search; a refused sort or any other failure is thrown as an error a person can act on. */
+export async function searchText(
+  client: EsClient,
+  path: string,
+  body: unknown,
+  opts: Pick<ScanOptions, 'index' | 'sortField'>,
+): Promise<string> {
   const res = await client.send('POST', path, stringifyExact(body));
   const text = res.text;
-  if (res.ok) return parseExactJson(text) as JsonObject as unknown as SearchPage;
+  if (res.ok) return text;
   if (res.status === 400 && /Fielddata access on the _id field is disallowed|id_field_data/i.test(text)) {
     throw new UsageError(`the ${client.label} cluster does not allow sorting on _id (index ${opts.index})`, {
       hint: 'pass --id-field <keyword field holding the document id> (Elasticsearch 8 disables _id field data by default)',
@@ -294,7 +304,7 @@ async function search(client: EsClient, path: string, body: unknown, opts: ScanO
   throw client.httpError('POST', path, res.status, text);
 }
 
-async function bestEffort(fn: () => Promise<unknown>): Promise<void> {
+export async function bestEffort(fn: () => Promise<unknown>): Promise<void> {
   try {
     await fn();
   } catch {

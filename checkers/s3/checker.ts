@@ -4,6 +4,7 @@ import { ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sd
 import { UsageError } from '../../shared/errors.js';
 import { parseDuration } from '../../shared/duration.js';
 import type { Checker, CheckContext, CheckResult, CheckTarget, Finding, S3Endpoint } from '../types.js';
+import { autoConcurrency } from './auto-concurrency.js';
 import { createS3Client, displayEndpoint } from './client.js';
 import { openCombinedSink, type CombinedSink } from './combined-sink.js';
 import type { Verdict } from './compare.js';
@@ -141,7 +142,9 @@ export async function runS3Check(
   }
   // Per side: two listings in flight per key range, plus the download/HEAD pool (1 per range).
   // Too few and requests queue in the agent, where the connect timeout already runs.
-  const sockets = Math.max(16, options.concurrency * 4 + options.concurrency * 2);
+  const concurrency =
+    options.concurrency ?? autoConcurrency([target.source.endpoint, target.target.endpoint]);
+  const sockets = Math.max(16, concurrency * 4 + concurrency * 2);
   const src: Side = {
     side: 'source',
     ep: target.source,
@@ -212,7 +215,7 @@ export async function runS3Check(
       // order within a range); the listing waits only when the pool is full.
       const deep = options.download || options.metadata;
       const pool = new Set<Promise<void>>();
-      const poolSize = options.concurrency;
+      const poolSize = concurrency;
       let failure: { err: unknown } | undefined;
       // The first failed download stops the listing and the other downloads: no partial answer.
       const stop = new AbortController();
@@ -261,7 +264,7 @@ export async function runS3Check(
       let counts;
       try {
         counts = await scanBucketPair(pair.source, pair.target, {
-          concurrency: options.concurrency,
+          concurrency,
           since,
           compareModTime: options.compareModTime,
           signal,
@@ -299,7 +302,7 @@ export async function runS3Check(
     }
     await sink?.close();
     sink = undefined;
-    return s3Result(buckets, log, options, since, startedAt);
+    return s3Result(buckets, log, { ...options, concurrency }, since, startedAt);
   } finally {
     await sink?.close();
     src.client.destroy();
@@ -352,6 +355,7 @@ function s3Result(
       metadata: options.metadata,
       compareModTime: options.compareModTime,
       requestTimeout: options.requestTimeout,
+      concurrency: options.concurrency,
       compared: scope.compared,
       notCompared: scope.warnings.map((w) => w.message),
     },

@@ -120,8 +120,8 @@ export const s3Module: CheckerModule<'s3', S3Endpoint, S3CheckOptions, typeof s3
       },
       {
         flags: '--concurrency <n>',
-        description: 'key ranges listed at once per bucket (each lists both sides)',
-        default: '8',
+        description:
+          'key ranges listed at once per bucket (each lists both sides); default: one per two cores against a server on this host, else 8',
       },
       {
         flags: '--combined <file>',
@@ -227,7 +227,9 @@ Examples:
         metadata: flags['metadata'] === true,
         requestTimeout: flags['requestTimeout'],
         compareModTime: flags['modtime'] === true,
-        concurrency: integerFlag(str(flags, 'concurrency') ?? '8', '--concurrency', 1, 64),
+        ...(str(flags, 'concurrency') === undefined
+          ? {}
+          : { concurrency: integerFlag(str(flags, 'concurrency')!, '--concurrency', 1, 64) }),
         ...(combined === undefined ? {} : { combined }),
         maxFindings: Math.max(1000, show),
       };

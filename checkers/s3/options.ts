@@ -37,8 +37,11 @@ export const s3OptionsSchema = z
       .default('30s'),
     /** Also report a different LastModified as a difference. Default false (replication rewrites it). */
     compareModTime: z.boolean().default(false),
-    /** Key ranges listed at once per bucket (each lists both sides). Default 8. */
-    concurrency: z.number().int().min(1).max(64).default(8),
+    /**
+     * Key ranges listed at once per bucket (each lists both sides). Default: chosen from the
+     * cores and the endpoints (one per two cores against a server on this host, else 8).
+     */
+    concurrency: z.number().int().min(1).max(64).optional(),
     /** Write rclone-style `= key` lines for every object to this file (`-` = stdout). */
     combined: z.string().min(1).optional(),
     /** Findings kept in the result (the rest are counted in findingsOmitted). Default 1000. */

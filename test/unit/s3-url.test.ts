@@ -43,9 +43,10 @@ describe('s3OptionsSchema', () => {
   it('fills defaults and rejects unknown fields (typos in a runbook step)', () => {
     expect(s3OptionsSchema.parse({})).toMatchObject({
       download: false,
-      concurrency: 8,
       compareModTime: false,
     });
+    // Left out: chosen at run time from the cores and the endpoints (auto-concurrency.ts).
+    expect(s3OptionsSchema.parse({}).concurrency).toBeUndefined();
     expect(s3OptionsSchema.safeParse({ bucket: 'x' }).success).toBe(false);
     expect(s3OptionsSchema.parse({ buckets: 'all' }).buckets).toBe('all');
     expect(s3OptionsSchema.safeParse({ buckets: [] }).success).toBe(false);

@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   check: async () => (await import('./commands/check.js')).registerCheckCommands,
   report: async () => (await import('./commands/report.js')).registerReport,
   verify: async () => (await import('./commands/verify.js')).registerVerify,
+  users: async () => (await import('./commands/users.js')).registerUsers,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
 };
 
 /** The commander program for `argv`; each command lives in commands/<name>.ts. */

@@ -82,7 +82,9 @@ export class Auth {
     }
     const entry: UserEntry | undefined = this.currentUsers().get(name);
     const good =
-      typeof password === 'string' && password.length <= 1024 && (await verifyPassword(password, entry?.password));
+      typeof password === 'string' &&
+      password.length <= 1024 &&
+      (await verifyPassword(password, entry?.password));
     if (!good || entry === undefined) {
       for (const [key] of limited) this.failures.set(key, [...(this.failures.get(key) ?? []), now]);
       return { ok: false, status: 401, error: 'wrong user name or password' };

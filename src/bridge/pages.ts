@@ -52,10 +52,14 @@ export function runListPage(runs: RunSummary[], user: string): string {
 }
 
 export function runPage(snap: RunSnapshot, user: string, users: Users): string {
-  return page(`drctl bridge: ${snap.view.runId}`, `<div id="live" data-run="${h(snap.view.runId)}">${liveFragment(snap, user, users)}</div>`, {
-    user,
-    page: 'run',
-  });
+  return page(
+    `drctl bridge: ${snap.view.runId}`,
+    `<div id="live" data-run="${h(snap.view.runId)}">${liveFragment(snap, user, users)}</div>`,
+    {
+      user,
+      page: 'run',
+    },
+  );
 }
 
 /** Who may approve a waiting step: its roles, with the members the runbook and the users file name. */
@@ -79,11 +83,17 @@ export function liveFragment(snap: RunSnapshot, user: string, users: Users): str
     })
     .join('');
   const clocks = [model.rto.technical, model.rto.compliance]
-    .map((c) => `<div class="clock" data-clock="${c.name}"><strong>${c.name} RTO</strong><br>${h(c.verdict)}</div>`)
+    .map(
+      (c) =>
+        `<div class="clock" data-clock="${c.name}"><strong>${c.name} RTO</strong><br>${h(c.verdict)}</div>`,
+    )
     .join('');
   const gates = view.steps
     .filter((s) => s.gate)
-    .map((s) => `<li data-gate="${h(s.id)}"><strong>${h(s.id)}</strong>: ${h(s.gate!.status)} — ${h(s.gate!.summary)}</li>`)
+    .map(
+      (s) =>
+        `<li data-gate="${h(s.id)}"><strong>${h(s.id)}</strong>: ${h(s.gate!.status)} — ${h(s.gate!.summary)}</li>`,
+    )
     .join('');
   const rows = view.steps
     .filter((s) => !s.rollbackOf || s.state !== 'pending')
@@ -93,7 +103,11 @@ export function liveFragment(snap: RunSnapshot, user: string, users: Users): str
       return `<tr data-step="${h(s.id)}" data-state="${h(s.state)}"><td>${h(s.id)}</td><td>${h(s.title)}</td><td>${h(s.owner)}</td><td class="state-${h(s.state)}">${h(s.state)}</td><td>${h(showDuration(s.durationMs))}</td><td>${s.attempts}</td><td>${h(approvals)}${s.error ? `<br>${h(s.error)}` : ''}${tail ? `<pre class="tail">${h(tail)}</pre>` : ''}</td></tr>`;
     })
     .join('');
-  const status = view.finished ? view.finished.status : snap.live === false ? 'stopped (drctl is not running)' : 'running';
+  const status = view.finished
+    ? view.finished.status
+    : snap.live === false
+      ? 'stopped (drctl is not running)'
+      : 'running';
   return `<div data-status="${h(status)}"${view.finished ? ' data-finished="1"' : ''}><h1>${h(view.runbook.name)} <small>${h(view.runId)}</small></h1><p>Status: <strong class="run-status">${h(status)}</strong> · ${h(view.direction)}${view.drill ? ' · drill' : ''} · ${h(showDuration(model.run.durationMs))} · ${view.events} events</p>${waiting.length ? `<h2>Waiting for approval</h2>${waitingHtml}` : ''}<div class="clocks">${clocks}</div><div class="gantt-wrap">${renderGanttSvg(model, assignRoleColours(model))}</div>${gates ? `<h2>RPO evidence</h2><ul class="gates">${gates}</ul>` : ''}<h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Title</th><th>Owner</th><th>State</th><th>Duration</th><th>Tries</th><th>Notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 

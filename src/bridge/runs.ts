@@ -105,9 +105,7 @@ export function listRunSummaries(runsDir: string, reader: RunReader): RunSummary
     }
   }
   const running = (s: RunSummary): number => (s.status === 'in-progress' && s.live !== false ? 0 : 1);
-  return redactValue(
-    out.sort((a, b) => running(a) - running(b) || b.startedAt.localeCompare(a.startedAt)),
-  );
+  return redactValue(out.sort((a, b) => running(a) - running(b) || b.startedAt.localeCompare(a.startedAt)));
 }
 
 /**

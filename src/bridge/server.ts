@@ -78,7 +78,10 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     // DNS rebinding: a page elsewhere that resolves its name to this address sends its own Host.
     const host = (c.req.header('host') ?? '').toLowerCase();
     if (!hostAllowed(host, opts.allowedHosts ?? [])) {
-      const res = c.json({ error: `unknown host ${JSON.stringify(host)}: start drctl serve with --public-url` }, 421);
+      const res = c.json(
+        { error: `unknown host ${JSON.stringify(host)}: start drctl serve with --public-url` },
+        421,
+      );
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
       return res;
     }
@@ -94,14 +97,24 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       const site = c.req.header('sec-fetch-site');
       const host = c.req.header('host') ?? '';
       const self = [`http://${host}`, `https://${host}`];
-      if (origin !== undefined ? !self.includes(origin) : site !== undefined && site !== 'same-origin' && site !== 'none') {
-        return fail(c, 403, 'cross-origin request refused (CSRF): send it from the bridge page, or without a foreign Origin');
+      if (
+        origin !== undefined
+          ? !self.includes(origin)
+          : site !== undefined && site !== 'same-origin' && site !== 'none'
+      ) {
+        return fail(
+          c,
+          403,
+          'cross-origin request refused (CSRF): send it from the bridge page, or without a foreign Origin',
+        );
       }
     }
     await next();
   });
 
-  app.get('/static/bridge.js', (c) => c.body(BRIDGE_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/static/bridge.js', (c) =>
+    c.body(BRIDGE_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
+  );
   app.get('/login', (c) => c.html(loginPage()));
 
   const startSession = (c: Context, token: string): void =>
@@ -166,10 +179,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
 
   app.get('/api/runs', (c) => c.json({ runs: listRunSummaries(opts.runsDir, reader) }));
 
-  const snapshot = (
-    c: Context,
-    id: string,
-  ): { res: Response } | { loc: RunLocation; snap: RunSnapshot } => {
+  const snapshot = (c: Context, id: string): { res: Response } | { loc: RunLocation; snap: RunSnapshot } => {
     const loc = findRun(opts.runsDir, id);
     if (loc === undefined) return { res: fail(c, 404, `no run ${JSON.stringify(id)}`) };
     try {
@@ -219,7 +229,11 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
           if (ev.type === 'run-finished') finished = true;
           else if (ev.type === 'run-resumed') finished = false;
           if (ev.seq <= after) continue;
-          await stream.writeSSE({ id: String(ev.seq), event: 'journal', data: JSON.stringify(redactValue(ev)) });
+          await stream.writeSSE({
+            id: String(ev.seq),
+            event: 'journal',
+            data: JSON.stringify(redactValue(ev)),
+          });
           after = ev.seq;
         }
         if (events.length > 0) quiet = 0;
@@ -252,7 +266,10 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       const stepId = c.req.param('step');
       const step = r.snap.view.byId.get(stepId);
       if (step === undefined) return fail(c, 404, `run ${r.loc.id} has no step ${JSON.stringify(stepId)}`);
-      if (step.state !== 'waiting-approval' && !(action === 'approve' && step.approval?.decision === 'approved')) {
+      if (
+        step.state !== 'waiting-approval' &&
+        !(action === 'approve' && step.approval?.decision === 'approved')
+      ) {
         return fail(c, 409, `${stepId} is not waiting for approval (it is ${step.state})`);
       }
       if (r.snap.live === false) {
@@ -271,7 +288,8 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       const deadline = Date.now() + (opts.answerWaitMs ?? 15_000);
       while (Date.now() < deadline) {
         const ev = readJournal(r.loc.journalPath).events.find(
-          (e, i) => i >= events && (e.type === 'approval' || e.type === 'approval-refused') && e.request === req.id,
+          (e, i) =>
+            i >= events && (e.type === 'approval' || e.type === 'approval-refused') && e.request === req.id,
         );
         if (ev?.type === 'approval') {
           const partial = ev.count !== undefined && ev.needed !== undefined && ev.count < ev.needed;
@@ -334,7 +352,9 @@ export function startBridge(
         fetch: app.fetch,
         hostname: opts.host,
         port: opts.port,
-        ...(opts.tls ? { createServer: createHttpsServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+        ...(opts.tls
+          ? { createServer: createHttpsServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } }
+          : {}),
       },
       (info: AddressInfo) => {
         const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;

@@ -22,7 +22,11 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve every run live in the browser (and as a JSON API), with approvals by logged-in users')
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
-    .option('--listen <host:port>', 'address to listen on (loopback unless you say otherwise)', '127.0.0.1:8080')
+    .option(
+      '--listen <host:port>',
+      'address to listen on (loopback unless you say otherwise)',
+      '127.0.0.1:8080',
+    )
     .option('--users <file>', 'the users file (default $DRCTL_USERS or $DRCTL_HOME/users.yaml)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'and this private key (PEM)')
@@ -39,14 +43,20 @@ export function registerServe(program: Command): void {
       }
       const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
       if (!loopback && opts.tlsCert === undefined && !opts.insecureHttp) {
-        throw new UsageError(`refusing to serve plain HTTP on ${host}: passwords and session cookies would cross the network in clear`, {
-          hint: 'give --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1, or (at your own risk) --insecure-http',
-        });
+        throw new UsageError(
+          `refusing to serve plain HTTP on ${host}: passwords and session cookies would cross the network in clear`,
+          {
+            hint: 'give --tls-cert and --tls-key, or put a TLS proxy in front and listen on 127.0.0.1, or (at your own risk) --insecure-http',
+          },
+        );
       }
       const usersFile = resolveUsersFile(opts.users);
       const users = readUsers(usersFile);
       if (users.size === 0) {
-        printError(`no users in ${usersFile}: nobody can log in (drctl users add <name> --roles R --password-stdin)`, 'warning');
+        printError(
+          `no users in ${usersFile}: nobody can log in (drctl users add <name> --roles R --password-stdin)`,
+          'warning',
+        );
       }
       const readPem = (f: string): Buffer => {
         try {
@@ -60,7 +70,9 @@ export function registerServe(program: Command): void {
         try {
           publicHost = new URL(opts.publicUrl).host;
         } catch {
-          throw new UsageError(`--public-url ${JSON.stringify(opts.publicUrl)} is not a URL`, { hint: 'e.g. https://bridge.bank.example' });
+          throw new UsageError(`--public-url ${JSON.stringify(opts.publicUrl)} is not a URL`, {
+            hint: 'e.g. https://bridge.bank.example',
+          });
         }
       }
       const { startBridge } = await import('../../bridge/server.js');
@@ -72,10 +84,15 @@ export function registerServe(program: Command): void {
         port,
         secure: opts.tlsCert !== undefined,
         allowedHosts: publicHost ? [publicHost] : [],
-        ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readPem(opts.tlsCert), key: readPem(opts.tlsKey) } } : {}),
+        ...(opts.tlsCert && opts.tlsKey
+          ? { tls: { cert: readPem(opts.tlsCert), key: readPem(opts.tlsKey) } }
+          : {}),
       }).catch((err: NodeJS.ErrnoException) => {
         throw new UsageError(`cannot listen on ${opts.listen}: ${err.code ?? err.message}`, {
-          hint: err.code === 'EADDRINUSE' ? 'another process uses that port: pick another with --listen' : undefined,
+          hint:
+            err.code === 'EADDRINUSE'
+              ? 'another process uses that port: pick another with --listen'
+              : undefined,
         });
       });
       printLine(`drctl bridge: ${opts.publicUrl ?? bridge.url} (runs ${runsDir}, users ${usersFile})`);

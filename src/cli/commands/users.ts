@@ -1,11 +1,5 @@
 import type { Command } from 'commander';
-import {
-  checkUserName,
-  hashPassword,
-  readUsers,
-  resolveUsersFile,
-  writeUsers,
-} from '../../engine/users.js';
+import { checkUserName, hashPassword, readUsers, resolveUsersFile, writeUsers } from '../../engine/users.js';
 import { UsageError } from '../../errors.js';
 import { printJson, printLine } from '../output.js';
 

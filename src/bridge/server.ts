@@ -38,7 +38,8 @@ const SECURITY_HEADERS: Record<string, string> = {
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts.
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
@@ -97,11 +98,13 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       const site = c.req.header('sec-fetch-site');
       const host = c.req.header('host') ?? '';
       const self = [`http://${host}`, `https://${host}`];
-      if (
-        origin !== undefined
+      const foreign =
+        origin !== undefined && origin !== 'null'
           ? !self.includes(origin)
-          : site !== undefined && site !== 'same-origin' && site !== 'none'
-      ) {
+          : site !== undefined
+            ? site !== 'same-origin' && site !== 'none'
+            : origin === 'null';
+      if (foreign) {
         return fail(
           c,
           403,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type StartedBridge } from '../../src/bridge/server.js';
 import { hashPassword, writeUsers } from '../../src/engine/users.js';
 import { readJournal } from '../../src/journal/journal.js';
-import { listRunDirs, spawnCli, writeRunbook } from '../fixtures/engine-cli.js';
+import { spawnCli, writeRunbook } from '../fixtures/engine-cli.js';
 import { makeTempDir, removeDir, requireBinary } from '../harness/process.js';
 import { ROOT } from './cli-helpers.js';
 

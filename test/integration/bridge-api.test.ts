@@ -242,7 +242,7 @@ describe('drctl serve: the JSON API', () => {
     expect(refused.status, refused.body).toBe(403);
     expect(refused.json().error).toMatch(/mallory is not a member of QA/);
     const ev = events().find((e) => e.type === 'approval-refused' && e.by === 'mallory');
-    expect(ev).toMatchObject({ code: 'not-allowed', via: 'bridge', address: expect.any(String) });
+    expect(ev).toMatchObject({ code: 'not-allowed', via: 'bridge', address: expect.any(String) as unknown });
     expect((await decide(mallory, 'prepare', 'approve')).status).toBe(409);
 
     const alice = await login('alice');

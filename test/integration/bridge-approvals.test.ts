@@ -100,7 +100,9 @@ describe('approvals: roles and minApprovals', () => {
     const requested = events.find((e) => e.type === 'approval-requested');
     expect(requested).toMatchObject({ approvers: ['QA'], members: ['alice', 'bob'], minApprovals: 2 });
     const refused = events.find((e) => e.type === 'approval-refused' && e.by === 'mallory');
-    expect(refused).toMatchObject({ reason: expect.stringMatching(/mallory is not a member of QA/) });
+    expect(refused).toMatchObject({
+      reason: expect.stringMatching(/mallory is not a member of QA/) as unknown,
+    });
     // The report lists each approver.
     const model = buildReportModel({
       runId: 'test-run',
@@ -147,7 +149,7 @@ describe('approvals: roles and minApprovals', () => {
     });
     expect(decisions(events)).toEqual(['anyone refused not-allowed']);
     expect(events.find((e) => e.type === 'approval-refused')).toMatchObject({
-      reason: expect.stringMatching(/no one is.*drctl users add <name> --roles LOCAL/),
+      reason: expect.stringMatching(/no one is.*drctl users add <name> --roles LOCAL/) as unknown,
     });
     expect(state).toBe('cancelled');
   });
@@ -155,7 +157,11 @@ describe('approvals: roles and minApprovals', () => {
   it('the OS user and host of the submitter are journaled beside the name', async () => {
     const { events } = await decideStep(manual(), [{ by: 'alice', decision: 'approved' }]);
     const ev = events.find((e) => e.type === 'approval');
-    expect(ev).toMatchObject({ by: 'alice', osUser: expect.any(String), host: expect.any(String) });
+    expect(ev).toMatchObject({
+      by: 'alice',
+      osUser: expect.any(String) as unknown,
+      host: expect.any(String) as unknown,
+    });
   });
 
   it('a broken users file refuses (never opens) the approval', async () => {

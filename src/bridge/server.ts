@@ -15,7 +15,7 @@ import { redactValue } from '../util/redact.js';
 import { Auth, type AuthOptions } from './auth.js';
 import { BRIDGE_JS, liveFragment, loginPage, runListPage, runPage } from './pages.js';
 import type { RunLocation } from '../journal/runs.js';
-import { findRun, listRunSummaries, readJournalFrom, RunReader, type RunSnapshot } from './runs.js';
+import { findRun, JournalTails, listRunSummaries, RunReader, type RunSnapshot } from './runs.js';
 
 export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
   runsDir: string;
@@ -56,6 +56,7 @@ type Env = { Variables: { user: string; roles: string[] } };
 export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   const auth = new Auth(opts);
   const reader = new RunReader();
+  const tails = new JournalTails(opts.pollMs ?? 250);
   const app = new Hono<Env>();
   const address = (c: Context): string => {
     try {
@@ -224,24 +225,22 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? -1);
     let after = Number.isFinite(lastId) ? lastId : -1;
     return streamSSE(c, async (stream) => {
-      let offset = 0;
+      let next = 0;
       let quiet = 0;
       while (!stream.aborted && !stream.closed) {
-        const { events, offset: next } = readJournalFrom(loc.journalPath, offset);
-        offset = next;
+        const items = tails.items(loc.journalPath);
         let finished = false;
-        for (const ev of events) {
-          if (ev.type === 'run-finished') finished = true;
-          else if (ev.type === 'run-resumed') finished = false;
-          if (ev.seq <= after) continue;
-          await stream.writeSSE({
-            id: String(ev.seq),
-            event: 'journal',
-            data: JSON.stringify(redactValue(ev)),
-          });
-          after = ev.seq;
+        for (const item of items) {
+          if (item.type === 'run-finished') finished = true;
+          else if (item.type === 'run-resumed') finished = false;
         }
-        if (events.length > 0) quiet = 0;
+        for (; next < items.length; next++) {
+          const item = items[next]!;
+          if (item.seq <= after) continue;
+          await stream.writeSSE({ id: String(item.seq), event: 'journal', data: item.data });
+          after = item.seq;
+          quiet = 0;
+        }
         if (finished) {
           await stream.writeSSE({ event: 'end', data: '{}' });
           return;

@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   init: async () => (await import('./commands/init.js')).registerInit,
   reconcile: async () => (await import('./commands/reconcile.js')).registerReconcile,
   preflight: async () => (await import('./commands/preflight.js')).registerPreflight,
+  users: async () => (await import('./commands/users.js')).registerUsers,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
 };
 
 /** The commander program for `argv`; each command lives in commands/<name>.ts. */

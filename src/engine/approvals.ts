@@ -1,5 +1,5 @@
 import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -22,9 +22,23 @@ export interface ApprovalRequest {
   pid: number;
   /** The request's number in the inbox (its file name without `.json`); numbers are never reused. */
   id: string;
+  /** Where it came from (absent: `drctl approve|reject`). */
+  via?: 'cli' | 'bridge' | undefined;
+  /** The OS user that submitted it (the bridge's own user for a browser decision). */
+  osUser?: string | undefined;
+  /** The browser's address, for a bridge decision. */
+  address?: string | undefined;
 }
 
 const ID_WIDTH = 8;
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
 
 export function approvalsDir(runDir: string): string {
   return join(runDir, 'approvals');
@@ -43,7 +57,7 @@ function numberedNames(dir: string): number[] {
 /** Submits a decision and returns its request id (what the executor journals it under). */
 export function submitApproval(
   runDir: string,
-  req: Omit<ApprovalRequest, 'at' | 'host' | 'pid' | 'id'>,
+  req: Omit<ApprovalRequest, 'at' | 'host' | 'pid' | 'id' | 'osUser'>,
 ): ApprovalRequest {
   const dir = approvalsDir(runDir);
   mkdirSync(join(dir, 'done'), { recursive: true });
@@ -56,6 +70,7 @@ export function submitApproval(
         ...req,
         at: new Date().toISOString(),
         host: hostname(),
+        osUser: osUser(),
         pid: process.pid,
         id,
       };

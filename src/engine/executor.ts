@@ -21,6 +21,8 @@ import { findPlaceholders } from '../runbook/interpolate.js';
 import { formatDuration } from '../util/duration.js';
 import { redact } from '../util/redact.js';
 import { takeApprovals, type ApprovalRequest } from './approvals.js';
+import { approvalPolicy, authorizeApprover, type ApprovalPolicy, type Authorization } from './approvers.js';
+import { readUsers, type Users } from './users.js';
 import { loadFailpoint, type Failpoint } from './failpoint.js';
 import { Notifier } from '../notify/notifier.js';
 import { describeWho } from './run-dir.js';
@@ -62,6 +64,11 @@ export interface ExecutorOptions {
   resume?: (ResumePlan & { by: string }) | undefined;
   observer?: EngineObserver | undefined;
   failpoint?: Failpoint | undefined;
+  /**
+   * The users file whose roles count for approvals (besides the runbook's `members:`), read at
+   * each decision; undefined: the runbook's members only.
+   */
+  usersFile?: string | undefined;
   /** How long to wait between looks into the approvals inbox (default 250 ms). */
   approvalPollMs?: number | undefined;
   /** The switch locks: journaled at the start, checked before each step starts (none in a dry run). */
@@ -134,7 +141,7 @@ export class Executor {
   private lockLost: string | undefined;
   private rollbackRunning = false;
   /** Manual steps waiting for a decision now: step id → settles the wait. */
-  private readonly waiting = new Map<string, (d: InboxDecision) => void>();
+  private readonly waiting = new Map<string, Waiting>();
   /** The decision that settled each step's last wait in this process. */
   private readonly decided = new Map<string, { decision: string; by: string; seq: number }>();
   /** Webhooks of `notify:` (none in a dry run); it journals deliveries through emit. */
@@ -471,7 +478,7 @@ export class Executor {
       signal,
       attempt,
       log: (line) => this.opts.observer?.onLog?.(step.id, redact(line)),
-      requestApproval: (instructions, role) => this.requestApproval(step, instructions, role, signal),
+      requestApproval: (instructions, role) => this.requestApproval(step, action, instructions, role, signal),
       recordGate: (result: CheckResult) => this.emit({ type: 'gate-result', step: step.id, result }),
       recordEffect: (e) =>
         this.emit({
@@ -537,17 +544,27 @@ export class Executor {
 
   private requestApproval(
     step: Step,
+    action: Action,
     instructions: string,
     role: string,
     signal: AbortSignal,
   ): Promise<ApprovalDecision> {
-    this.emit({ type: 'approval-requested', step: step.id, role, instructions });
+    const policy = approvalPolicy(this.opts.runbook, step, action);
+    this.emit({
+      type: 'approval-requested',
+      step: step.id,
+      role,
+      instructions,
+      approvers: policy.roles,
+      members: policy.members,
+      ...(policy.minApprovals > 1 ? { minApprovals: policy.minApprovals } : {}),
+    });
     this.decided.delete(step.id);
     const decided = new AbortController();
     const both = AbortSignal.any([signal, decided.signal]);
     return new Promise<ApprovalDecision>((resolve, reject) => {
       let settled = false;
-      const finish = (d: InboxDecision): void => {
+      const finish = (d: Submitted, extra: { role: string; count?: number; needed?: number }): void => {
         if (settled) return;
         settled = true;
         this.waiting.delete(step.id);
@@ -560,10 +577,12 @@ export class Executor {
           ...(d.comment ? { comment: d.comment } : {}),
           via: d.via,
           ...(d.request === undefined ? {} : { request: d.request }),
+          ...extra,
+          ...origin(d),
         });
         this.decided.set(step.id, { decision: d.decision, by: d.by, seq: ev.seq });
         decided.abort();
-        resolve(d);
+        resolve({ decision: d.decision, by: d.by, comment: d.comment, via: d.via });
       };
       const onAbort = (): void => {
         if (settled) return;
@@ -573,7 +592,7 @@ export class Executor {
         const r: unknown = signal.reason;
         reject(r instanceof Error ? r : new Error('aborted'));
       };
-      this.waiting.set(step.id, finish);
+      this.waiting.set(step.id, { finish, policy, approvedBy: new Set() });
       // A listener added to a signal already aborted never fires: a Ctrl-C that landed between
       // step-started and here must end the wait now, not leave it open forever.
       if (signal.aborted) {
@@ -584,15 +603,14 @@ export class Executor {
       this.sweepApprovals();
       this.opts.observer
         ?.promptApproval?.(step, instructions, role, both)
-        .then((d) => d && finish(d))
+        .then((d) => d && this.consider({ ...d, step: step.id, via: d.via === 'prompt' ? 'prompt' : 'cli' }))
         .catch(() => undefined);
     });
   }
 
   /**
-   * Answers every decision in the inbox, in submission order, with exactly one journal event:
-   * the first for a waiting step decides it; a later approval of an approved step is kept as a
-   * concurring approval; anything else is journaled as refused, with why.
+   * Answers every decision in the inbox, in submission order, with exactly one journal event
+   * each (see `consider`).
    */
   private sweepApprovals(notWaiting?: string): void {
     let requests: ApprovalRequest[];
@@ -603,40 +621,127 @@ export class Executor {
       return;
     }
     for (const req of requests) {
-      const comment = req.comment ? { comment: req.comment } : {};
-      const finish = this.waiting.get(req.step);
-      if (finish !== undefined) {
-        finish({ decision: req.decision, by: req.by, comment: req.comment, via: 'cli', request: req.id });
-        continue;
-      }
-      const prior = this.decided.get(req.step);
-      if (prior !== undefined && prior.decision === 'approved' && req.decision === 'approved') {
-        this.emit({
-          type: 'approval',
+      this.consider(
+        {
           step: req.step,
-          decision: 'approved',
+          decision: req.decision,
           by: req.by,
-          ...comment,
-          via: 'cli',
+          comment: req.comment,
+          via: req.via === 'bridge' ? 'bridge' : 'cli',
           request: req.id,
-          concurring: true,
-        });
-        continue;
-      }
-      const reason =
-        prior !== undefined
-          ? `${req.step} was already ${prior.decision} by ${prior.by} (event ${prior.seq}); the first decision stands`
-          : `${req.step} is not waiting for approval: ${notWaiting ?? 'no approval was requested'}`;
+          osUser: req.osUser,
+          host: req.host,
+          address: req.address,
+        },
+        notWaiting,
+      );
+    }
+  }
+
+  /**
+   * Decides what one submitted decision does, journaling exactly one event: by someone who is not
+   * a member of an allowed role, refused; for a waiting step, a rejection decides it, an approval
+   * counts once per person and decides it at `minApprovals`; a later approval of an approved step
+   * is kept as a concurring approval; anything else is refused, with why.
+   */
+  private consider(d: Submitted, notWaiting?: string): void {
+    const comment = d.comment ? { comment: d.comment } : {};
+    const refuse = (code: 'not-allowed' | 'duplicate' | 'not-waiting', reason: string): void => {
       this.emit({
         type: 'approval-refused',
-        step: req.step,
-        decision: req.decision,
-        by: req.by,
+        step: d.step,
+        decision: d.decision,
+        by: d.by,
         ...comment,
-        request: req.id,
+        request: d.request ?? 'prompt',
         reason,
+        code,
+        via: d.via,
+        ...origin(d),
       });
+    };
+    const w = this.waiting.get(d.step);
+    const step = this.steps.get(d.step) ?? this.steps.get(d.step.slice(ROLLBACK_PREFIX.length));
+    const policy =
+      w?.policy ?? (step === undefined ? undefined : approvalPolicy(this.opts.runbook, step, step.action));
+    let role = '';
+    if (policy !== undefined) {
+      const auth = this.authorize(d.by, policy);
+      if (!auth.ok) {
+        refuse('not-allowed', `${d.step}: ${auth.reason}`);
+        return;
+      }
+      role = auth.role;
     }
+    if (w !== undefined) {
+      if (d.decision === 'rejected') {
+        w.finish(d, { role });
+        return;
+      }
+      if (w.approvedBy.has(d.by)) {
+        refuse(
+          'duplicate',
+          `${d.step}: ${d.by} has already approved; it needs ${w.policy.minApprovals} different people`,
+        );
+        return;
+      }
+      w.approvedBy.add(d.by);
+      const needed = w.policy.minApprovals;
+      const count = w.approvedBy.size;
+      if (count < needed) {
+        this.emit({
+          type: 'approval',
+          step: d.step,
+          decision: 'approved',
+          by: d.by,
+          ...comment,
+          via: d.via,
+          ...(d.request === undefined ? {} : { request: d.request }),
+          role,
+          count,
+          needed,
+          ...origin(d),
+        });
+        return;
+      }
+      w.finish(d, { role, ...(needed > 1 ? { count, needed } : {}) });
+      return;
+    }
+    const prior = this.decided.get(d.step);
+    if (prior !== undefined && prior.decision === 'approved' && d.decision === 'approved') {
+      this.emit({
+        type: 'approval',
+        step: d.step,
+        decision: 'approved',
+        by: d.by,
+        ...comment,
+        via: d.via,
+        ...(d.request === undefined ? {} : { request: d.request }),
+        concurring: true,
+        role,
+        ...origin(d),
+      });
+      return;
+    }
+    refuse(
+      'not-waiting',
+      prior !== undefined
+        ? `${d.step} was already ${prior.decision} by ${prior.by} (event ${prior.seq}); the first decision stands`
+        : `${d.step} is not waiting for approval: ${notWaiting ?? 'no approval was requested'}`,
+    );
+  }
+
+  /** Reads the users file at each decision: a user added or removed during the run counts at once. */
+  private authorize(by: string, policy: ApprovalPolicy): Authorization {
+    let users: Users = new Map();
+    if (this.opts.usersFile !== undefined) {
+      try {
+        users = readUsers(this.opts.usersFile);
+      } catch (err) {
+        return { ok: false, reason: `cannot check ${by}'s roles: ${(err as Error).message}` };
+      }
+    }
+    return authorizeApprover(by, policy, this.opts.runbook, users);
   }
 
   /**
@@ -786,8 +891,33 @@ export class Executor {
   }
 }
 
-/** A decision with the inbox request it came from, when it came from `drctl approve|reject`. */
-type InboxDecision = ApprovalDecision & { request?: string | undefined };
+/** A submitted decision, with where it came from (the inbox request, the OS user and host). */
+interface Submitted {
+  step: string;
+  decision: 'approved' | 'rejected';
+  by: string;
+  comment?: string | undefined;
+  via: 'prompt' | 'cli' | 'bridge';
+  request?: string | undefined;
+  osUser?: string | undefined;
+  host?: string | undefined;
+  address?: string | undefined;
+}
+
+interface Waiting {
+  finish: (d: Submitted, extra: { role: string; count?: number; needed?: number }) => void;
+  policy: ApprovalPolicy;
+  /** Distinct people who approved so far (minApprovals). */
+  approvedBy: Set<string>;
+}
+
+function origin(d: Submitted): { osUser?: string; host?: string; address?: string } {
+  return {
+    ...(d.osUser ? { osUser: d.osUser } : {}),
+    ...(d.host ? { host: d.host } : {}),
+    ...(d.address ? { address: d.address } : {}),
+  };
+}
 
 function isWaiting(action: Action): boolean {
   return action.kind === 'manual' || action.kind === 'wait';

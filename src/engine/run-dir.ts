@@ -20,6 +20,8 @@ export interface Invocation {
   only?: string | undefined;
   from?: string | undefined;
   concurrency?: number | undefined;
+  /** The users file whose roles may approve (resume uses it again). */
+  usersFile?: string | undefined;
 }
 
 export const RUNBOOK_FILE = 'runbook.json';

@@ -29,6 +29,29 @@ export interface StepView extends JournalStepInfo {
   skipReason?: string | undefined;
   /** The last approval decision since the step last started. */
   approval?: { decision: 'approved' | 'rejected'; by: string; comment?: string | undefined } | undefined;
+  /**
+   * While the step waits for approval: who may decide (roles, and members the runbook names),
+   * how many distinct people must approve, and who has so far.
+   */
+  awaiting?:
+    | {
+        approvers: string[];
+        members: string[];
+        minApprovals: number;
+        approvedBy: string[];
+        instructions: string;
+      }
+    | undefined;
+  /** Every decision recorded for the step (each approver of a four-eyes step), oldest first. */
+  approvals?:
+    | {
+        at: string;
+        decision: 'approved' | 'rejected';
+        by: string;
+        via: string;
+        comment?: string | undefined;
+      }[]
+    | undefined;
   gate?: Pick<CheckResult, 'ok' | 'status' | 'summary'> | undefined;
   /** Order in which steps reached a final state (for rollback order). */
   finishedSeq?: number | undefined;
@@ -100,6 +123,17 @@ function viewStep(t: StepTrack, runFinished: boolean): StepView {
       t.lastApproval === undefined
         ? undefined
         : { decision: t.lastApproval.decision, by: t.lastApproval.by, comment: t.lastApproval.comment },
+    awaiting:
+      t.status === 'awaiting-approval' && t.approvalAsk !== undefined && !runFinished
+        ? {
+            approvers: t.approvalAsk.approvers,
+            members: t.approvalAsk.members,
+            minApprovals: t.approvalAsk.minApprovals,
+            approvedBy: [...t.approvalAsk.approvedBy],
+            instructions: t.approvalAsk.instructions,
+          }
+        : undefined,
+    approvals: t.approvals.length > 0 ? t.approvals.map((a) => ({ ...a })) : undefined,
     gate: t.gate,
     finishedSeq: finSeq,
     dryRun: t.dryRun || undefined,

@@ -110,18 +110,41 @@ export type JournalEventBody =
       detail?: string;
     }
   | { type: 'step-skipped'; step: string; reason: string }
-  | { type: 'approval-requested'; step: string; role: string; instructions: string }
+  | {
+      type: 'approval-requested';
+      step: string;
+      role: string;
+      instructions: string;
+      /** Roles whose members may decide (owner first). */
+      approvers?: string[];
+      /** Members the runbook declares for those roles (the users file may add more). */
+      members?: string[];
+      /** Distinct people who must approve (absent: 1). */
+      minApprovals?: number;
+    }
   | {
       type: 'approval';
       step: string;
       decision: 'approved' | 'rejected';
       by: string;
       comment?: string;
-      via: 'prompt' | 'cli' | 'auto';
-      /** The inbox request this decision came from (`drctl approve|reject`). */
+      via: 'prompt' | 'cli' | 'bridge' | 'auto';
+      /** The inbox request this decision came from (`drctl approve|reject`, the bridge). */
       request?: string;
       /** A second approval of a step already approved: recorded as another approver, decides nothing. */
       concurring?: boolean;
+      /** The role `by` decided as. */
+      role?: string;
+      /** Who submitted it: the OS user and host of `drctl approve`, or the bridge's client address. */
+      osUser?: string;
+      host?: string;
+      address?: string;
+      /**
+       * With `minApprovals:` above 1: this approval is the count-th of `needed` distinct people;
+       * below `needed` it decides nothing yet (the step keeps waiting).
+       */
+      count?: number;
+      needed?: number;
     }
   | {
       /** A submitted decision that did not decide the step, and why (e.g. it lost a race). */
@@ -132,6 +155,15 @@ export type JournalEventBody =
       comment?: string;
       request: string;
       reason: string;
+      /**
+       * Why, for programs: `not-allowed` (not a member of an allowed role), `duplicate` (the same
+       * person again under minApprovals), `not-waiting` (no approval asked or already decided).
+       */
+      code?: 'not-allowed' | 'duplicate' | 'not-waiting';
+      via?: 'prompt' | 'cli' | 'bridge';
+      osUser?: string;
+      host?: string;
+      address?: string;
     }
   | {
       /**

@@ -78,6 +78,17 @@ export interface StepTrack {
   approvals: ApprovalNote[];
   /** The last decision since the step last started (what `status` shows). */
   lastApproval: ApprovalNote | undefined;
+  /** The last approval asked for: who may decide, how many, and who has approved since. */
+  approvalAsk:
+    | {
+        role: string;
+        instructions: string;
+        approvers: string[];
+        members: string[];
+        minApprovals: number;
+        approvedBy: string[];
+      }
+    | undefined;
   overrides: OverrideNote[];
   /**
    * Work that committed (or may have) on a remote system in attempts not yet covered by an
@@ -169,6 +180,7 @@ function newTrack(info: JournalStepInfo, order: number): StepTrack {
     approvalWaits: [],
     approvals: [],
     lastApproval: undefined,
+    approvalAsk: undefined,
     overrides: [],
     committed: [],
     overrideDoneAt: undefined,
@@ -295,13 +307,25 @@ export function replayRun(events: JournalEvent[], options: ReplayOptions = {}): 
       case 'step-skipped':
         trackOf(ev.step, ev.type).skipped = { at, seq: ev.seq, reason: ev.reason };
         break;
-      case 'approval-requested':
-        trackOf(ev.step, ev.type).approvalWaits.push({ from: at, to: undefined });
+      case 'approval-requested': {
+        const t = trackOf(ev.step, ev.type);
+        t.approvalWaits.push({ from: at, to: undefined });
+        t.approvalAsk = {
+          role: ev.role,
+          instructions: ev.instructions,
+          approvers: ev.approvers ?? ev.role.split('|'),
+          members: ev.members ?? [],
+          minApprovals: ev.minApprovals ?? 1,
+          approvedBy: [],
+        };
         break;
+      }
       case 'approval': {
         const t = trackOf(ev.step, ev.type);
-        if (ev.concurring) {
-          // A second approver of an already approved step: listed, decides nothing.
+        if (ev.decision === 'approved' && !ev.concurring) t.approvalAsk?.approvedBy.push(ev.by);
+        if (ev.concurring || (ev.count !== undefined && ev.needed !== undefined && ev.count < ev.needed)) {
+          // A second approver of an already approved step, or one of several that minApprovals
+          // asks for before the last: listed, decides nothing.
           t.approvals.push({ at: ev.ts, decision: ev.decision, by: ev.by, via: ev.via, comment: ev.comment });
           break;
         }

@@ -54,6 +54,8 @@ function anchorFor(px: number): 'start' | 'middle' | 'end' {
   return 'middle';
 }
 const LABEL_W = 230;
+/** An objective line up to this multiple of the run's end widens the axis; beyond it, a marker. */
+const OBJECTIVE_REACH = 1.25;
 const RIGHT_PAD = 20;
 const TOP = 34;
 
@@ -71,7 +73,14 @@ export function renderGanttSvg(m: ReportModel, colours: Map<string, string>): st
       : [],
   );
   const barEnds = m.steps.map((s) => s.endOffsetMs ?? 0);
-  const total = Math.max(1, m.run.durationMs, ...barEnds, ...lines.map((l) => l.at * 1.02));
+  // Scaled to the run: an objective far beyond the run's end (a 1.8 s demo against a 10-minute
+  // objective) would shrink every bar to a sliver, so it is drawn only when it lies close to the
+  // run's end (within a quarter more), else marked at the right edge with its distance.
+  const runEnd = Math.max(1, m.run.durationMs, ...barEnds);
+  const reach = runEnd * OBJECTIVE_REACH;
+  const inside = lines.filter((l) => l.at <= reach);
+  const beyond = lines.filter((l) => l.at > reach);
+  const total = Math.max(runEnd, ...inside.map((l) => l.at * 1.02));
   const x = (ms: number): number => LABEL_W + (ms / total) * chartW;
   const bottom = TOP + m.steps.length * rowH;
   const height = bottom + 36;
@@ -130,7 +139,15 @@ export function renderGanttSvg(m: ReportModel, colours: Map<string, string>): st
       `<text class="bar-note status-${s.status}" x="${(x(s.endOffsetMs) + 4).toFixed(1)}" y="${y}">${escapeHtml(s.status)}</text>`,
     );
   });
-  for (const { clock, at } of lines) {
+  beyond.forEach(({ clock, at }, i) => {
+    const ex = (WIDTH - 2).toFixed(1);
+    const y = clock.name === 'technical' ? 10 : height - 4;
+    const text = `${clock.name} RTO ${showDuration(clock.objectiveMs)} →  at ${labelOffset(at)}, beyond this axis`;
+    out.push(
+      `<text class="objective-label objective-beyond objective-${clock.name}" x="${ex}" y="${y + i * 0}" text-anchor="end"><title>${escapeHtml(`${clock.name} RTO objective ${showDuration(clock.objectiveMs)} from ${clock.fromStep ?? ''}: its line is ${showDuration(at - runEnd)} after the run's end, off the right edge`)}</title>${escapeHtml(text)}</text>`,
+    );
+  });
+  for (const { clock, at } of inside) {
     const lx = x(at).toFixed(1);
     out.push(
       `<line class="objective objective-${clock.name}" x1="${lx}" y1="${TOP - 4}" x2="${lx}" y2="${clock.name === 'technical' ? bottom : bottom + 20}"><title>${escapeHtml(`${clock.name} RTO objective ${showDuration(clock.objectiveMs)} from ${clock.fromStep ?? ''}`)}</title></line>`,

@@ -50,7 +50,12 @@ export function toAction(spec: ActionFields, owner: string): Action {
     const m = spec.manual;
     return typeof m === 'string'
       ? { kind: 'manual', instructions: m, approvers: [owner] }
-      : { kind: 'manual', instructions: m.instructions, approvers: m.approvers ?? [owner] };
+      : {
+          kind: 'manual',
+          instructions: m.instructions,
+          approvers: m.approvers ?? [owner],
+          ...(m.minApprovals === undefined || m.minApprovals === 1 ? {} : { minApprovals: m.minApprovals }),
+        };
   }
   if (spec.check) {
     const { kind, resource, ...options } = spec.check;

@@ -123,7 +123,11 @@ export const ManualAction = z.strictObject({
       approvers: z
         .array(z.string())
         .optional()
-        .meta({ description: 'Roles that may approve (default the owner)' }),
+        .meta({ description: 'Roles that may approve besides the owner role' }),
+      minApprovals: z.int().min(1).max(10).optional().meta({
+        description:
+          'Distinct people who must approve before the step passes (default 1; 2 is the four-eyes principle)',
+      }),
     }),
   ]),
 });
@@ -291,7 +295,10 @@ export const RoleSchema = z
   .strictObject({
     description: z.string().optional(),
     concurrency: z.int().min(1).optional().meta({ description: 'Steps of this role that may run at once' }),
-    members: z.array(z.string()).optional(),
+    members: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'People who may approve for this role (with the users file of drctl users)' }),
   })
   .nullable();
 
@@ -487,7 +494,14 @@ export type Action =
   | { kind: 'redis'; redis: NonNullable<StepSpec['redis']> }
   | { kind: 'http'; http: NonNullable<StepSpec['http']> }
   | { kind: 'wait'; until: Exclude<Action, { kind: 'wait' | 'manual' | 'check' }>; intervalMs: number }
-  | { kind: 'manual'; instructions: string; approvers: string[] }
+  | {
+      kind: 'manual';
+      instructions: string;
+      /** Roles whose members may decide (the owner role is always one). */
+      approvers: string[];
+      /** Distinct people who must approve (default 1). */
+      minApprovals?: number | undefined;
+    }
   | {
       kind: 'check';
       check: { kind: CheckerKind; resource: string; options: Record<string, unknown> };
@@ -557,7 +571,10 @@ export interface Runbook {
     technical?: { from: string; to: string } | undefined;
     compliance?: { from: string; to: string } | undefined;
   };
-  roles: Record<string, { concurrency?: number | undefined; description?: string | undefined }>;
+  roles: Record<
+    string,
+    { concurrency?: number | undefined; description?: string | undefined; members?: string[] | undefined }
+  >;
   resources: Record<string, Resource>;
   concurrency?: number | undefined;
   timeoutMs?: number | undefined;

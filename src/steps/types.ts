@@ -41,7 +41,7 @@ export interface ApprovalDecision {
   decision: 'approved' | 'rejected';
   by: string;
   comment?: string | undefined;
-  via: 'prompt' | 'cli' | 'auto';
+  via: 'prompt' | 'cli' | 'bridge' | 'auto';
 }
 
 /** The outcome of one attempt. A failed attempt is a result, not an exception. */

@@ -148,7 +148,7 @@ describe('drctl switch / status / approve from the command line', () => {
     async () => {
       const manualFile = writeRunbook(dir, 'manual-test', {
         environment: 'manual-env',
-        roles: { SRE: {}, QA: {} },
+        roles: { SRE: {}, QA: { members: ['bob'] } },
         steps: [
           { id: 'prepare', owner: 'SRE', run: ['sh', '-c', `echo prepare >> ${out}`] },
           {

@@ -221,18 +221,21 @@ describe('executor with real processes', () => {
 
   it('manual: approved through the inbox, rejected without retry', async () => {
     const dir = makeTempDir('engine-manual');
-    const rb = makeRunbook([
-      makeStep(
-        'ok',
-        { kind: 'manual', instructions: 'Confirm traffic stopped', approvers: [] },
-        { retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } },
-      ),
-      makeStep(
-        'no',
-        { kind: 'manual', instructions: 'Open traffic', approvers: ['QA'] },
-        { needs: ['ok'], retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } },
-      ),
-    ]);
+    const rb = makeRunbook(
+      [
+        makeStep(
+          'ok',
+          { kind: 'manual', instructions: 'Confirm traffic stopped', approvers: [] },
+          { retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } },
+        ),
+        makeStep(
+          'no',
+          { kind: 'manual', instructions: 'Open traffic', approvers: ['QA'] },
+          { needs: ['ok'], retry: { count: 3, backoffMs: 10, factor: 1, maxMs: 10 } },
+        ),
+      ],
+      { roles: { SRE: { members: ['alice'] }, DBA: {}, QA: { members: ['alice'] } } },
+    );
     const run = await execRunbook(rb, {
       dir,
       approvalPollMs: 20,

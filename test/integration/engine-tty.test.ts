@@ -26,7 +26,7 @@ describe('switch on a terminal', () => {
     const runs = join(dir, 'runs');
     const file = writeRunbook(dir, 'tty-test', {
       environment: 'tty',
-      roles: { SRE: {}, QA: {} },
+      roles: { SRE: {}, QA: { members: ['dave'] } },
       steps: [
         { id: 'prepare', owner: 'SRE', run: ['sh', '-c', `echo prepare >> ${out}`] },
         {

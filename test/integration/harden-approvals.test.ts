@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +29,11 @@ function gatesRunbook(name: string, n: number, out: string, hold = false): strin
       run: ['sh', '-c', `echo after-${i} >> ${out}`],
     });
   }
-  return writeRunbook(dir, name, { environment: `${name}-env`, roles: { SRE: {}, QA: {} }, steps });
+  return writeRunbook(dir, name, {
+    environment: `${name}-env`,
+    roles: { SRE: { members: [userInfo().username] }, QA: { members: ['alice', 'bob', 'carol'] } },
+    steps,
+  });
 }
 
 async function waitForApprovals(runs: string, n: number): Promise<string> {

@@ -26,7 +26,10 @@ export function registerApprove(program: Command): void {
       .description(`${name} a manual step that is waiting for approval in a running switch`)
       .argument('<run>', 'run id, unique prefix, "latest", or run directory')
       .argument('<step>', 'the step id')
-      .option('--as <name>', 'who decides (default: the login user)')
+      .option(
+        '--as <name>',
+        "who decides: a member of the step's owner or approvers role (default: the login user); your OS user and host are recorded beside it",
+      )
       .option('--comment <text>', 'recorded in the journal with the decision')
       .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
       .addHelpText(
@@ -94,6 +97,12 @@ async function decide(
         i >= view.events && (e.type === 'approval' || e.type === 'approval-refused') && e.request === req.id,
     );
     if (ev?.type === 'approval') {
+      if (ev.count !== undefined && ev.needed !== undefined && ev.count < ev.needed) {
+        printLine(
+          `${stepId} approved by ${ev.by}: recorded in run ${view.runId} (event ${ev.seq}) as approval ${ev.count} of ${ev.needed}; the step waits for ${ev.needed - ev.count} more from other people`,
+        );
+        return;
+      }
       printLine(
         ev.concurring
           ? `${stepId} approved by ${ev.by}: recorded in run ${view.runId} (event ${ev.seq}) as a concurring approval; the step had already been approved`

@@ -8,6 +8,7 @@ import { danglingSteps, partiallyCommittedSteps, type RunView } from '../../engi
 import { killGroup, stillRunning, waitForGroup } from '../../engine/step-process.js';
 import { readJournal } from '../../journal/journal.js';
 import { runSession } from '../../engine/session.js';
+import { resolveUsersFile } from '../../engine/users.js';
 import { UsageError, formatDiagnostic } from '../../errors.js';
 import { resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
@@ -28,6 +29,7 @@ interface ResumeOptions {
   concurrency?: number;
   runsDir?: string;
   var?: Record<string, string>;
+  users?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -102,6 +104,7 @@ export function registerResume(program: Command): void {
     .option('--yes', 'continue without typing the runbook name to confirm')
     .option('--concurrency <n>', 'steps running at once in the whole run', parseConcurrency)
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
+    .option('--users <file>', 'users file whose roles may approve (default: the one the run started with)')
     .option('--var <name=value>', 'give again a secret var of the original run (stored masked)', collectVar)
     .addHelpText(
       'after',
@@ -207,6 +210,7 @@ export function registerResume(program: Command): void {
           plan: buildPlan(runbook, { concurrency: opts.concurrency ?? inv.concurrency }),
           resume: { ...plan, by },
           lock,
+          usersFile: resolveUsersFile(opts.users ?? inv.usersFile),
           tty: process.stdout.isTTY === true,
         });
         printOutcome(view.runId, result.status, result.durationMs, result.error);

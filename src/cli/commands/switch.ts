@@ -5,6 +5,7 @@ import { acquireRunLock } from '../../engine/run-lock.js';
 import { createRun } from '../../engine/run-dir.js';
 import { selectSteps } from '../../engine/select.js';
 import { runSession } from '../../engine/session.js';
+import { readUsers, resolveUsersFile } from '../../engine/users.js';
 import { ConfigError, DrctlError, ExitCode, UsageError, formatDiagnostic } from '../../errors.js';
 import { makeRunId, resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
@@ -32,6 +33,7 @@ interface SwitchOptions {
   runsDir?: string;
   skipPreflight?: boolean;
   reason?: string;
+  users?: string;
 }
 
 export function parseConcurrency(value: string): number {
@@ -75,6 +77,10 @@ export function registerSwitch(program: Command): void {
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
     .option('--skip-preflight', 'start without the preflight (needs --reason; journaled)')
     .option('--reason <text>', 'why the preflight is skipped (with --skip-preflight)')
+    .option(
+      '--users <file>',
+      'users file whose roles may approve manual steps, with the runbook members (default $DRCTL_USERS or $DRCTL_HOME/users.yaml)',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  drctl switch runbooks/id-bank/switchover.yaml\n  drctl switch runbooks/id-bank/switchover.yaml --drill --yes\n  drctl switch runbooks/id-bank/switchback.yaml --direction switchback --dry-run\n  drctl switch rb.yaml --only "switch-*" --var wave=2\n\nFollow it from another terminal: drctl status latest --follow\nApprove a manual step:          drctl approve latest <step> --as <name>\n',
@@ -118,6 +124,8 @@ export function registerSwitch(program: Command): void {
       if (!dryRun && !opts.yes)
         await confirmByName(runbook.name, `start the ${runbook.direction}${runbook.drill ? ' drill' : ''}`);
       const runsDir = resolveRunsDir(opts.runsDir);
+      const usersFile = resolveUsersFile(opts.users);
+      readUsers(usersFile); // a broken users file stops the run before it starts, not at its first approval
       const runId = makeRunId();
       // A dry run changes nothing, so it may preview while a real switch holds the lock.
       const lock = dryRun ? undefined : await acquireRunLock(runbook, runId, runsDir);
@@ -134,6 +142,7 @@ export function registerSwitch(program: Command): void {
           only: opts.only,
           from: opts.from,
           concurrency: opts.concurrency,
+          usersFile,
         });
         printLine(`run ${loc.id}: journal ${loc.journalPath}`);
         const result = await runSession({
@@ -145,6 +154,7 @@ export function registerSwitch(program: Command): void {
           plan,
           lock,
           preflight,
+          usersFile,
           tty: process.stdout.isTTY === true,
         });
         printOutcome(loc.id, result.status, result.durationMs, result.error);

@@ -1,0 +1,378 @@
+/* eslint-disable @typescript-eslint/no-unsafe-argument -- hono's Context carries `any` in its
+   generic input type; passing a route's context to a helper trips this rule, nothing else. */
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { serve, type ServerType } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { streamSSE } from 'hono/streaming';
+import { submitApproval } from '../engine/approvals.js';
+import { readJournal } from '../journal/journal.js';
+import { renderReport } from '../report/index.js';
+import { redactValue } from '../util/redact.js';
+import { Auth, type AuthOptions } from './auth.js';
+import { BRIDGE_JS, liveFragment, loginPage, runListPage, runPage } from './pages.js';
+import type { RunLocation } from '../journal/runs.js';
+import { findRun, JournalTails, listRunSummaries, RunReader, type RunSnapshot } from './runs.js';
+
+export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
+  runsDir: string;
+  usersFile: string;
+  /** Cookies get `Secure` (served over TLS). */
+  secure: boolean;
+  /**
+   * Host names (`host` or `host:port`) the server answers to besides the address it listens on
+   * and localhost: a request naming another Host is refused (DNS rebinding).
+   */
+  allowedHosts?: string[] | undefined;
+  /** How long an approve/reject waits for the executor's answer (default 15 s). */
+  answerWaitMs?: number | undefined;
+  /** How often event streams look for new journal lines (default 250 ms). */
+  pollMs?: number | undefined;
+}
+
+const COOKIE = 'drctl_session';
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts.
+  'Referrer-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+type Env = { Variables: { user: string; roles: string[] } };
+
+/**
+ * The bridge: a read-only view of every run under `runsDir`, live, and approvals that go through
+ * the runs' approval inboxes (the executor stays the journal's only writer, and decides them).
+ */
+export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
+  const auth = new Auth(opts);
+  const reader = new RunReader();
+  const tails = new JournalTails(opts.pollMs ?? 250);
+  const app = new Hono<Env>();
+  const address = (c: Context): string => {
+    try {
+      return getConnInfo(c).remote.address ?? 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  };
+  const api = (c: Context): boolean => c.req.path.startsWith('/api/');
+  const fail = (
+    c: Context,
+    status: 400 | 401 | 403 | 404 | 409 | 421 | 422 | 429 | 504,
+    error: string,
+  ): Response =>
+    api(c) || c.req.method !== 'GET'
+      ? c.json({ error }, status)
+      : c.html(
+          status === 401 ? loginPage() : `<!doctype html><title>${status}</title><p>${escape(error)}</p>`,
+          status,
+        );
+
+  app.use('*', async (c, next) => {
+    // DNS rebinding: a page elsewhere that resolves its name to this address sends its own Host.
+    const host = (c.req.header('host') ?? '').toLowerCase();
+    if (!hostAllowed(host, opts.allowedHosts ?? [])) {
+      const res = c.json(
+        { error: `unknown host ${JSON.stringify(host)}: start drctl serve with --public-url` },
+        421,
+      );
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
+      return res;
+    }
+    await next();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
+  });
+
+  // CSRF: a state change must come from this origin. Browsers send Origin (or Sec-Fetch-Site)
+  // on every POST; a script that sends neither is not a browser a page could drive.
+  app.use('*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      const origin = c.req.header('origin');
+      const site = c.req.header('sec-fetch-site');
+      const host = c.req.header('host') ?? '';
+      const self = [`http://${host}`, `https://${host}`];
+      const foreign =
+        origin !== undefined && origin !== 'null'
+          ? !self.includes(origin)
+          : site !== undefined
+            ? site !== 'same-origin' && site !== 'none'
+            : origin === 'null';
+      if (foreign) {
+        return fail(
+          c,
+          403,
+          'cross-origin request refused (CSRF): send it from the bridge page, or without a foreign Origin',
+        );
+      }
+    }
+    await next();
+  });
+
+  app.get('/static/bridge.js', (c) =>
+    c.body(BRIDGE_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
+  );
+  app.get('/login', (c) => c.html(loginPage()));
+
+  const startSession = (c: Context, token: string): void =>
+    setCookie(c, COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: opts.secure,
+      path: '/',
+    });
+
+  app.post('/api/login', async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return fail(c, 400, 'expected JSON {"user","password"}');
+    }
+    const { user, password } = (body ?? {}) as { user?: unknown; password?: unknown };
+    const r = await auth.login(user, password, address(c));
+    if (!r.ok) {
+      if (r.retryAfterS !== undefined) c.header('Retry-After', String(r.retryAfterS));
+      return fail(c, r.status, r.error);
+    }
+    startSession(c, r.token);
+    return c.json({ user: r.user, roles: r.roles });
+  });
+
+  app.post('/login', async (c) => {
+    const form: Record<string, unknown> = await c.req.parseBody().catch(() => ({}));
+    const r = await auth.login(form.user, form.password, address(c));
+    if (!r.ok) {
+      if (r.retryAfterS !== undefined) c.header('Retry-After', String(r.retryAfterS));
+      return c.html(loginPage(r.error), r.status);
+    }
+    startSession(c, r.token);
+    return c.redirect('/', 303);
+  });
+
+  const logout = (c: Context): void => {
+    auth.logout(getCookie(c, COOKIE));
+    deleteCookie(c, COOKIE, { path: '/' });
+  };
+  app.post('/api/logout', (c) => {
+    logout(c);
+    return c.json({ ok: true });
+  });
+  app.post('/logout', (c) => {
+    logout(c);
+    return c.redirect('/login', 303);
+  });
+
+  // Everything below needs a session.
+  app.use('*', async (c, next) => {
+    const who = auth.check(getCookie(c, COOKIE));
+    if (who === undefined) return fail(c, 401, 'not logged in: POST /api/login first');
+    c.set('user', who.user);
+    c.set('roles', who.roles);
+    await next();
+  });
+
+  app.get('/', (c) => c.html(runListPage(listRunSummaries(opts.runsDir, reader), c.get('user'))));
+
+  app.get('/api/runs', (c) => c.json({ runs: listRunSummaries(opts.runsDir, reader) }));
+
+  const snapshot = (c: Context, id: string): { res: Response } | { loc: RunLocation; snap: RunSnapshot } => {
+    const loc = findRun(opts.runsDir, id);
+    if (loc === undefined) return { res: fail(c, 404, `no run ${JSON.stringify(id)}`) };
+    try {
+      return { loc, snap: reader.read(loc) };
+    } catch (err) {
+      return { res: fail(c, 422, `run ${id} cannot be read: ${redactValue((err as Error).message)}`) };
+    }
+  };
+
+  app.get('/api/runs/:run', (c) => {
+    const r = snapshot(c, c.req.param('run'));
+    return 'res' in r ? r.res : c.json(r.snap.doc);
+  });
+
+  app.get('/runs/:run', (c) => {
+    const r = snapshot(c, c.req.param('run'));
+    if ('res' in r) return r.res;
+    // A finished run: the same HTML report as `drctl report --format html`.
+    if (r.snap.view.finished) return c.html(renderReport(r.snap.model, 'html'));
+    return c.html(runPage(r.snap, c.get('user'), auth.currentUsers()));
+  });
+
+  app.get('/runs/:run/live', (c) => {
+    const r = snapshot(c, c.req.param('run'));
+    if ('res' in r) return r.res;
+    return c.html(liveFragment(r.snap, c.get('user'), auth.currentUsers()));
+  });
+
+  app.get('/runs/:run/report', (c) => {
+    const r = snapshot(c, c.req.param('run'));
+    return 'res' in r ? r.res : c.html(renderReport(r.snap.model, 'html'));
+  });
+
+  app.get('/api/runs/:run/events', (c) => {
+    const loc = findRun(opts.runsDir, c.req.param('run'));
+    if (loc === undefined) return fail(c, 404, `no run ${JSON.stringify(c.req.param('run'))}`);
+    const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? -1);
+    let after = Number.isFinite(lastId) ? lastId : -1;
+    return streamSSE(c, async (stream) => {
+      let next = 0;
+      let quiet = 0;
+      while (!stream.aborted && !stream.closed) {
+        const items = tails.items(loc.journalPath);
+        let finished = false;
+        for (const item of items) {
+          if (item.type === 'run-finished') finished = true;
+          else if (item.type === 'run-resumed') finished = false;
+        }
+        for (; next < items.length; next++) {
+          const item = items[next]!;
+          if (item.seq <= after) continue;
+          await stream.writeSSE({ id: String(item.seq), event: 'journal', data: item.data });
+          after = item.seq;
+          quiet = 0;
+        }
+        if (finished) {
+          await stream.writeSSE({ event: 'end', data: '{}' });
+          return;
+        }
+        quiet += 1;
+        // A comment now and then keeps proxies from closing an idle stream.
+        if (quiet % 60 === 0) await stream.write(': keep-alive\n\n');
+        await stream.sleep(opts.pollMs ?? 250);
+      }
+    });
+  });
+
+  for (const action of ['approve', 'reject'] as const) {
+    app.post(`/api/runs/:run/steps/:step/${action}`, async (c) => {
+      if (!(c.req.header('content-type') ?? '').startsWith('application/json')) {
+        return fail(c, 400, 'expected a JSON body {"comment": "..."} with content-type application/json');
+      }
+      let body: { comment?: unknown };
+      try {
+        body = (await c.req.json()) ?? {};
+      } catch {
+        return fail(c, 400, 'expected JSON {"comment": "..."}');
+      }
+      const comment = typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined;
+      const r = snapshot(c, c.req.param('run'));
+      if ('res' in r) return r.res;
+      const stepId = c.req.param('step');
+      const step = r.snap.view.byId.get(stepId);
+      if (step === undefined) return fail(c, 404, `run ${r.loc.id} has no step ${JSON.stringify(stepId)}`);
+      if (
+        step.state !== 'waiting-approval' &&
+        !(action === 'approve' && step.approval?.decision === 'approved')
+      ) {
+        return fail(c, 409, `${stepId} is not waiting for approval (it is ${step.state})`);
+      }
+      if (r.snap.live === false) {
+        return fail(c, 409, `run ${r.loc.id} is not running (drctl is gone): resume it first`);
+      }
+      const events = r.snap.view.events;
+      const req = submitApproval(r.loc.dir, {
+        step: stepId,
+        decision: action === 'approve' ? 'approved' : 'rejected',
+        by: c.get('user'),
+        via: 'bridge',
+        address: address(c),
+        ...(comment ? { comment } : {}),
+      });
+      // The executor answers every request with one journal event; wait for ours.
+      const deadline = Date.now() + (opts.answerWaitMs ?? 15_000);
+      while (Date.now() < deadline) {
+        const ev = readJournal(r.loc.journalPath).events.find(
+          (e, i) =>
+            i >= events && (e.type === 'approval' || e.type === 'approval-refused') && e.request === req.id,
+        );
+        if (ev?.type === 'approval') {
+          const partial = ev.count !== undefined && ev.needed !== undefined && ev.count < ev.needed;
+          return c.json({
+            recorded: true,
+            event: ev.seq,
+            decision: ev.decision,
+            by: ev.by,
+            ...(ev.count === undefined ? {} : { count: ev.count, needed: ev.needed }),
+            message: partial
+              ? `${stepId}: your approval is ${ev.count} of ${ev.needed}; it waits for ${ev.needed! - ev.count!} more from other people`
+              : `${stepId} ${ev.decision} by ${ev.by}${ev.concurring ? ' (a concurring approval: it was already approved)' : ''}`,
+          });
+        }
+        if (ev?.type === 'approval-refused') {
+          const status = ev.code === 'not-allowed' ? 403 : 409;
+          return c.json({ recorded: false, event: ev.seq, code: ev.code, error: ev.reason }, status);
+        }
+        await sleep(50);
+      }
+      return fail(c, 504, `${stepId}: submitted (request ${req.id}) but the executor has not answered yet`);
+    });
+  }
+
+  app.notFound((c) => fail(c, 404, 'not found'));
+  app.onError((err, c) => {
+    process.stderr.write(`bridge: ${redactValue(err.stack ?? String(err))}\n`);
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}
+
+function escape(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function hostAllowed(host: string, extra: string[]): boolean {
+  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (name === 'localhost' || name === '127.0.0.1' || name === '::1') return true;
+  return extra.some((e) => e.toLowerCase() === host || e.toLowerCase() === name);
+}
+
+export interface StartedBridge {
+  server: ServerType;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on `host:port` (TLS when cert and key are given). */
+export function startBridge(
+  opts: BridgeOptions & { host: string; port: number; tls?: { cert: Buffer; key: Buffer } | undefined },
+): Promise<StartedBridge> {
+  const app = createBridgeApp({
+    ...opts,
+    allowedHosts: [...(opts.allowedHosts ?? []), opts.host],
+  });
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      {
+        fetch: app.fetch,
+        hostname: opts.host,
+        port: opts.port,
+        ...(opts.tls
+          ? { createServer: createHttpsServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } }
+          : {}),
+      },
+      (info: AddressInfo) => {
+        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        resolve({
+          server,
+          url: `${opts.tls ? 'https' : 'http'}://${host}:${info.port}`,
+          close: () =>
+            new Promise<void>((done) => {
+              (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+              server.close(() => done());
+            }),
+        });
+      },
+    );
+    server.once('error', reject);
+  });
+}

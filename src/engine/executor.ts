@@ -549,7 +549,12 @@ export class Executor {
     role: string,
     signal: AbortSignal,
   ): Promise<ApprovalDecision> {
-    const policy = approvalPolicy(this.opts.runbook, step, action);
+    // A manual step is decided by its owner and approvers: roles; an approval another kind of
+    // step asks for (the data-risk approval of an unplanned gate) only by the role it names.
+    const policy: ApprovalPolicy =
+      action.kind === 'manual'
+        ? approvalPolicy(this.opts.runbook, step, action)
+        : { roles: [role], members: this.opts.runbook.roles[role]?.members ?? [], minApprovals: 1 };
     this.emit({
       type: 'approval-requested',
       step: step.id,

@@ -1,3 +1,4 @@
+import type { Users } from '../engine/users.js';
 import { buildPlan } from '../plan/plan.js';
 import { globToRegExp } from '../runbook/glob.js';
 import { findPlaceholders } from '../runbook/interpolate.js';
@@ -30,6 +31,8 @@ export interface PreflightOptions {
   strict?: boolean | undefined;
   /** Step durations of an earlier run (`--history`), for the RTO forecast. */
   history?: ReadonlyMap<string, number> | undefined;
+  /** The users file's users (their roles approve manual steps beside the runbook's members). */
+  users?: Users | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -89,7 +92,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
     probes.push(...stepProbes(rb, steps, dir));
     staticLines.push(
       ...secretLines(rb, steps, dir, new Set(uses.keys())),
-      ...roleLines(rb, steps, dir),
+      ...roleLines(rb, steps, dir, opts.users),
       ...durationLines(rb, steps, opts, dir),
     );
   });
@@ -210,6 +213,7 @@ function probesFor(
       return use.gate ? esProbes(use, r, direction) : [];
     // http: the steps' hosts are probed with the steps; the others have no read-only probe yet.
     case 'http':
+    case 'remote-log':
     case 'kafka':
     case 'zookeeper':
     case 'mq':

@@ -5,6 +5,8 @@ import { isIP } from 'node:net';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { findPlaceholders } from '../runbook/interpolate.js';
 import type { Action, Direction, Runbook, Step } from '../runbook/schema.js';
+import { approvalPolicy } from '../engine/approvers.js';
+import type { Users } from '../engine/users.js';
 import { actionsOf } from './scope.js';
 import { line, type Probe, type ProbeLine } from './types.js';
 
@@ -230,48 +232,64 @@ export function secretLines(
     });
 }
 
-/** Every manual step's approving roles must have someone in them. */
-export function roleLines(runbook: Runbook, steps: Step[], direction: Direction | undefined): ProbeLine[] {
+/**
+ * Every manual step must have enough people who may decide it, by the executor's own rule
+ * (src/engine/approvers.ts): members of its owner or `approvers:` roles, from the runbook's
+ * `roles.<r>.members` and the users file. A role nobody is in refuses every approval (fail
+ * closed), so the switch would wait at that step forever: a fail, found before the night.
+ */
+export function roleLines(
+  runbook: Runbook,
+  steps: Step[],
+  direction: Direction | undefined,
+  users: Users = new Map(),
+): ProbeLine[] {
   const base = { group: 'roles', kind: 'role', direction };
-  const byRole = new Map<string, string[]>();
+  // Steps with the same roles and the same number of approvals needed share one line.
+  const byPolicy = new Map<string, { roles: string[]; need: number; people: string[]; ids: string[] }>();
   for (const step of steps) {
     for (const { action } of actionsOf(step, runbook.drill)) {
       if (action.kind !== 'manual') continue;
-      const roles = action.approvers.length > 0 ? action.approvers : [step.owner];
-      for (const r of roles) byRole.set(r, [...(byRole.get(r) ?? []), step.id]);
+      const policy = approvalPolicy(runbook, step, action);
+      const key = `${policy.roles.join('|')}#${policy.minApprovals}`;
+      const people = new Set(policy.members);
+      for (const [name, u] of users) if (u.roles.some((r) => policy.roles.includes(r))) people.add(name);
+      const entry = byPolicy.get(key) ?? {
+        roles: policy.roles,
+        need: policy.minApprovals,
+        people: [...people],
+        ids: [],
+      };
+      entry.ids.push(step.id);
+      byPolicy.set(key, entry);
     }
   }
   const out: ProbeLine[] = [];
-  for (const [role, ids] of [...byRole].sort(([a], [b]) => a.localeCompare(b))) {
-    const members = (runbook.roles[role] as { members?: string[] } | undefined)?.members;
-    const what = `approves ${ids.length} manual step${ids.length === 1 ? '' : 's'} (${ids.slice(0, 2).join(', ')}${ids.length > 2 ? ', …' : ''})`;
-    if (members === undefined) {
+  for (const { roles, need, people, ids } of [...byPolicy.values()].sort((a, b) =>
+    a.roles.join().localeCompare(b.roles.join()),
+  )) {
+    const who = roles.join(' or ');
+    const what = `${ids.length} manual step${ids.length === 1 ? '' : 's'} (${ids.slice(0, 2).join(', ')}${ids.length > 2 ? ', …' : ''})`;
+    const needs = need > 1 ? `, ${need} distinct approvals each` : '';
+    if (people.length < need) {
       out.push(
         line(
           base,
-          `role ${role}`,
-          'warning',
-          `${role} ${what} and declares no members: anyone can approve as ${role}`,
-          `list who may approve: roles.${role}.members: [name, …]`,
-        ),
-      );
-    } else if (members.length === 0) {
-      out.push(
-        line(
-          base,
-          `role ${role}`,
+          `role ${who}`,
           'fail',
-          `${role} ${what} but has no members: nobody can approve them`,
-          `add the on-call people to roles.${role}.members`,
+          people.length === 0
+            ? `nobody may approve ${what}${needs}: ${who} has no members, and approvals are refused`
+            : `${what} need${ids.length === 1 ? 's' : ''} ${need} distinct approvers from ${who}; only ${people.length} may approve`,
+          `add the on-call people: roles.${roles[0]}.members: [name, …] in the runbook, or drctl users add <name> --roles ${roles[0]}`,
         ),
       );
     } else {
       out.push(
         line(
           base,
-          `role ${role}`,
+          `role ${who}`,
           'ok',
-          `${role} ${what}; ${members.length} member${members.length === 1 ? '' : 's'}`,
+          `${what}${needs}: ${people.length} ${people.length === 1 ? 'person' : 'people'} may approve`,
         ),
       );
     }

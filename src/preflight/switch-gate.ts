@@ -1,3 +1,4 @@
+import type { Users } from '../engine/users.js';
 import { userInfo } from 'node:os';
 import { DrctlError, ExitCode, UsageError } from '../errors.js';
 import type { PreflightRecord } from '../journal/events.js';
@@ -18,6 +19,8 @@ export interface SwitchPreflightInput {
   reason: string | undefined;
   print: (line: string) => void;
   warn: (line: string) => void;
+  /** The users file's users: with the runbook's members, who may approve the manual steps. */
+  users?: Users | undefined;
 }
 
 const MAX_PROBLEMS = 50;
@@ -55,6 +58,7 @@ export async function preflightBeforeSwitch(input: SwitchPreflightInput): Promis
             lenientSecrets: true,
           }),
     selected: (rb) => (rb === runbook ? input.selected : undefined),
+    users: input.users,
   });
   for (const l of renderConsole(report, { quietOk: true })) input.print(l);
   const problems = report.lines

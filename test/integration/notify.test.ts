@@ -75,7 +75,7 @@ function load(doc: Record<string, unknown>, files: Record<string, string> = {}) 
       apiVersion: 'drctl/v1',
       kind: 'Runbook',
       name: 'notify-test',
-      roles: { SRE: {}, QA: {} },
+      roles: { SRE: { members: ['alice'] }, QA: { members: ['alice'] } },
       ...doc,
     }),
   );

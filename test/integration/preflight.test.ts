@@ -404,7 +404,7 @@ describe('preflight against a real lab', () => {
       expectOnlyFail(
         await preflight(),
         'roles',
-        /QA approves 1 manual step \(qa\) but has no members/,
+        /nobody may approve 1 manual step \(qa\): QA has no members, and approvals are refused/,
         /roles.QA.members/,
       );
     } finally {

@@ -114,7 +114,7 @@ describe('replica-only gate', () => {
 kind: Runbook
 name: bank
 dataRiskRole: head
-roles: { dba: null, head: null }
+roles: { dba: null, head: { members: [carol] } }
 resources:
   core: { kind: mysql, primary: '${pair.primary.dsn}', replica: '${pair.replica.dsn}' }
   payments-log:

@@ -145,7 +145,9 @@ describe('journal head anchor', () => {
     }
     expect(await exited).toBe(0);
     expect(failures).toEqual([]);
-    expect(sawGrowth, `${reads} reads`).toBeGreaterThan(5);
+    // The test means something only if reads landed while the journal grew; how many depends on
+    // the machine's load (3 of 56 on a loaded CI host), so two are asked for, not more.
+    expect(sawGrowth, `${reads} reads`).toBeGreaterThanOrEqual(2);
     expect(checkJournal(f).chain).toMatchObject({ ok: true, anchor: 'anchored', events: 3500 });
   }, 180_000);
 });

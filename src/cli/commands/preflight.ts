@@ -1,3 +1,4 @@
+import { readUsers, resolveUsersFile } from '../../engine/users.js';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DrctlError, ExitCode, UsageError, formatDiagnostic } from '../../errors.js';
@@ -25,6 +26,7 @@ interface PreflightCliOptions {
   concurrency?: number;
   timeout?: string;
   strict?: boolean;
+  users?: string;
   drill?: boolean;
   var?: Record<string, string>;
   history?: string;
@@ -82,6 +84,10 @@ export function registerPreflight(program: Command): void {
       `deadline of each probe (default ${DEFAULT_PREFLIGHT_TIMEOUT_MS / 1000}s)`,
     )
     .option('--strict', 'warnings fail too (exit 1)')
+    .option(
+      '--users <file>',
+      'users file whose roles may approve manual steps, with the runbook members (default $DRCTL_USERS or $DRCTL_HOME/users.yaml)',
+    )
     .option('--drill', "probe the rehearsal: each step's drill variant")
     .option('--history <run>', 'forecast durations from an earlier run (a run dir or its journal.jsonl)')
     .option('--var <name=value>', 'set a var (repeatable)', collectVar)
@@ -138,6 +144,7 @@ export function registerPreflight(program: Command): void {
           timeoutMs,
           strict: opts.strict,
           history: history?.durations,
+          users: readUsers(resolveUsersFile(opts.users)),
           signal: controller.signal,
         });
       } finally {

@@ -109,8 +109,12 @@ export function registerSwitch(program: Command): void {
       const selected = selectSteps(runbook.steps, opts.only, opts.from);
       const plan = buildPlan(runbook, { concurrency: opts.concurrency, selected });
       printPlanSummary(runbook, plan, selected, dryRun);
+      const usersFile = resolveUsersFile(opts.users);
+      // A broken users file stops the run before it starts, not at its first approval.
+      const users = readUsers(usersFile);
       // Live, read-only probes of what the selected steps use: a fail refuses the start.
       const preflight = await preflightBeforeSwitch({
+        users,
         file,
         runbook,
         selected,
@@ -124,8 +128,6 @@ export function registerSwitch(program: Command): void {
       if (!dryRun && !opts.yes)
         await confirmByName(runbook.name, `start the ${runbook.direction}${runbook.drill ? ' drill' : ''}`);
       const runsDir = resolveRunsDir(opts.runsDir);
-      const usersFile = resolveUsersFile(opts.users);
-      readUsers(usersFile); // a broken users file stops the run before it starts, not at its first approval
       const runId = makeRunId();
       // A dry run changes nothing, so it may preview while a real switch holds the lock.
       const lock = dryRun ? undefined : await acquireRunLock(runbook, runId, runsDir);

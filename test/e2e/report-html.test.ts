@@ -77,7 +77,11 @@ describe('HTML report in headless Chromium', () => {
     expect(errors).toEqual([]);
     expect(await page.locator('svg.gantt rect.bar').count()).toBe(40);
     expect(await page.locator('svg.gantt rect.bar.critical').count()).toBe(model.criticalPath.steps.length);
-    expect(await page.locator('svg.gantt line.objective').count()).toBe(2);
+    // Both objectives are shown: as a line when near the run's end, else marked at the right edge.
+    expect(
+      (await page.locator('svg.gantt line.objective').count()) +
+        (await page.locator('svg.gantt text.objective-beyond').count()),
+    ).toBe(2);
     expect(await page.locator('.integrity').innerText()).toContain('hash chain verified');
     // Bars sit inside the chart and are wide enough to see.
     const box = await page.locator('svg.gantt').boundingBox();

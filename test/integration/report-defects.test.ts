@@ -188,11 +188,14 @@ describe('defect 3: attempts are work, the gaps between them are waits', () => {
   });
 
   it('an approval wait is waiting, not path work', async () => {
-    const rb = makeRunbook([
-      sleepStep('a', 0.05),
-      makeStep('sign', { kind: 'manual', instructions: 'sign', approvers: [] }, { needs: ['a'] }),
-      sleepStep('c', 0.05, { needs: ['sign'] }),
-    ]);
+    const rb = makeRunbook(
+      [
+        sleepStep('a', 0.05),
+        makeStep('sign', { kind: 'manual', instructions: 'sign', approvers: [] }, { needs: ['a'] }),
+        sleepStep('c', 0.05, { needs: ['sign'] }),
+      ],
+      { roles: { SRE: { members: ['qa'] }, DBA: { members: ['qa'] }, QA: { members: ['qa'] } } },
+    );
     const r = await run(rb, {
       observer: {
         promptApproval: async () => {

@@ -129,6 +129,8 @@ function toRunbook(t: Trial, dir: string): Runbook {
     ),
   );
   return makeRunbook(steps, {
+    // Approvals are taken from role members only (fail closed): 'qa' approves the manual steps.
+    roles: { SRE: { members: ['qa'] }, DBA: { members: ['qa'] } },
     objectives: { technicalMs: t.objectiveMs },
     rto: { technical: bounds(t) },
     concurrency: t.concurrency,

@@ -243,6 +243,7 @@ describe('drctl check: secrets from flags, environment and auth files never leav
       const resources = { docs: { kind: 's3', source: side, target: side } as unknown as Resource };
       const ctx = {
         resources,
+        step: { id: 'gate' },
         signal: AbortSignal.timeout(30_000),
         log: () => undefined,
         recordGate: () => undefined,

@@ -23,6 +23,12 @@ function rescale(d: Decimal, scale: number): bigint {
   return d.units * 10n ** BigInt(scale - d.scale);
 }
 
+/** Equal values whatever their scales: 10.5 = 10.50 = 10.5000. */
+export function decimalEquals(a: Decimal, b: Decimal): boolean {
+  const scale = Math.max(a.scale, b.scale);
+  return rescale(a, scale) === rescale(b, scale);
+}
+
 export function addDecimal(a: Decimal, b: Decimal): Decimal {
   const scale = Math.max(a.scale, b.scale);
   return { units: rescale(a, scale) + rescale(b, scale), scale };

@@ -1,7 +1,7 @@
 import mysql from 'mysql2';
 import { openSession, type Session } from '../../checkers/mysql/session.js';
 import { UsageError } from '../errors.js';
-import { addDecimal, parseDecimal, ZERO, type Decimal } from './decimal.js';
+import { addDecimal, decimalEquals, parseDecimal, ZERO, type Decimal } from './decimal.js';
 import type { ColumnPair, ReconcileSpec, TableName } from './spec.js';
 
 /** Per account, the entries kept for the detail and the blacklist reason (the counts are exact). */
@@ -56,6 +56,42 @@ export interface ScanOptions {
 }
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+const EXACT_NUMBER_TYPES = new Set([...INTEGER_TYPES, 'decimal', 'numeric']);
+const TEMPORAL_TYPES = new Set(['datetime', 'timestamp', 'time']);
+
+/** How two values of a compared column pair are judged equal, chosen from both columns' types. */
+export type Equality = (a: Buffer, b: Buffer) => boolean;
+
+const sameBytes: Equality = (a, b) => a.equals(b);
+
+/**
+ * Exact numbers (DECIMAL of any scale, integers) are equal when their values are: the log's
+ * DECIMAL(14,2) 10.50 is the ledger's DECIMAL(19,4) 10.5000. Never through a float.
+ */
+const sameNumber: Equality = (a, b) => {
+  if (a.equals(b)) return true;
+  const x = parseDecimal(a.toString('latin1'));
+  const y = parseDecimal(b.toString('latin1'));
+  return x !== undefined && y !== undefined && decimalEquals(x, y);
+};
+
+/** DATETIME(3) '…10:00:00.500' is DATETIME(6) '…10:00:00.500000': trailing zero digits of the fraction do not count. */
+const trimFraction = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
+const sameTime: Equality = (a, b) =>
+  a.equals(b) || trimFraction(a.toString('latin1')) === trimFraction(b.toString('latin1'));
+
+/**
+ * The equality for a column pair: by value when both columns are exact numbers or both are
+ * temporal, byte for byte otherwise (text, binary, floating point, or two different kinds).
+ */
+export function equalityFor(logType: string | undefined, ledgerType: string | undefined): Equality {
+  if (logType === undefined || ledgerType === undefined) return sameBytes;
+  if (EXACT_NUMBER_TYPES.has(logType) && EXACT_NUMBER_TYPES.has(ledgerType)) return sameNumber;
+  const bothTemporal = TEMPORAL_TYPES.has(logType) && TEMPORAL_TYPES.has(ledgerType);
+  // DATETIME and TIMESTAMP print alike (the session is in UTC); a TIME is only ever a TIME.
+  if (bothTemporal && (logType === 'time') === (ledgerType === 'time')) return sameTime;
+  return sameBytes;
+}
 
 interface TableColumns {
   types: Map<string, string>;
@@ -195,6 +231,9 @@ async function walk(
   const iAmount = at(spec.amount.log);
   const iCurrency = spec.currency ? at(spec.currency) : -1;
   const iCompare = spec.compare.map((c) => at(c.log));
+  const equalities = spec.compare.map((c) =>
+    equalityFor(logCols.types.get(c.log.toLowerCase()), ledgerCols.types.get(c.ledger.toLowerCase())),
+  );
   const ledgerSelect = [spec.key.ledger, ...spec.compare.map((c) => c.ledger)];
   const logKeyType = logCols.types.get(spec.key.log.toLowerCase());
   const ledgerKeyType = ledgerCols.types.get(spec.key.ledger.toLowerCase());
@@ -266,7 +305,7 @@ async function walk(
       const candidates = ledgerRows.get(key) ?? [];
       let differences: ColumnDifference[] | undefined;
       for (const l of candidates) {
-        const diffs = compareRow(spec.compare, iCompare, r, l);
+        const diffs = compareRow(spec.compare, iCompare, equalities, r, l);
         if (diffs.length === 0) {
           differences = undefined;
           break;
@@ -296,6 +335,7 @@ async function walk(
 function compareRow(
   compare: ColumnPair[],
   iCompare: number[],
+  equalities: Equality[],
   logRow: (Buffer | null)[],
   ledgerRow: (Buffer | null)[],
 ): ColumnDifference[] {
@@ -303,7 +343,7 @@ function compareRow(
   compare.forEach((c, j) => {
     const a = logRow[iCompare[j]!] ?? null;
     const b = ledgerRow[j + 1] ?? null;
-    const equal = a === null || b === null ? a === b : a.equals(b);
+    const equal = a === null || b === null ? a === b : equalities[j]!(a, b);
     if (!equal)
       diffs.push({
         column: c.log === c.ledger ? c.log : `${c.log}=${c.ledger}`,

@@ -263,6 +263,23 @@ describe('drctl reconcile', () => {
     ]);
   });
 
+  it('judges amounts by value when the ledger keeps another DECIMAL scale: 5.55 is 5.5500, 7.00 is not 7.0001', async () => {
+    const e = (account: string, tx: string, amount: string) => ({ account, tx, amount });
+    const log = [e('D1', 'd1', '5.55'), e('D2', 'd2', '7.00'), e('D3', 'd3', '-0.10')];
+    const args = await scenario('s7', log, [
+      e('D1', 'd1', '5.55'),
+      e('D2', 'd2', '7.00'),
+      e('D3', 'd3', '-0.10'),
+    ]);
+    await db.query(`ALTER TABLE s7.ledger MODIFY amount DECIMAL(19,4) NOT NULL;
+      UPDATE s7.ledger SET amount = 7.0001 WHERE transaction_id = 'd2'`);
+    const r = await reconcile(...args, '--dry-run');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('0 missing, 1 different; 2 of 3 entries reconciled');
+    expect(r.stdout).toMatch(/D2\s+1\s+7\.00\s+d2: amount 7\.00 ≠ 7\.0001/);
+    expect(r.exitCode).toBe(1);
+  });
+
   it('exits 0 on an empty window (everything ticked off, or nothing since a time)', async () => {
     const args = await scenario('s4', [{ account: 'D1', tx: 'w1', amount: '1.00', ticked: true }], []);
     const r = await reconcile(...args, '--blacklist', `${redis.url}#s4.bl`);

@@ -227,8 +227,9 @@ describe('a step against a SIGSTOPped server ends at its timeout', () => {
   );
 });
 
-describe('a redis step without a timeout', () => {
-  it('gives up on a frozen Redis at its connect deadline', async () => {
+// Three different frozen servers, so the three 10 s deadlines are waited for at the same time.
+describe.concurrent('a step without a timeout gives up at its connect deadline', () => {
+  it('redis: gives up on a frozen Redis at its connect deadline', async () => {
     const dog = watchdog(25_000, 'redis step without a timeout');
     process.kill(redisDr.pid, 'SIGSTOP');
     try {
@@ -249,10 +250,8 @@ describe('a redis step without a timeout', () => {
       cont(redisDr.pid);
     }
   }, 40_000);
-});
 
-describe('a sql step without a timeout', () => {
-  it('gives up on a frozen MariaDB at the connect deadline (10 s, handshake included)', async () => {
+  it('sql: gives up on a frozen MariaDB at the connect deadline (10 s, handshake included)', async () => {
     const dog = watchdog(25_000, 'sql step without a timeout');
     process.kill(db.pid, 'SIGSTOP');
     try {
@@ -272,10 +271,8 @@ describe('a sql step without a timeout', () => {
       cont(db.pid);
     }
   }, 40_000);
-});
 
-describe('an http step without a timeout', () => {
-  it('gives up at the connect deadline when a frozen server no longer accepts connections', async () => {
+  it('http: gives up at the connect deadline when a frozen server no longer accepts connections', async () => {
     // A frozen server whose accept queue is full: the kernel drops further SYNs, as a host behind
     // a dead firewall does.
     const child = spawn(

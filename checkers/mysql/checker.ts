@@ -202,7 +202,8 @@ export async function runMysqlCheck(
     if (fix) fixWriter = new FixSqlWriter(fix.dir, replica.display);
     if (options.rows === 'full') {
       const limiter = createRateLimiter(options.maxRowsPerSecond);
-      const queue = [...pairs];
+      // Biggest tables first: the last table to start is a small one, so the workers end together.
+      const queue = [...pairs].sort((x, y) => y[0].estimatedRows - x[0].estimatedRows);
       const worker = async () => {
         const ws = await openBoth();
         for (;;) {

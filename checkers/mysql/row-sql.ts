@@ -131,30 +131,103 @@ export function sqlLiteral(c: Pick<ColumnInfo, 'dataType' | 'charset'>, value: B
  * - BLOB/TEXT/JSON/geometry values are replaced by their own digest, so that a row of large
  *   values never makes a text beyond max_allowed_packet (which the server turns into NULL).
  * A binary separator makes the whole text binary: no charset conversion, no collation mix errors.
+ *
+ * The text is `p1#p2#…#pn`. Runs of parts that cannot be NULL are joined by one CONCAT_WS (one
+ * function instead of a separator argument per part: ~15% less server CPU per row, issue 19); a
+ * part that could be NULL (a digest, an opaque type's binary form) stays a direct CONCAT argument,
+ * so that it still makes the whole text NULL (CONCAT_WS would skip it silently). The bytes are
+ * the same as `CONCAT(p1, '#', p2, …)`.
  */
 export function rowTextExpr(
-  columns: readonly Pick<ColumnInfo, 'name' | 'dataType' | 'charset' | 'nullable'>[],
+  columns: readonly (Pick<ColumnInfo, 'name' | 'dataType' | 'charset' | 'nullable'> &
+    Partial<Pick<ColumnInfo, 'type'>>)[],
   algo: HashAlgorithm = 'crc32x2',
 ): string {
-  const parts: string[] = [];
+  const parts: TextPart[] = [];
   const nullable = columns.filter((c) => c.nullable);
   if (nullable.length > 0)
-    parts.push(`CONCAT(${nullable.map((c) => `ISNULL(${quoteIdent(c.name)})`).join(', ')})`);
-  const lengths: string[] = [];
+    parts.push({
+      sql: `CONCAT(${nullable.map((c) => `ISNULL(${quoteIdent(c.name)})`).join(', ')})`,
+      neverNull: true,
+    });
+  const lengths: TextPart[] = [];
   for (const c of columns) {
+    const id = quoteIdent(c.name);
     const v = valueExpr(c);
     const cls = classifyColumn(c);
+    const large = LARGE.has(c.dataType);
     // A NULL column is said by the ISNULL flags above and contributes ''. Any other NULL (a
     // value the server could not build, e.g. longer than max_allowed_packet) makes the whole
-    // text NULL, so the row hash is NULL and the table unverified: CONCAT_WS would skip it
-    // silently and two different values would hash the same.
-    const present = (e: string): string =>
-      c.nullable ? `IF(${quoteIdent(c.name)} IS NULL, _binary'', ${e})` : e;
-    parts.push(present(LARGE.has(c.dataType) ? valueDigestExpr(v, algo) : v));
-    if (cls === 'text' || cls === 'binary' || cls === 'opaque') lengths.push(present(`LENGTH(${v})`));
+    // text NULL, so the row hash is NULL and the table unverified.
+    const present = (e: string): string => (c.nullable ? `IF(${id} IS NULL, _binary'', ${e})` : e);
+    parts.push({ sql: present(large ? valueDigestExpr(v, algo) : v), neverNull: valueNeverNull(c, cls) });
+    // LENGTH counts bytes (sql_mode is '' in every session), the same as of CAST(… AS BINARY).
+    if (cls === 'text' || cls === 'binary') lengths.push({ sql: present(`LENGTH(${id})`), neverNull: true });
+    else if (cls === 'opaque') lengths.push({ sql: present(`LENGTH(${v})`), neverNull: false });
   }
   parts.push(...lengths);
-  return `CONCAT(${parts.flatMap((p, i) => (i === 0 ? [p] : [`_binary'#'`, p])).join(', ')})`;
+  if (parts.length === 1) return `CONCAT(${parts[0]!.sql})`;
+  const pieces: string[] = [];
+  for (let i = 0; i < parts.length;) {
+    let j = i;
+    while (j < parts.length && parts[j]!.neverNull) j++;
+    if (j - i >= 2) {
+      pieces.push(
+        `CONCAT_WS(${SEP}, ${parts
+          .slice(i, j)
+          .map((p) => p.sql)
+          .join(', ')})`,
+      );
+      i = j;
+    } else {
+      pieces.push(parts[i]!.sql);
+      i++;
+    }
+  }
+  if (pieces.length === 1) return pieces[0]!;
+  return `CONCAT(${pieces.flatMap((p, i) => (i === 0 ? [p] : [SEP, p])).join(', ')})`;
+}
+
+const SEP = "_binary'#'";
+
+/** The smallest max_allowed_packet a server accepts: a CAST of a string this short is never NULL. */
+const MIN_PACKET = 1024;
+
+/**
+ * Whether the value part of a non-NULL column can never be NULL. A bare column, a DOUBLE CAST and
+ * `col+0` cannot; `CAST(col AS BINARY)` is NULL when the value is longer than max_allowed_packet,
+ * so a string column is safe only if its declared length (at most 4 bytes a character in any
+ * charset) fits in the smallest packet; digests and opaque types are never taken as safe.
+ */
+function valueNeverNull(
+  c: Pick<ColumnInfo, 'dataType'> & Partial<Pick<ColumnInfo, 'type'>>,
+  cls: ColumnClass,
+): boolean {
+  if (LARGE.has(c.dataType)) return false;
+  switch (cls) {
+    case 'integer':
+    case 'decimal':
+    case 'float':
+    case 'ordinal':
+    case 'temporal':
+    case 'binary':
+      return true;
+    case 'text': {
+      const m = /^(?:var)?char\((\d+)\)/i.exec(c.type ?? '');
+      return m !== null && Number(m[1]) * 4 <= MIN_PACKET;
+    }
+    case 'opaque':
+      return false;
+  }
+}
+
+/**
+ * One part of the row text. `neverNull`: NULL only if the column is (said by the ISNULL flags and
+ * replaced by ''): a bare column, a CAST of a bounded string, `col+0`, a LENGTH.
+ */
+interface TextPart {
+  sql: string;
+  neverNull: boolean;
 }
 
 function valueDigestExpr(v: string, algo: HashAlgorithm): string {

@@ -16,16 +16,27 @@ import { buildRepairStatement } from '../../checkers/mysql/fix-sql.js';
 import { mysqlOptionsSchema } from '../../checkers/mysql/options.js';
 
 const int = { name: 'id', dataType: 'bigint', charset: null, nullable: false };
-const text = { name: 'name', dataType: 'varchar', charset: 'utf8mb4', nullable: true };
+const text = { name: 'name', type: 'varchar(30)', dataType: 'varchar', charset: 'utf8mb4', nullable: true };
 const bin = { name: 'code', dataType: 'varbinary', charset: null, nullable: false };
 const dt = { name: 'at', dataType: 'datetime', charset: null, nullable: true };
 
 describe('row encoding', () => {
   it('appends byte lengths of string columns and flags NULLs of nullable columns', () => {
     expect(rowTextExpr([int, text, dt])).toBe(
-      "CONCAT(CONCAT(ISNULL(`name`), ISNULL(`at`)), _binary'#', `id`, _binary'#', IF(`name` IS NULL, _binary'', CAST(`name` AS BINARY)), _binary'#', IF(`at` IS NULL, _binary'', `at`), _binary'#', IF(`name` IS NULL, _binary'', LENGTH(CAST(`name` AS BINARY))))",
+      "CONCAT_WS(_binary'#', CONCAT(ISNULL(`name`), ISNULL(`at`)), `id`, IF(`name` IS NULL, _binary'', CAST(`name` AS BINARY)), IF(`at` IS NULL, _binary'', `at`), IF(`name` IS NULL, _binary'', LENGTH(`name`)))",
     );
     expect(rowTextExpr([int])).toBe('CONCAT(`id`)');
+  });
+
+  it('keeps a CAST that a lowered max_allowed_packet can make NULL out of CONCAT_WS, which would skip it', () => {
+    const long = { ...text, type: 'varchar(257)' };
+    expect(rowTextExpr([int, long, dt])).toBe(
+      "CONCAT(CONCAT_WS(_binary'#', CONCAT(ISNULL(`name`), ISNULL(`at`)), `id`), _binary'#', IF(`name` IS NULL, _binary'', CAST(`name` AS BINARY)), _binary'#', CONCAT_WS(_binary'#', IF(`at` IS NULL, _binary'', `at`), IF(`name` IS NULL, _binary'', LENGTH(`name`))))",
+    );
+    // Without a declared length nothing is assumed.
+    expect(rowTextExpr([int, { ...text, type: undefined }])).toContain(
+      "_binary'#', IF(`name` IS NULL, _binary'', CAST(",
+    );
   });
 
   it('hashes FLOAT as a double, BIT/ENUM as numbers and large values by their own digest', () => {

@@ -1,3 +1,4 @@
+import { showAmounts } from './rpo-summary.js';
 import type { GroupTotal, ReportModel, StepReport } from './model.js';
 import {
   groupCells,
@@ -43,7 +44,9 @@ function stepRow(s: StepReport): string[] {
 export function renderConsole(m: ReportModel): string {
   const out: string[] = [];
   const r = m.run;
-  const marks = [r.drill ? 'DRILL' : '', r.dryRun ? 'DRY RUN' : ''].filter(Boolean).join(', ');
+  const marks = [r.drill ? 'DRILL' : '', r.unplanned ? 'UNPLANNED' : '', r.dryRun ? 'DRY RUN' : '']
+    .filter(Boolean)
+    .join(', ');
   out.push(`Run ${r.id} — ${r.runbook.name} (${r.direction})${marks ? ` [${marks}]` : ''}`);
   out.push(`  status     ${r.status}${r.error ? `: ${r.error}` : ''}`);
   out.push(`  started    ${showTime(r.startedAt)} by ${r.startedBy}`);
@@ -89,6 +92,17 @@ export function renderConsole(m: ReportModel): string {
   if (m.idleGaps.length > topGaps.length) out.push(`  … ${m.idleGaps.length - topGaps.length} shorter gaps`);
   out.push('');
   out.push(`RPO evidence (${m.gates.length} gate${m.gates.length === 1 ? '' : 's'})`);
+  out.push(
+    `  ${m.rpo.status === 'proven' ? m.rpo.line : m.rpo.line.replace(/^RPO not proven/, 'RPO NOT PROVEN')}`,
+  );
+  for (const b of m.rpo.blacklists) {
+    out.push(`  blacklist ${b.target} (${b.resource}): ${b.size} account${b.size === 1 ? '' : 's'}`);
+    for (const a of b.accounts.slice(0, 20))
+      out.push(
+        `      ${a.account}  ${a.transactions} transaction${a.transactions === 1 ? '' : 's'}  ${showAmounts(a.amounts)}`,
+      );
+    if (b.accounts.length > 20) out.push(`      … ${b.accounts.length - 20} more (--format html|md|json)`);
+  }
   // A big run has a gate per database: list every gate that did not pass, and passing ones only
   // while the list stays short.
   const failing = m.gates.filter((g) => !g.ok);

@@ -270,11 +270,35 @@ export interface GroupDelta {
   bStatus?: RtoClockStatus | undefined;
 }
 
+/** One run in a comparison. */
+export interface CompareSide {
+  id: string;
+  runbook: string;
+  startedAt: string;
+  status: ReportRunStatus;
+  verified: boolean;
+  /** `planned`, `unplanned` (Main may be gone), `drill`, with `dry run` added when it was one. */
+  mode: string;
+  /** The run's RPO verdict (proven, or not proven with the funds in transit). */
+  rpo: { status: RpoSummary['status']; line: string };
+}
+
+/** A step that one run ran as written and the other did not (skipped, replaced, absent). */
+export interface ModeStepDelta {
+  id: string;
+  title: string;
+  /** `as written`, `skipped (unplanned)`, `replaced (unplanned)`, `replica-only gate (unplanned)`, `absent`. */
+  a: string;
+  b: string;
+}
+
 /** `drctl report --compare A B`: B measured against A. */
 export interface CompareModel {
   schema: 'drctl.compare/v1';
-  a: { id: string; runbook: string; startedAt: string; status: ReportRunStatus; verified: boolean };
-  b: { id: string; runbook: string; startedAt: string; status: ReportRunStatus; verified: boolean };
+  a: CompareSide;
+  b: CompareSide;
+  /** Steps that differ by mode: skipped or replaced in an unplanned run, or present in one run only. */
+  modeSteps: ModeStepDelta[];
   total: GroupDelta;
   rto: { technical: GroupDelta; compliance: GroupDelta };
   /** Phase spans (first start to last end). */

@@ -92,17 +92,6 @@ export function renderConsole(m: ReportModel): string {
   if (m.idleGaps.length > topGaps.length) out.push(`  … ${m.idleGaps.length - topGaps.length} shorter gaps`);
   out.push('');
   out.push(`RPO evidence (${m.gates.length} gate${m.gates.length === 1 ? '' : 's'})`);
-  out.push(
-    `  ${m.rpo.status === 'proven' ? m.rpo.line : m.rpo.line.replace(/^RPO not proven/, 'RPO NOT PROVEN')}`,
-  );
-  for (const b of m.rpo.blacklists) {
-    out.push(`  blacklist ${b.target} (${b.resource}): ${b.size} account${b.size === 1 ? '' : 's'}`);
-    for (const a of b.accounts.slice(0, 20))
-      out.push(
-        `      ${a.account}  ${a.transactions} transaction${a.transactions === 1 ? '' : 's'}  ${showAmounts(a.amounts)}`,
-      );
-    if (b.accounts.length > 20) out.push(`      … ${b.accounts.length - 20} more (--format html|md|json)`);
-  }
   // A big run has a gate per database: list every gate that did not pass, and passing ones only
   // while the list stays short.
   const failing = m.gates.filter((g) => !g.ok);
@@ -113,6 +102,17 @@ export function renderConsole(m: ReportModel): string {
         ? `all ${m.gates.length} consistent`
         : `${m.gates.length - failing.length} consistent; ${shown.length === failing.length ? `the ${failing.length}` : `the first ${shown.length} of ${failing.length}`} not consistent below`;
     out.push(`  ${which} (every gate in --format html|md|json)`);
+  }
+  out.push(
+    `  ${m.rpo.status === 'proven' ? m.rpo.line : m.rpo.line.replace(/^RPO not proven/, 'RPO NOT PROVEN')}`,
+  );
+  for (const b of m.rpo.blacklists) {
+    out.push(`  blacklist ${b.target} (${b.resource}): ${b.size} account${b.size === 1 ? '' : 's'}`);
+    for (const a of b.accounts.slice(0, 20))
+      out.push(
+        `      ${a.account}  ${a.transactions} transaction${a.transactions === 1 ? '' : 's'}  ${showAmounts(a.amounts)}`,
+      );
+    if (b.accounts.length > 20) out.push(`      … ${b.accounts.length - 20} more (--format html|md|json)`);
   }
   for (const g of shown) {
     out.push(`  ${showClock(g.at)}  ${g.step}  ${g.checker}  ${g.status.toUpperCase()}  ${g.summary}`);

@@ -42,7 +42,7 @@ const pools = {
 const remoteLog = values['remote-log']
   ? mysql.createPool({ uri: values['remote-log'], connectionLimit: 2, timezone: 'Z' })
   : undefined;
-const blacklistKey = values['blacklist-key']!;
+const blacklistKey = values['blacklist-key'];
 let written = 0;
 let refused = 0;
 

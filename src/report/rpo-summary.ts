@@ -19,10 +19,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function amountsOf(v: unknown): Record<string, string> {
   if (v === null || typeof v !== 'object') return {};
-  return Object.fromEntries(Object.entries(v).filter(([, a]) => typeof a === 'string')) as Record<
-    string,
-    string
-  >;
+  return Object.fromEntries(Object.entries(v).filter(([, a]) => typeof a === 'string'));
 }
 
 /** `EUR 100.00, USD 5.00`; `100.00` without currencies; `0` when nothing. */

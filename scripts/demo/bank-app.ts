@@ -4,9 +4,15 @@
  * key moves it to DR without a restart, exactly like the bank's one-click switch. While
  * traffic is open it also writes a payment every 100 ms, as customers would.
  *
+ * With `--remote-log DSN` every payment is first written to the remote log (a third site, the
+ * seed bank's pattern; docs/reconcile.md); its transaction id is the payment's `txn_id`. A payment
+ * from an account in the Redis set `bcf.blacklist.accounts` (funds in transit after an unplanned
+ * failover, written by drctl reconcile) is refused.
+ *
  *   node --import tsx scripts/demo/bank-app.ts --port 8080 --redis redis://127.0.0.1:6379 \
  *     --live mysql://root@127.0.0.1:3306/bank --dr mysql://root@127.0.0.1:3307/bank
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -19,6 +25,8 @@ const { values } = parseArgs({
     live: { type: 'string' },
     dr: { type: 'string' },
     'load-ms': { type: 'string', default: '100' },
+    'remote-log': { type: 'string' },
+    'blacklist-key': { type: 'string', default: 'bcf.blacklist.accounts' },
   },
 });
 if (!values.port || !values.redis || !values.live || !values.dr) {
@@ -31,6 +39,10 @@ const pools = {
   live: mysql.createPool({ uri: values.live, connectionLimit: 4, timezone: 'Z' }),
   dr: mysql.createPool({ uri: values.dr, connectionLimit: 4, timezone: 'Z' }),
 };
+const remoteLog = values['remote-log']
+  ? mysql.createPool({ uri: values['remote-log'], connectionLimit: 2, timezone: 'Z' })
+  : undefined;
+const blacklistKey = values['blacklist-key'];
 let written = 0;
 let refused = 0;
 
@@ -42,23 +54,37 @@ async function config(): Promise<{ target: 'live' | 'dr'; traffic: 'open' | 'clo
 async function pay(
   amount: number,
   account: number,
-): Promise<{ ok: boolean; id?: number; target: string; error?: string }> {
+): Promise<{ ok: boolean; id?: number; txn?: string; target: string; error?: string }> {
   const cfg = await config();
   if (cfg.traffic === 'closed') {
     refused++;
     return { ok: false, target: cfg.target, error: 'traffic is closed for the DR switch' };
   }
+  if ((await redis.sismember(blacklistKey, String(account))) === 1) {
+    refused++;
+    return {
+      ok: false,
+      target: cfg.target,
+      error: `account ${account} is blacklisted: funds in transit since the failover (${blacklistKey})`,
+    };
+  }
+  const txn = randomUUID();
   try {
+    // Logged first, synchronously: a payment the database lost is still in the remote log.
+    await remoteLog?.execute(
+      'INSERT INTO remote_log (account, transaction_id, amount, transaction_time) VALUES (?, ?, ?, NOW(6))',
+      [account, txn, amount.toFixed(2)],
+    );
     const [res] = await pools[cfg.target].execute(
-      'INSERT INTO payments (account_id, amount, status, created_at) VALUES (?, ?, ?, NOW(6))',
-      [account, amount.toFixed(2), 'settled'],
+      'INSERT INTO payments (account_id, amount, status, created_at, txn_id) VALUES (?, ?, ?, NOW(6), ?)',
+      [account, amount.toFixed(2), 'settled', txn],
     );
     await pools[cfg.target].execute('UPDATE accounts SET balance = balance - ? WHERE id = ?', [
       amount.toFixed(2),
       account,
     ]);
     written++;
-    return { ok: true, id: (res as { insertId: number }).insertId, target: cfg.target };
+    return { ok: true, id: (res as { insertId: number }).insertId, txn, target: cfg.target };
   } catch (err) {
     refused++;
     return { ok: false, target: cfg.target, error: (err as Error).message };
@@ -108,15 +134,21 @@ server.listen(Number(values.port), '127.0.0.1', () => {
 
 // Customers: a payment every load-ms while traffic is open.
 let account = 0;
-const load = setInterval(() => {
-  account = (account % 100) + 1;
-  void pay(1 + (account % 7), account);
-}, Number(values['load-ms']));
+const loadMs = Number(values['load-ms']);
+const load =
+  loadMs > 0
+    ? setInterval(() => {
+        account = (account % 100) + 1;
+        void pay(1 + (account % 7), account);
+      }, loadMs)
+    : undefined;
 
 function shutdown(): void {
   clearInterval(load);
   server.close();
-  void Promise.allSettled([pools.live.end(), pools.dr.end(), redis.quit()]).then(() => process.exit(0));
+  void Promise.allSettled([pools.live.end(), pools.dr.end(), remoteLog?.end(), redis.quit()]).then(() =>
+    process.exit(0),
+  );
 }
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

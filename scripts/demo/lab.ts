@@ -14,7 +14,12 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../checkers/s3/client.js';
 import { Redis } from 'ioredis';
 import { startCeph, type CephCluster } from '../../test/harness/ceph.js';
-import { startMariaDbPair, type MariaDbPair } from '../../test/harness/mysql.js';
+import {
+  startMariaDb,
+  startMariaDbPair,
+  type MariaDbPair,
+  type MariaDbServer,
+} from '../../test/harness/mysql.js';
 import { freePort } from '../../test/harness/process.js';
 import { startRedis, type RedisServer } from '../../test/harness/redis.js';
 import { startSearch, type SearchServer } from '../../test/harness/search.js';
@@ -30,6 +35,8 @@ export interface Lab {
   env: Record<string, string>;
   appUrl: string;
   mysql: MariaDbPair;
+  /** The remote-log store in a third site (with `remoteLog`): every payment is also logged there. */
+  remoteLog?: MariaDbServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -37,6 +44,10 @@ export interface LabOptions {
   s3: boolean;
   es: boolean;
   log: (line: string) => void;
+  /** Start a third MariaDB, the remote log the bank app writes each payment to (the unplanned demo). */
+  remoteLog?: boolean;
+  /** The app's background payments every N ms; 0: none (default 100). */
+  loadMs?: number;
 }
 
 export async function startLab(opts: LabOptions): Promise<Lab> {
@@ -57,10 +68,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const searchP = opts.es
       ? Promise.all([startSearch('opensearch', { heapMb: 384 }), startSearch('opensearch', { heapMb: 384 })])
       : Promise.resolve(undefined);
-    const [mysql, redis, redisDr] = await Promise.all([
+    const [mysql, redis, redisDr, remoteLog] = await Promise.all([
       startMariaDbPair({ dir: join(LAB_DIR, 'mysql') }),
       startRedis(),
       startRedis(),
+      opts.remoteLog
+        ? startMariaDb({ dir: join(LAB_DIR, 'mysql', 'remote-log'), serverId: 3 })
+        : Promise.resolve(undefined),
     ]);
     stops.push(
       () => mysql.stop(),
@@ -71,6 +85,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     pids['mariadb-replica'] = mysql.replica.pid;
     pids['redis'] = redis.pid;
     pids['redis-dr'] = redisDr.pid;
+    if (remoteLog) {
+      stops.push(() => remoteLog.stop());
+      pids['mariadb-remote-log'] = remoteLog.pid;
+      await seedRemoteLog(remoteLog);
+      opts.log(`remote log (third site): MariaDB 127.0.0.1:${remoteLog.port}, table bank_log.remote_log`);
+    }
     savePids();
     opts.log(
       `MariaDB primary 127.0.0.1:${mysql.primary.port} → GTID replica 127.0.0.1:${mysql.replica.port}, Redis ${redis.url} → DR replica ${redisDr.url} (${since()})`,
@@ -112,6 +132,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         dsn(mysql.primary.port, 'bank_app', APP_PASSWORD),
         '--dr',
         dsn(mysql.replica.port, 'bank_app', APP_PASSWORD),
+        ...(remoteLog
+          ? ['--remote-log', dsn(remoteLog.port, 'bank_app', APP_PASSWORD).replace(/bank$/, 'bank_log')]
+          : []),
+        ...(opts.loadMs !== undefined ? ['--load-ms', String(opts.loadMs)] : []),
       ],
       { cwd: ROOT, stdio: ['ignore', appLog, appLog], detached: true },
     );
@@ -139,6 +163,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       DEMO_REDIS_DR_URL: redisDr.url,
       DEMO_APP_URL: appUrl,
       DEMO_LAB_DIR: LAB_DIR,
+      ...(remoteLog ? { DEMO_LOG_PORT: String(remoteLog.port) } : {}),
     };
     if (ceph) {
       Object.assign(env, {
@@ -156,7 +181,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         .join('\n') + '\n',
       { mode: 0o600 },
     );
-    return { env, appUrl, mysql, stop: stopAll };
+    return { env, appUrl, mysql, remoteLog, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -168,7 +193,7 @@ async function seedBank(pair: MariaDbPair): Promise<void> {
     CREATE DATABASE bank CHARACTER SET utf8mb4;
     USE bank;
     CREATE TABLE bank.accounts (id INT PRIMARY KEY, owner VARCHAR(64) NOT NULL, balance DECIMAL(18,2) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6));
-    CREATE TABLE bank.payments (id BIGINT AUTO_INCREMENT PRIMARY KEY, account_id INT NOT NULL, amount DECIMAL(18,2) NOT NULL, status VARCHAR(16) NOT NULL, created_at DATETIME(6) NOT NULL, KEY (account_id));
+    CREATE TABLE bank.payments (id BIGINT AUTO_INCREMENT PRIMARY KEY, account_id INT NOT NULL, amount DECIMAL(18,2) NOT NULL, status VARCHAR(16) NOT NULL, created_at DATETIME(6) NOT NULL, txn_id VARCHAR(40) NULL, KEY (account_id), UNIQUE KEY (txn_id));
     CREATE TABLE bank.ledger (account_id INT NOT NULL, seq INT NOT NULL, entry DECIMAL(18,2) NOT NULL, memo VARCHAR(255), PRIMARY KEY (account_id, seq));
     INSERT INTO bank.accounts (id, owner, balance) SELECT seq, CONCAT('customer-', seq), 100000.00 FROM seq_1_to_100;
     INSERT INTO bank.payments (account_id, amount, status, created_at) SELECT 1 + seq % 100, seq % 500 + 0.25, 'settled', NOW(6) FROM seq_1_to_5000;
@@ -180,6 +205,21 @@ async function seedBank(pair: MariaDbPair): Promise<void> {
   `);
   const [row] = (await pair.primary.query('SELECT @@gtid_binlog_pos AS pos')) as { pos: string }[];
   await pair.replica.query(`SELECT MASTER_GTID_WAIT('${row!.pos}', 30)`);
+}
+
+/**
+ * The seed bank's remote log: the app writes every payment here synchronously, in a third site;
+ * a log entry whose transaction is not in the DR ledger after a failover is money in transit.
+ */
+async function seedRemoteLog(log: MariaDbServer): Promise<void> {
+  await log.query(`
+    CREATE DATABASE bank_log CHARACTER SET utf8mb4;
+    CREATE TABLE bank_log.remote_log (id BIGINT AUTO_INCREMENT PRIMARY KEY, account INT NOT NULL, transaction_id VARCHAR(40) NOT NULL, amount DECIMAL(18,2) NOT NULL, transaction_time DATETIME(6) NOT NULL, log_time DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), reconciled_time DATETIME(6) NULL, UNIQUE KEY (transaction_id), KEY (log_time));
+    CREATE USER bank_app@'127.0.0.1' IDENTIFIED BY '${APP_PASSWORD}';
+    GRANT SELECT, INSERT ON bank_log.* TO bank_app@'127.0.0.1';
+    CREATE USER drctl_check@'127.0.0.1' IDENTIFIED BY '${CHECK_PASSWORD}';
+    GRANT SELECT ON bank_log.* TO drctl_check@'127.0.0.1';
+  `);
 }
 
 /** The app config lives in Main's Redis; DR's Redis replicates it (checked by a redis gate). */

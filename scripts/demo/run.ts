@@ -6,6 +6,7 @@
  *
  *   npm run demo                      full switchover + switchback
  *   npm run demo -- --data-loss       a transaction never reaches DR: the mysql gate stops the switch
+ *   npm run demo -- --unplanned       Main dies: unplanned failover + remote-log reconcile (scripts/demo/unplanned.ts)
  *   npm run demo -- --keep            leave the servers running (stop them with npm run demo:down)
  *   npm run demo -- --no-s3 --no-es   without Ceph / OpenSearch (faster, less memory)
  *   npm run demo:down                 stop whatever a previous demo left running
@@ -24,6 +25,7 @@ const { values: opts } = parseArgs({
     'no-s3': { type: 'boolean', default: false },
     'no-es': { type: 'boolean', default: false },
     down: { type: 'boolean', default: false },
+    unplanned: { type: 'boolean', default: false },
   },
 });
 
@@ -149,6 +151,10 @@ async function main(): Promise<number> {
     return 0;
   }
   await stopLeftovers(() => undefined);
+  if (opts.unplanned) {
+    const { runUnplannedDemo } = await import('./unplanned.js');
+    return runUnplannedDemo({ s3: !opts['no-s3'], es: !opts['no-es'], keep: opts.keep, log });
+  }
   log('starting Main and DR on 127.0.0.1 …');
   const lab = await startLab({ s3: !opts['no-s3'], es: !opts['no-es'], log });
   const vars = [...(opts['no-s3'] ? ['--var', 's3=off'] : []), ...(opts['no-es'] ? ['--var', 'es=off'] : [])];

@@ -99,6 +99,9 @@ export function journalSteps(runbook: Runbook): JournalStepInfo[] {
     kind: s.action.kind,
     needs: s.needs,
     ...(s.estimateMs === undefined ? {} : { estimateMs: s.estimateMs }),
+    ...(runbook.unplanned && s.unplanned?.mode === 'skip' ? { unplanned: 'skipped' as const } : {}),
+    ...(runbook.unplanned && s.unplanned?.mode === 'action' ? { unplanned: 'replaced' as const } : {}),
+    ...(s.unplannedGate ? { unplanned: 'replica-only-gate' as const } : {}),
   }));
   for (const s of runbook.steps) {
     if (s.rollback) {
@@ -217,6 +220,7 @@ export class Executor {
         direction: runbook.direction,
         drill: runbook.drill,
         dryRun: this.opts.dryRun,
+        ...(runbook.unplanned ? { unplanned: true } : {}),
         ...(placeholders.length > 0 ? { placeholders } : {}),
         ...(this.opts.preflight ? { preflight: this.opts.preflight } : {}),
         who: describeWho(),

@@ -6,7 +6,7 @@ import { redact } from '../util/redact.js';
 export function describeEvent(ev: JournalEvent): string {
   switch (ev.type) {
     case 'run-started':
-      return `run ${ev.runId} started: ${ev.runbook.name} ${ev.direction}${ev.drill ? ' (drill)' : ''}${ev.dryRun ? ` [dry run${ev.placeholders?.length ? `, placeholders for ${ev.placeholders.join(', ')}` : ''}]` : ''}, ${ev.steps.filter((s) => !s.rollbackOf).length} steps, by ${ev.who.user}@${ev.who.host}${ev.preflight?.skipped ? `; preflight skipped by ${ev.preflight.skipped.by}: ${ev.preflight.skipped.reason}` : ''}`;
+      return `run ${ev.runId} started: ${ev.runbook.name} ${ev.direction}${ev.drill ? ' (drill)' : ''}${ev.unplanned ? ' (unplanned: Main may be gone)' : ''}${ev.dryRun ? ` [dry run${ev.placeholders?.length ? `, placeholders for ${ev.placeholders.join(', ')}` : ''}]` : ''}, ${ev.steps.filter((s) => !s.rollbackOf).length} steps, by ${ev.who.user}@${ev.who.host}${ev.preflight?.skipped ? `; preflight skipped by ${ev.preflight.skipped.by}: ${ev.preflight.skipped.reason}` : ''}`;
     case 'run-resumed':
       return `run resumed by ${ev.who.user}@${ev.who.host} (pid ${ev.who.pid})`;
     case 'step-started':

@@ -71,6 +71,8 @@ export interface RunView {
   runbook: { name: string; file: string; sha256: string };
   direction: 'switchover' | 'switchback';
   drill: boolean;
+  /** Started with `drctl switch --unplanned`. */
+  unplanned: boolean;
   dryRun: boolean;
   startedAt: string;
   /** The process that last started or resumed the run. */
@@ -158,6 +160,7 @@ export function replayJournal(events: JournalEvent[], options: ReplayOptions = {
     runbook: first.runbook,
     direction: first.direction,
     drill: first.drill,
+    unplanned: first.unplanned === true,
     dryRun: first.dryRun,
     startedAt: first.ts,
     who: replay.who ?? first.who,

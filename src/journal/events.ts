@@ -22,7 +22,12 @@ export interface JournalStepInfo {
   estimateMs?: number | undefined;
   /** Set for steps that only run during rollback. */
   rollbackOf?: string | undefined;
+  /** In an unplanned switch: what the step does instead of running as written. */
+  unplanned?: UnplannedVariant | undefined;
 }
+
+/** `unplanned: skip`, `unplanned: { replace }`, or a MySQL gate turned replica-only gate + reconcile. */
+export type UnplannedVariant = 'skipped' | 'replaced' | 'replica-only-gate';
 
 /** Fields the journal adds to every event. */
 /** The preflight of a switch, as journaled in run-started. Never a secret: lines are redacted. */
@@ -55,6 +60,8 @@ export type JournalEventBody =
       direction: 'switchover' | 'switchback';
       drill: boolean;
       dryRun: boolean;
+      /** `drctl switch --unplanned` (Main may be gone); `drctl resume` applies it again. */
+      unplanned?: boolean;
       /** A dry run previewed without these secrets (`env:NAME`, `file:PATH`): placeholders stood in. */
       placeholders?: string[];
       /** What `drctl preflight` found before the start, or why it was skipped (`--skip-preflight --reason`). */

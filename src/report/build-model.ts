@@ -1,5 +1,6 @@
 import type { JournalEvent } from '../journal/events.js';
 import { formatDuration } from '../util/duration.js';
+import { summarizeRpo } from './rpo-summary.js';
 import { redactStrings } from './redact-model.js';
 import { findCriticalPath } from './critical-path.js';
 import { totalBy } from './group-totals.js';
@@ -89,6 +90,7 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
   const clockUntil =
     fin !== undefined && fin.status !== 'interrupted' ? fin.at : Math.max(options.now ?? runEnd, runEnd);
   const objectives = started?.objectives ?? {};
+  const gates = collectGates(events);
   const model: ReportModel = {
     schema: REPORT_SCHEMA,
     run,
@@ -120,7 +122,8 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
       { tracks, runStart, runEnd, down: replay.down },
       options.minGapMs ?? DEFAULT_MIN_GAP_MS,
     ),
-    gates: collectGates(events),
+    gates,
+    rpo: summarizeRpo(gates),
     warnings,
   };
   return redactStrings(model);
@@ -142,6 +145,7 @@ function describeRun(
     runbook: started?.runbook ?? { name: '(unknown)', file: '', sha256: '' },
     direction: started?.direction ?? '(unknown)',
     drill: started?.drill ?? false,
+    unplanned: started?.unplanned === true,
     dryRun: started?.dryRun ?? false,
     startedBy: started === undefined ? '(unknown)' : `${started.who.user}@${started.who.host}`,
     argv: started?.who.argv ?? [],
@@ -203,6 +207,7 @@ function describeStep(t: StepTrack, runStart: number, critical: boolean): StepRe
     dryRun: t.dryRun,
     notes: noteStep(t),
     critical,
+    ...(t.info.unplanned ? { unplanned: t.info.unplanned } : {}),
   };
 }
 

@@ -1,6 +1,9 @@
 import type {
   RtoClockStatus,
   CompareModel,
+  CompareSide,
+  ModeStepDelta,
+  StepReport,
   GroupDelta,
   GroupTotal,
   ReportModel,
@@ -51,12 +54,14 @@ export function compareReports(a: ReportModel, b: ReportModel): CompareModel {
       deltaMs: undefined,
     });
   }
-  const side = (m: ReportModel) => ({
+  const side = (m: ReportModel): CompareSide => ({
     id: m.run.id,
     runbook: m.run.runbook.name,
     startedAt: m.run.startedAt,
     status: m.run.status,
     verified: m.integrity.verified,
+    mode: modeOf(m),
+    rpo: { status: m.rpo.status, line: m.rpo.line },
   });
   // Only a reached clock is a measurement; an open one is "at least", never compared as a number.
   const clock = (name: 'technical' | 'compliance'): GroupDelta => {
@@ -70,6 +75,13 @@ export function compareReports(a: ReportModel, b: ReportModel): CompareModel {
   if (a.run.runbook.sha256 !== b.run.runbook.sha256 || a.run.runbook.name !== b.run.runbook.name) {
     warnings.push(
       `the two runs come from different runbooks: A ${a.run.runbook.name} (${a.run.runbook.file}, sha256 ${a.run.runbook.sha256.slice(0, 12)}) and B ${b.run.runbook.name} (${b.run.runbook.file}, sha256 ${b.run.runbook.sha256.slice(0, 12)}); steps, phases and clocks may not measure the same thing`,
+    );
+  }
+  if (a.run.unplanned !== b.run.unplanned) {
+    const [p, u] = a.run.unplanned ? (['B', 'A'] as const) : (['A', 'B'] as const);
+    const [mp, mu] = a.run.unplanned ? [b, a] : [a, b];
+    warnings.push(
+      `run ${p} was planned and run ${u} unplanned (Main may be gone): steps were skipped or replaced and the gates differ; ${p}: ${mp.rpo.line}; ${u}: ${mu.rpo.line}`,
     );
   }
   if (a.run.direction !== b.run.direction) {
@@ -96,6 +108,34 @@ export function compareReports(a: ReportModel, b: ReportModel): CompareModel {
     phases: compareGroups(a.phases, b.phases),
     roles: compareGroups(a.roles, b.roles),
     steps,
+    modeSteps: compareModes(a, b),
     warnings,
   };
+}
+
+function modeOf(m: ReportModel): string {
+  const mode = m.run.unplanned ? 'unplanned' : m.run.drill ? 'drill' : 'planned';
+  return m.run.dryRun ? `${mode}, dry run` : mode;
+}
+
+const VARIANT: Record<NonNullable<StepReport['unplanned']>, string> = {
+  skipped: 'skipped (unplanned)',
+  replaced: 'replaced (unplanned)',
+  'replica-only-gate': 'replica-only gate + reconcile (unplanned)',
+};
+
+/** The steps one run ran as written and the other skipped, replaced, or did not have. */
+function compareModes(a: ReportModel, b: ReportModel): ModeStepDelta[] {
+  const describe = (s: StepReport | undefined) =>
+    s === undefined ? 'absent' : s.unplanned ? VARIANT[s.unplanned] : 'as written';
+  const ids = [
+    ...new Set([...a.steps, ...b.steps].filter((s) => s.rollbackOf === undefined).map((s) => s.id)),
+  ];
+  return ids.flatMap((id) => {
+    const sa = a.steps.find((s) => s.id === id);
+    const sb = b.steps.find((s) => s.id === id);
+    const da = describe(sa);
+    const db = describe(sb);
+    return da === db ? [] : [{ id, title: (sb ?? sa)!.title, a: da, b: db }];
+  });
 }

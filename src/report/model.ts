@@ -1,5 +1,5 @@
 import type { CheckStatus, Finding } from '../../checkers/types.js';
-import type { RunStatus } from '../journal/events.js';
+import type { RunStatus, UnplannedVariant } from '../journal/events.js';
 import type { ApprovalNote, OverrideNote, TrackStatus } from '../journal/replay.js';
 
 export type { ApprovalNote, OverrideNote };
@@ -69,6 +69,8 @@ export interface StepReport {
   notes: string[];
   /** On the critical path of the actual run. */
   critical: boolean;
+  /** In an unplanned run: skipped, replaced, or a replica-only gate instead of the planned step. */
+  unplanned?: UnplannedVariant | undefined;
 }
 
 export type RtoClockStatus =
@@ -168,6 +170,31 @@ export interface GateEvidence {
   durationMs: number;
 }
 
+/** An account with entries in transit, as the unplanned gate recorded it. */
+export interface InTransitAccount {
+  account: string;
+  transactions: number;
+  /** Currency ('' without one) → exact sum. */
+  amounts: Record<string, string>;
+}
+
+/**
+ * The RPO verdict of a run. `proven`: every gate's last result consistent. `not-proven`: an
+ * unplanned gate ran (Main may be gone: the funds in transit and the blacklist say what is at
+ * risk), or a gate ended unverified. `failed`: a gate found differences. `no-gates`.
+ */
+export interface RpoSummary {
+  status: 'proven' | 'not-proven' | 'failed' | 'no-gates';
+  /** One line, e.g. `RPO not proven: 4 transactions, amount 1625.74 in transit, 3 accounts blacklisted`. */
+  line: string;
+  /** Totals of the reconciles of unplanned gates (undefined when none ran). */
+  inTransit:
+    | { transactions: number; amounts: Record<string, string>; accounts: number; blacklisted: number }
+    | undefined;
+  /** Where accounts were blacklisted, and which (the first 100 per reconcile). */
+  blacklists: { resource: string; target: string; size: number; accounts: InTransitAccount[] }[];
+}
+
 export interface IntegrityReport {
   verified: boolean;
   events: number;
@@ -183,6 +210,8 @@ export interface RunInfo {
   runbook: { name: string; file: string; sha256: string };
   direction: string;
   drill: boolean;
+  /** `drctl switch --unplanned`: Main may have been gone, RPO = 0 not provable. */
+  unplanned: boolean;
   dryRun: boolean;
   startedBy: string;
   argv: string[];
@@ -215,6 +244,8 @@ export interface ReportModel {
   criticalPath: CriticalPath;
   idleGaps: IdleGap[];
   gates: GateEvidence[];
+  /** What the gates prove about RPO, with the funds in transit and the blacklist of an unplanned run. */
+  rpo: RpoSummary;
   /** Oddities found while reading the journal (events for unknown steps, missing run-started…). */
   warnings: string[];
 }
@@ -239,11 +270,35 @@ export interface GroupDelta {
   bStatus?: RtoClockStatus | undefined;
 }
 
+/** One run in a comparison. */
+export interface CompareSide {
+  id: string;
+  runbook: string;
+  startedAt: string;
+  status: ReportRunStatus;
+  verified: boolean;
+  /** `planned`, `unplanned` (Main may be gone), `drill`, with `dry run` added when it was one. */
+  mode: string;
+  /** The run's RPO verdict (proven, or not proven with the funds in transit). */
+  rpo: { status: RpoSummary['status']; line: string };
+}
+
+/** A step that one run ran as written and the other did not (skipped, replaced, absent). */
+export interface ModeStepDelta {
+  id: string;
+  title: string;
+  /** `as written`, `skipped (unplanned)`, `replaced (unplanned)`, `replica-only gate (unplanned)`, `absent`. */
+  a: string;
+  b: string;
+}
+
 /** `drctl report --compare A B`: B measured against A. */
 export interface CompareModel {
   schema: 'drctl.compare/v1';
-  a: { id: string; runbook: string; startedAt: string; status: ReportRunStatus; verified: boolean };
-  b: { id: string; runbook: string; startedAt: string; status: ReportRunStatus; verified: boolean };
+  a: CompareSide;
+  b: CompareSide;
+  /** Steps that differ by mode: skipped or replaced in an unplanned run, or present in one run only. */
+  modeSteps: ModeStepDelta[];
   total: GroupDelta;
   rto: { technical: GroupDelta; compliance: GroupDelta };
   /** Phase spans (first start to last end). */

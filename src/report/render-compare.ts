@@ -30,12 +30,19 @@ function stepCells(s: StepDelta): string[] {
 }
 
 const STEP_HEADER = ['step', 'phase', 'A status', 'A', 'B status', 'B', 'Δ (B−A)'];
+const MODE_HEADER = ['step', 'A', 'B'];
+const MODE_TITLE = 'Steps that differ by mode (skipped, replaced or in one run only)';
 const GROUP_HEADER = ['', 'name', 'A', 'B', 'Δ (B−A)'];
 
 function headline(c: CompareModel): string[] {
   const side = (label: string, s: CompareModel['a']): string =>
-    `${label}: ${s.id} — ${s.runbook}, ${showTime(s.startedAt)}, ${s.status}${s.verified ? '' : ', hash chain NOT VERIFIED'}`;
+    `${label}: ${s.id} — ${s.runbook}, ${showTime(s.startedAt)}, ${s.mode}, ${s.status}${s.verified ? '' : ', hash chain NOT VERIFIED'}; ${rpoText(s)}`;
   return [side('A', c.a), side('B', c.b)];
+}
+
+/** `RPO = 0 proven by 3 gates` or `RPO NOT PROVEN: …`: a run that did not prove it must not read like one that did. */
+function rpoText(s: CompareModel['a']): string {
+  return s.rpo.status === 'proven' ? s.rpo.line : s.rpo.line.replace(/^RPO not proven/, 'RPO NOT PROVEN');
 }
 
 /** Renders a comparison in any report format. */
@@ -51,6 +58,11 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
   ]);
   const warnings = c.warnings.map((w) => `WARNING: ${w}`);
   const steps = c.steps.map(stepCells);
+  const modes = c.modeSteps.map((s) => [s.id, s.a, s.b]);
+  const rpoRows = [
+    ['A', c.a.mode, rpoText(c.a)],
+    ['B', c.b.mode, rpoText(c.b)],
+  ];
   switch (format) {
     case 'json':
       return JSON.stringify(c, null, 2) + '\n';
@@ -70,6 +82,13 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
       ];
       for (const { section, g } of groupRows(c))
         rows.push(csvRow([section, g.name, '', g.aStatus, sec(g.a), g.bStatus, sec(g.b), sec(g.deltaMs)]));
+      for (const [side, s] of [
+        ['a', c.a],
+        ['b', c.b],
+      ] as const)
+        rows.push(csvRow(['rpo', side, s.mode, s.rpo.status, undefined, s.rpo.line, undefined, undefined]));
+      for (const s of c.modeSteps)
+        rows.push(csvRow(['mode', s.id, '', s.a, undefined, s.b, undefined, undefined]));
       for (const s of c.steps) {
         rows.push(
           csvRow([
@@ -93,6 +112,13 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
         ...headline(c).map((l) => `- ${l}`),
         '',
         ...warnings.flatMap((w) => [`> **${w}**`, '']),
+        '## Mode and RPO',
+        '',
+        markdownTable(['run', 'mode', 'RPO'], rpoRows, ['l', 'l', 'l']),
+        '',
+        ...(modes.length
+          ? [`## ${MODE_TITLE}`, '', markdownTable(MODE_HEADER, modes, ['l', 'l', 'l']), '']
+          : []),
         '## Totals, RTO clocks, phases and roles (spans)',
         '',
         markdownTable(GROUP_HEADER, groups, ['l', 'l', 'r', 'r', 'r']),
@@ -111,6 +137,8 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
 <h1>Run comparison</h1>${headline(c)
         .map((l) => `<p class="sub">${h(l)}</p>`)
         .join('')}${warnings.map((w) => `<p class="warn"><strong>${h(w)}</strong></p>`).join('')}
+<h2>Mode and RPO</h2>${tbl(['run', 'mode', 'RPO'], rpoRows)}
+${modes.length ? `<h2>${h(MODE_TITLE)}</h2>${tbl(MODE_HEADER, modes)}` : ''}
 <h2>Totals, RTO clocks, phases and roles (spans)</h2>${tbl(GROUP_HEADER, groups)}
 <h2>Steps</h2>${tbl(STEP_HEADER, steps)}
 </body></html>\n`;
@@ -120,6 +148,7 @@ export function renderCompare(c: CompareModel, format: ReportFormat): string {
         ...headline(c),
         ...warnings,
         '',
+        ...(modes.length ? [MODE_TITLE, renderTextTable(MODE_HEADER, modes, []), ''] : []),
         renderTextTable(GROUP_HEADER, groups, [2, 3, 4]),
         '',
         renderTextTable(STEP_HEADER, steps, [3, 5, 6]),

@@ -1,3 +1,4 @@
+import { showAmounts } from './rpo-summary.js';
 import type { GroupTotal, ReportModel, StepReport } from './model.js';
 import {
   groupCells,
@@ -43,7 +44,9 @@ function stepRow(s: StepReport): string[] {
 export function renderConsole(m: ReportModel): string {
   const out: string[] = [];
   const r = m.run;
-  const marks = [r.drill ? 'DRILL' : '', r.dryRun ? 'DRY RUN' : ''].filter(Boolean).join(', ');
+  const marks = [r.drill ? 'DRILL' : '', r.unplanned ? 'UNPLANNED' : '', r.dryRun ? 'DRY RUN' : '']
+    .filter(Boolean)
+    .join(', ');
   out.push(`Run ${r.id} — ${r.runbook.name} (${r.direction})${marks ? ` [${marks}]` : ''}`);
   out.push(`  status     ${r.status}${r.error ? `: ${r.error}` : ''}`);
   out.push(`  started    ${showTime(r.startedAt)} by ${r.startedBy}`);
@@ -99,6 +102,17 @@ export function renderConsole(m: ReportModel): string {
         ? `all ${m.gates.length} consistent`
         : `${m.gates.length - failing.length} consistent; ${shown.length === failing.length ? `the ${failing.length}` : `the first ${shown.length} of ${failing.length}`} not consistent below`;
     out.push(`  ${which} (every gate in --format html|md|json)`);
+  }
+  out.push(
+    `  ${m.rpo.status === 'proven' ? m.rpo.line : m.rpo.line.replace(/^RPO not proven/, 'RPO NOT PROVEN')}`,
+  );
+  for (const b of m.rpo.blacklists) {
+    out.push(`  blacklist ${b.target} (${b.resource}): ${b.size} account${b.size === 1 ? '' : 's'}`);
+    for (const a of b.accounts.slice(0, 20))
+      out.push(
+        `      ${a.account}  ${a.transactions} transaction${a.transactions === 1 ? '' : 's'}  ${showAmounts(a.amounts)}`,
+      );
+    if (b.accounts.length > 20) out.push(`      … ${b.accounts.length - 20} more (--format html|md|json)`);
   }
   for (const g of shown) {
     out.push(`  ${showClock(g.at)}  ${g.step}  ${g.checker}  ${g.status.toUpperCase()}  ${g.summary}`);

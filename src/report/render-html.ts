@@ -8,6 +8,7 @@ import {
   showDuration,
   showTime,
 } from './format-values.js';
+import { showAmounts } from './rpo-summary.js';
 import { assignRoleColours, renderGanttSvg } from './gantt-svg.js';
 import { escapeHtml as h } from './html-escape.js';
 import type { GroupTotal, ReportModel, RtoClock } from './model.js';
@@ -22,6 +23,7 @@ h3 { font-size: 14px; margin: 16px 0 4px; }
 .banner { padding: 8px 12px; border-radius: 6px; margin: 12px 0; font-weight: 600; }
 .banner.ok { background: #dafbe1; color: var(--ok); border: 1px solid #aceebb; }
 .banner.bad { background: #ffebe9; color: var(--bad); border: 1px solid #ffcecb; }
+.not-pass { color: var(--bad); font-weight: 600; font-size: 12px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 600; font-size: 12px; }
 .badge.met, .badge.succeeded, .badge.consistent { background: #dafbe1; color: var(--ok); }
 .badge.missed, .badge.failed, .badge.different, .badge.error, .badge.unknown { background: #ffebe9; color: var(--bad); }
@@ -181,7 +183,9 @@ function rtoCard(c: RtoClock): string {
 export function renderHtml(m: ReportModel): string {
   const r = m.run;
   const colours = assignRoleColours(m);
-  const marks = [r.drill ? 'DRILL' : '', r.dryRun ? 'DRY RUN' : ''].filter(Boolean).join(' · ');
+  const marks = [r.drill ? 'DRILL' : '', r.unplanned ? 'UNPLANNED' : '', r.dryRun ? 'DRY RUN' : '']
+    .filter(Boolean)
+    .join(' · ');
   const title = `${r.runbook.name} ${r.direction} — run ${r.id}`;
   const out: string[] = [];
   out.push(`<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -232,10 +236,30 @@ export function renderHtml(m: ReportModel): string {
   );
 
   out.push(`<h2>RPO evidence (${m.gates.length} gate${m.gates.length === 1 ? '' : 's'})</h2>`);
+  out.push(
+    `<div class="banner ${m.rpo.status === 'proven' ? 'ok' : 'bad'} rpo">${h(m.rpo.status === 'proven' ? m.rpo.line : m.rpo.line.replace(/^RPO not proven/, 'RPO NOT PROVEN'))}</div>`,
+  );
+  for (const b of m.rpo.blacklists) {
+    out.push(
+      `<div class="blacklist"><h3>Blacklist <span class="mono">${h(b.target)}</span> (${h(b.resource)}): ${b.size} account${b.size === 1 ? '' : 's'}</h3>`,
+    );
+    out.push(
+      table(
+        ['Account', 'Transactions in transit', 'Amount'],
+        b.accounts.map((a) => [
+          `<span class="mono">${h(a.account)}</span>`,
+          String(a.transactions),
+          h(showAmounts(a.amounts)),
+        ]),
+        [1, 2],
+      ),
+    );
+    out.push('</div>');
+  }
   if (m.gates.length === 0) out.push('<p>No gates ran.</p>');
   for (const g of m.gates) {
     out.push(
-      `<div class="gate"><h3>${h(g.step)} — ${h(g.checker)} ${badge(g.status.toUpperCase(), g.status)}</h3>`,
+      `<div class="gate ${h(g.status)}"><h3>${h(g.step)} — ${h(g.checker)} ${badge(g.status.toUpperCase(), g.status)}${g.ok ? '' : ' <span class="not-pass">not a pass</span>'}</h3>`,
     );
     const rows: string[][] = [
       ['Recorded', h(showTime(g.at))],

@@ -1,3 +1,4 @@
+import { showAmounts } from './rpo-summary.js';
 import type { GroupTotal, ReportModel } from './model.js';
 import {
   groupCells,
@@ -32,7 +33,9 @@ function groupTable(groups: GroupTotal[], label: string): string {
 /** The report as Markdown for the post-mortem wiki. */
 export function renderMarkdown(m: ReportModel): string {
   const r = m.run;
-  const marks = [r.drill ? 'DRILL' : '', r.dryRun ? 'DRY RUN' : ''].filter(Boolean).join(', ');
+  const marks = [r.drill ? 'DRILL' : '', r.unplanned ? 'UNPLANNED' : '', r.dryRun ? 'DRY RUN' : '']
+    .filter(Boolean)
+    .join(', ');
   const out: string[] = [];
   out.push(`# ${escapeCell(r.runbook.name)} — ${r.direction} run ${r.id}${marks ? ` (${marks})` : ''}`);
   out.push('');
@@ -109,6 +112,24 @@ export function renderMarkdown(m: ReportModel): string {
   out.push('');
   out.push('## RPO evidence');
   out.push('');
+  out.push(
+    `**${escapeCell(m.rpo.status === 'proven' ? m.rpo.line : m.rpo.line.replace(/^RPO not proven/, 'RPO NOT PROVEN'))}**`,
+  );
+  out.push('');
+  for (const b of m.rpo.blacklists) {
+    out.push(
+      `Blacklist ${escapeCell(b.target)} (${escapeCell(b.resource)}): ${b.size} account${b.size === 1 ? '' : 's'}`,
+    );
+    out.push('');
+    out.push(
+      markdownTable(
+        ['Account', 'Transactions in transit', 'Amount'],
+        b.accounts.map((a) => [a.account, String(a.transactions), showAmounts(a.amounts)]),
+        ['l', 'r', 'r'],
+      ),
+    );
+    out.push('');
+  }
   if (m.gates.length === 0) out.push('No gates ran.');
   for (const g of m.gates) {
     out.push(`### ${escapeCell(g.step)} — ${g.checker}: ${g.status.toUpperCase()}`);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -47,6 +47,8 @@ export interface StartMariaDbOptions {
   /** Start with read_only=ON (replicas). */
   readOnly?: boolean;
   semisync?: boolean;
+  /** Listen on this port (e.g. a restart on the port it had); default a free one. */
+  port?: number;
 }
 
 const MARIADBD = '/usr/sbin/mariadbd';
@@ -68,23 +70,27 @@ export async function startMariaDb(
   mkdirSync(tmp, { recursive: true });
   const asRoot = process.getuid?.() === 0;
   const userArgs = asRoot ? ['--user=root'] : [];
-  const install = await execa(
-    INSTALL_DB,
-    [
-      '--no-defaults',
-      ...userArgs,
-      `--datadir=${data}`,
-      `--tmpdir=${tmp}`,
-      '--auth-root-authentication-method=normal',
-      '--skip-test-db',
-      '--skip-name-resolve',
-    ],
-    { reject: false, all: true },
-  );
+  // A datadir that already holds the system tables is a restart (e.g. after a SIGKILL): keep it.
+  const restart = existsSync(join(data, 'mysql'));
+  const install = restart
+    ? { exitCode: 0, all: '' }
+    : await execa(
+        INSTALL_DB,
+        [
+          '--no-defaults',
+          ...userArgs,
+          `--datadir=${data}`,
+          `--tmpdir=${tmp}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          '--skip-name-resolve',
+        ],
+        { reject: false, all: true },
+      );
   if (install.exitCode !== 0) {
     throw new Error(`mariadb-install-db failed (exit ${install.exitCode}):\n${install.all ?? ''}`);
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const socket = join(dir, 'mysqld.sock');
   const name = `server${serverId}`;
   const args = [

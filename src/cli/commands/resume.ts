@@ -12,6 +12,7 @@ import { resolveUsersFile } from '../../engine/users.js';
 import { UsageError, formatDiagnostic } from '../../errors.js';
 import { resolveRunsDir } from '../../journal/runs.js';
 import { buildPlan } from '../../plan/plan.js';
+import { applyUnplanned } from '../../reconcile/unplanned.js';
 import { loadRunbook } from '../../runbook/load.js';
 import type { Runbook } from '../../runbook/schema.js';
 import { redact } from '../../util/redact.js';
@@ -140,7 +141,10 @@ export function registerResume(program: Command): void {
           },
         );
       }
-      const runbook = loadRunbook(inv.file, { direction: inv.direction, drill: inv.drill, vars });
+      const loaded = loadRunbook(inv.file, { direction: inv.direction, drill: inv.drill, vars });
+      // An unplanned switch resumes unplanned: the journal says so, the operator need not.
+      const unplanned = view.unplanned || inv.unplanned === true;
+      const runbook = unplanned ? applyUnplanned(loaded) : loaded;
       for (const w of runbook.warnings) printError(redact(formatDiagnostic(w)), 'warning');
       // A step whose process outlived drctl is still running: never start a second copy beside it.
       const running = stillRunning(
@@ -176,7 +180,7 @@ export function registerResume(program: Command): void {
           (s.state === 'succeeded' || s.state === 'skipped' || s.state === 'done-by-override'),
       ).length;
       printLine(
-        `resume run ${view.runId}: ${runbook.name} ${runbook.direction}${runbook.drill ? ' (drill)' : ''}; ${done} of ${runbook.steps.length} steps already complete`,
+        `resume run ${view.runId}: ${runbook.name} ${runbook.direction}${runbook.drill ? ' (drill)' : ''}${unplanned ? ' (unplanned)' : ''}; ${done} of ${runbook.steps.length} steps already complete`,
       );
       for (const d of plan.dangling)
         printLine(

@@ -226,6 +226,9 @@ async function seedRemoteLog(log: MariaDbServer): Promise<void> {
 async function seedConfig(redis: RedisServer, redisDr: RedisServer): Promise<void> {
   const dr = new Redis(redisDr.url);
   await dr.replicaof('127.0.0.1', redis.port);
+  // The first sync takes a moment on a busy host: the switch's preflight wants the link up.
+  for (let i = 0; i < 200 && !/master_link_status:up/.test(await dr.info('replication')); i++)
+    await new Promise((r) => setTimeout(r, 100));
   dr.disconnect();
   const c = new Redis(redis.url);
   await c.mset(

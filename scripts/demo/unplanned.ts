@@ -188,7 +188,7 @@ export async function runUnplannedDemo(opts: UnplannedDemoOptions): Promise<numb
     log(`Main's database is gone (127.0.0.1:${lab.mysql.primary.port} refuses connections)`);
 
     stage(log, 5, `drctl switch ${RUNBOOK} --unplanned`);
-    // The preflight probes Main, which is down; an unplanned switch starts without it, on the record.
+    // The unplanned preflight reads only DR and the remote log: Main being down is expected there.
     const approver = approveAsRoleMembers(lab.env, log);
     const sw = await drctl(
       [
@@ -196,9 +196,6 @@ export async function runUnplannedDemo(opts: UnplannedDemoOptions): Promise<numb
         RUNBOOK,
         '--unplanned',
         '--yes',
-        '--skip-preflight',
-        '--reason',
-        'unplanned failover: Main is down',
         ...vars,
       ],
       lab.env,

@@ -81,7 +81,7 @@ async function probeSide(
     out.push(line(base, `${side} connect`, 'ok', `${who}: ${info.version}`));
     if (use.gate) out.push(...(await probePrivileges(s, info.flavor, base, side, dsn.user, use)));
     if (use.gate && use.objects.size > 0) out.push(await probeSchemas(s, base, side, [...use.objects]));
-    if (input.state) out.push(...(await probeState(s, info.flavor, base, side)));
+    if (input.state) out.push(...(await probeState(s, info.flavor, base, side, use.mainMayBeGone)));
     return out;
   } finally {
     await s.close();
@@ -198,6 +198,7 @@ async function probeState(
   flavor: Flavor,
   base: { group: string; kind: string; direction: Direction | undefined },
   side: Side,
+  mainMayBeGone: boolean,
 ): Promise<ProbeLine[]> {
   const out: ProbeLine[] = [];
   const [ro] = await s.query<{ ro: string; strict: string | null }>(
@@ -261,16 +262,27 @@ async function probeState(
       .filter(Boolean)
       .join('; ');
     const broken = errors !== '';
+    const threads = `IO thread ${t.ioRunning || 'No'}, SQL thread ${t.sqlRunning || 'No'}${broken ? `; ${errors}` : ''}`;
+    // Unplanned: Main may be gone, so the link to it may be down; the replica-only gate decides
+    // whether everything received was applied.
     out.push(
-      line(
-        base,
-        'replica replication',
-        'fail',
-        `replication ${broken ? 'broken' : 'stopped'}: IO thread ${t.ioRunning || 'No'}, SQL thread ${t.sqlRunning || 'No'}${broken ? `; ${errors}` : ''}`,
-        broken
-          ? `fix the cause of the error on the replica, then START ${sql}; the gates cannot prove RPO = 0 until it runs`
-          : `START ${sql} on the replica and watch that both threads stay Yes`,
-      ),
+      mainMayBeGone
+        ? line(
+            base,
+            'replica replication',
+            'warning',
+            `replication not running (${threads}): expected when Main is gone`,
+            'the replica-only gate waits for the relay log to be applied and names any GTID left unapplied',
+          )
+        : line(
+            base,
+            'replica replication',
+            'fail',
+            `replication ${broken ? 'broken' : 'stopped'}: ${threads}`,
+            broken
+              ? `fix the cause of the error on the replica, then START ${sql}; the gates cannot prove RPO = 0 until it runs`
+              : `START ${sql} on the replica and watch that both threads stay Yes`,
+          ),
     );
   } else if (t.secondsBehind !== null && t.secondsBehind > LAG_WARNING_SECONDS) {
     out.push(

@@ -8,6 +8,7 @@ import { formatDuration } from '../util/duration.js';
 import { esProbes } from './es.js';
 import { mysqlProbes } from './mysql.js';
 import { CONFIG_KEY, redisProbes, type KeyExpectation } from './redis.js';
+import { remoteLogProbes } from './remote-log.js';
 import { runProbes } from './run-probes.js';
 import { s3Probes } from './s3.js';
 import { collectUses, selectedSteps, type ResourceUse } from './scope.js';
@@ -212,8 +213,9 @@ function probesFor(
     case 'es':
       return use.gate ? esProbes(use, r, direction) : [];
     // http: the steps' hosts are probed with the steps; the others have no read-only probe yet.
-    case 'http':
     case 'remote-log':
+      return remoteLogProbes(use, r, direction);
+    case 'http':
     case 'kafka':
     case 'zookeeper':
     case 'mq':

@@ -69,7 +69,7 @@ export function redisProbes(
       resource: use.name,
       direction,
       timeoutFix: `check that both redis servers of ${use.name} are up and reachable, or raise --timeout`,
-      run: (ctx) => probeReplication(source, target, base, state, ctx),
+      run: (ctx) => probeReplication(source, target, base, { state, mainMayBeGone: use.mainMayBeGone }, ctx),
     });
   }
   return probes;
@@ -122,7 +122,7 @@ async function probeReplication(
   sourceUrl: string,
   targetUrl: string,
   base: { group: string; kind: string; direction: Direction | undefined },
-  state: boolean,
+  { state, mainMayBeGone }: { state: boolean; mainMayBeGone: boolean },
   ctx: ProbeContext,
 ): Promise<ProbeLine[]> {
   const [s, t] = await Promise.allSettled([
@@ -165,11 +165,12 @@ async function probeReplication(
     }
     if (dst['master_link_status'] !== 'up') {
       const down = dst['master_link_down_since_seconds'];
+      // Unplanned: Main may be gone, and its link with it; the gates judge the data.
       out.push(
         line(
           base,
           'replica link',
-          'fail',
+          mainMayBeGone ? 'warning' : 'fail',
           `the DR replica ${who} has its link to ${dst['master_host']}:${dst['master_port']} ${dst['master_link_status'] ?? 'down'}${down && down !== '-1' ? ` for ${down}s` : ''}`,
           `check the network and auth from ${who} to its primary (INFO replication, the redis log); REPLICAOF again if it was reset`,
         ),

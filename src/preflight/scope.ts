@@ -13,6 +13,11 @@ export interface ResourceUse {
   /** redis: keys a step sets, with the value it sets (undefined when set more than once). */
   sets: Map<string, string | undefined>;
   steps: string[];
+  /**
+   * An unplanned switch (`--unplanned`): Main may be gone, so a replica whose link to it is down
+   * is expected, not a fail (the replica-only gate judges what was applied).
+   */
+  mainMayBeGone: boolean;
 }
 
 const GLOB = /[*?[\]]/;
@@ -26,9 +31,14 @@ export function actionsOf(step: Step, drill: boolean): { action: Action; role: '
   return out;
 }
 
-/** The steps that will run: all of them, or the --only/--from selection. */
+/**
+ * The steps that will run: all of them, or the --only/--from selection; in an unplanned switch,
+ * not the steps marked `unplanned: skip` (they would touch Main, which may be gone).
+ */
 export function selectedSteps(runbook: Runbook, selected?: ReadonlySet<string>): Step[] {
-  return selected ? runbook.steps.filter((s) => selected.has(s.id)) : runbook.steps;
+  return runbook.steps.filter(
+    (s) => (!selected || selected.has(s.id)) && !(runbook.unplanned && s.unplanned?.mode === 'skip'),
+  );
 }
 
 /** Every resource the selected steps touch, and how. */
@@ -39,7 +49,16 @@ export function collectUses(runbook: Runbook, steps: Step[]): Map<string, Resour
     if (!resource) return undefined;
     let u = uses.get(name);
     if (!u) {
-      u = { name, resource, gate: false, sides: new Set(), objects: new Set(), sets: new Map(), steps: [] };
+      u = {
+        name,
+        resource,
+        gate: false,
+        sides: new Set(),
+        objects: new Set(),
+        sets: new Map(),
+        steps: [],
+        mainMayBeGone: runbook.unplanned === true,
+      };
       uses.set(name, u);
     }
     if (!u.steps.includes(step)) u.steps.push(step);
@@ -78,7 +97,18 @@ export function collectUses(runbook: Runbook, steps: Step[]): Map<string, Resour
     }
   };
   for (const step of steps) {
-    for (const { action, role } of actionsOf(step, runbook.drill)) visit(action, step.id, role);
+    const gate = step.unplannedGate;
+    if (gate && step.action.kind === 'check') {
+      // Main is gone: the gate reads only the DR replica, then reconciles the remote logs.
+      const u = use(step.action.check.resource, step.id);
+      if (u) {
+        u.gate = true;
+        u.sides.add('replica');
+      }
+      for (const name of gate.remoteLogs) use(name, step.id);
+    } else {
+      for (const { action, role } of actionsOf(step, runbook.drill)) visit(action, step.id, role);
+    }
     for (const r of step.resources) use(r, step.id);
   }
   return uses;

@@ -118,6 +118,45 @@ export async function scanRemoteLog(spec: ReconcileSpec, opts: ScanOptions = {})
   }
 }
 
+/**
+ * What preflight proves about a remote log before the night: both stores answer, both tables
+ * exist and are readable, every named column is there. Reads only information_schema. Returns
+ * how the window would be chosen and where each store is (no credentials).
+ */
+export async function probeRemoteLog(
+  spec: ReconcileSpec,
+  opts: { signal?: AbortSignal; connectTimeoutMs?: number } = {},
+): Promise<{ window: string; log: string; ledger: string }> {
+  const sessionOpts = (label: string) => ({
+    label,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+  });
+  const [log, ledger] = await Promise.allSettled([
+    openSession(spec.log, 'source', sessionOpts('remote log')),
+    openSession(spec.ledger, 'target', sessionOpts('ledger')),
+  ]);
+  try {
+    if (log.status === 'rejected') throw log.reason;
+    if (ledger.status === 'rejected') throw ledger.reason;
+    const [logCols, ledgerCols] = await Promise.all([
+      describeTable(log.value, spec.logTable, 'remote log'),
+      describeTable(ledger.value, spec.ledgerTable, 'ledger'),
+    ]);
+    const window = chooseWindow(spec, logCols);
+    requireColumns(spec, logCols, ledgerCols, window.columns);
+    return {
+      window: window.text,
+      log: `${log.value.display} ${spec.logTable.display}`,
+      ledger: `${ledger.value.display} ${spec.ledgerTable.display}`,
+    };
+  } finally {
+    await Promise.allSettled(
+      [log, ledger].map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)),
+    );
+  }
+}
+
 async function describeTable(s: Session, t: TableName, label: string): Promise<TableColumns> {
   const rows = await s.query<{ name: string; type: string }>(
     'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',

@@ -72,7 +72,18 @@ describe('npm run demo -- --unplanned (real servers, the real CLI)', () => {
       const of = <T extends JournalEvent['type']>(t: T) =>
         events.filter((e): e is Extract<JournalEvent, { type: T }> => e.type === t);
       const [started] = of('run-started');
-      expect(started).toMatchObject({ unplanned: true, preflight: { status: 'skipped' } });
+      // The unplanned preflight ran: Main's link being down is a warning there, not a fail.
+      expect(started).toMatchObject({ unplanned: true, preflight: { status: 'warnings' } });
+      const problems = (
+        started as { preflight?: { problems?: { status: string; item: string; message: string }[] } }
+      ).preflight?.problems;
+      expect(problems?.every((p) => p.status === 'warning')).toBe(true);
+      expect(problems).toContainEqual(
+        expect.objectContaining({
+          item: 'replica replication',
+          message: expect.stringMatching(/expected when Main is gone/),
+        }),
+      );
       expect(started!.steps.find((s) => s.id === 'freeze-main')?.unplanned).toBe('skipped');
       expect(started!.steps.find((s) => s.id === 'replicate-back-to-main')?.unplanned).toBe('replaced');
       expect(started!.steps.find((s) => s.id === 'gate-core-banking')?.unplanned).toBe('replica-only-gate');

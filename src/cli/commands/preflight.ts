@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DrctlError, ExitCode, UsageError, formatDiagnostic } from '../../errors.js';
 import { readRunHistory } from '../../journal/history.js';
+import { applyUnplanned } from '../../reconcile/unplanned.js';
 import { loadRunbook, type LoadedRunbook } from '../../runbook/load.js';
 import type { Direction } from '../../runbook/schema.js';
 import { parseDuration } from '../../util/duration.js';
@@ -28,6 +29,7 @@ interface PreflightCliOptions {
   strict?: boolean;
   users?: string;
   drill?: boolean;
+  unplanned?: boolean;
   var?: Record<string, string>;
   history?: string;
 }
@@ -89,11 +91,15 @@ export function registerPreflight(program: Command): void {
       'users file whose roles may approve manual steps, with the runbook members (default $DRCTL_USERS or $DRCTL_HOME/users.yaml)',
     )
     .option('--drill', "probe the rehearsal: each step's drill variant")
+    .option(
+      '--unplanned',
+      'probe the unplanned switch (Main may be gone): skipped steps are not probed, MySQL gates read only the DR replica, remote logs are probed',
+    )
     .option('--history <run>', 'forecast durations from an earlier run (a run dir or its journal.jsonl)')
     .option('--var <name=value>', 'set a var (repeatable)', collectVar)
     .addHelpText(
       'after',
-      '\nExamples:\n  drctl preflight runbooks/id-bank/switchover.yaml\n  drctl preflight runbooks/demo/switchover.yaml --direction both --timeout 5s\n  drctl preflight runbooks/id-bank/switchover.yaml --only "core-*" --json\n  drctl preflight runbooks/id-bank/switchover.yaml --format html -o readiness.html\n\nExit codes: 0 ready (warnings allowed), 1 a fail (or a warning with --strict), 2 could not run.\nSee docs/preflight.md.\n',
+      '\nExamples:\n  drctl preflight runbooks/id-bank/switchover.yaml\n  drctl preflight runbooks/demo/switchover.yaml --direction both --timeout 5s\n  drctl preflight runbooks/id-bank/switchover.yaml --only "core-*" --json\n  drctl preflight runbooks/id-bank/switchover.yaml --format html -o readiness.html\n  drctl preflight runbooks/demo/unplanned.yaml --unplanned\n\nExit codes: 0 ready (warnings allowed), 1 a fail (or a warning with --strict), 2 could not run.\nSee docs/preflight.md.\n',
     )
     .action(async (file: string, opts: PreflightCliOptions) => {
       requireFile(file);
@@ -107,15 +113,16 @@ export function registerPreflight(program: Command): void {
       const timeoutMs = opts.timeout === undefined ? undefined : parseTimeout(opts.timeout);
       const history = opts.history ? readRunHistory(opts.history) : undefined;
       let ownLoad: LoadedRunbook | undefined;
-      const load = (direction: Direction | undefined): LoadedRunbook =>
-        direction !== undefined && ownLoad?.direction === direction
-          ? ownLoad
-          : loadRunbook(file, {
-              ...(direction ? { direction } : {}),
-              ...(opts.drill ? { drill: true } : {}),
-              vars: opts.var ?? {},
-              lenientSecrets: true,
-            });
+      const load = (direction: Direction | undefined): LoadedRunbook => {
+        if (direction !== undefined && ownLoad?.direction === direction) return ownLoad;
+        const rb = loadRunbook(file, {
+          ...(direction ? { direction } : {}),
+          ...(opts.drill ? { drill: true } : {}),
+          vars: opts.var ?? {},
+          lenientSecrets: true,
+        });
+        return opts.unplanned ? applyUnplanned(rb) : rb;
+      };
       const primary = opts.direction === 'both' || opts.direction === undefined ? undefined : opts.direction;
       // Without --direction the runbook's own direction: that load is the one probed (loaded once).
       if (primary === undefined) ownLoad = load(undefined);

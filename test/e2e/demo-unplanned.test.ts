@@ -78,12 +78,11 @@ describe('npm run demo -- --unplanned (real servers, the real CLI)', () => {
         started as { preflight?: { problems?: { status: string; item: string; message: string }[] } }
       ).preflight?.problems;
       expect(problems?.every((p) => p.status === 'warning')).toBe(true);
-      expect(problems).toContainEqual(
-        expect.objectContaining({
-          item: 'replica replication',
-          message: expect.stringMatching(/expected when Main is gone/),
-        }),
-      );
+      expect(
+        problems?.some(
+          (p) => p.item === 'replica replication' && /expected when Main is gone/.test(p.message),
+        ),
+      ).toBe(true);
       expect(started!.steps.find((s) => s.id === 'freeze-main')?.unplanned).toBe('skipped');
       expect(started!.steps.find((s) => s.id === 'replicate-back-to-main')?.unplanned).toBe('replaced');
       expect(started!.steps.find((s) => s.id === 'gate-core-banking')?.unplanned).toBe('replica-only-gate');

@@ -21,7 +21,8 @@ import { join } from 'node:path';
 
 const SIZES = (process.env.S3_MEMORY_SIZES ?? '100000,1000000').split(',').map(Number);
 const ROOT = join(import.meta.dirname, '..');
-const DRCTL = join(ROOT, 'bin', 'drctl.js');
+/** Another build to measure (e.g. an older checkout's bin/drctl.js); default this tree's. */
+const DRCTL = process.env.S3_MEMORY_DRCTL ?? join(ROOT, 'bin', 'drctl.js');
 const PLANT = { missing: 10, extra: 10, changed: 10 };
 
 const keyOf = (i: number) =>

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { createS3Client, listPage } from '../../checkers/s3/client.js';
+import { describeS3Error } from '../../checkers/s3/errors.js';
 import { parseListObjectsV2, type ListedObject } from '../../checkers/s3/list-xml.js';
 import type { ListingSource } from '../../checkers/s3/range-cursor.js';
 import { scanBucketPair, type ObjectResult } from '../../checkers/s3/scan.js';
@@ -171,6 +172,30 @@ describe('listing pages on Ceph RGW', () => {
       expect(ours((await listPage(src.client!, 'shapes', 'z', undefined, signal)).objects)).toEqual(want);
     } finally {
       src.client!.destroy();
+    }
+  });
+
+  it('the raw request path fails like the SDK: refused credentials and a missing bucket, named, no secret', async () => {
+    const signal = new AbortController().signal;
+    const where = { side: 'source' as const, endpoint: ceph.endpoint, bucket: 'shapes' };
+    const wrong = createS3Client({ ...lab.endpoint('shapes'), secretAccessKey: 'not-the-secret' }, 'source');
+    const right = createS3Client(lab.endpoint('shapes'), 'source');
+    try {
+      const refused = await listPage(wrong, 'shapes', '', undefined, signal).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
+      const said = describeS3Error(refused, where);
+      expect(said.message).toMatch(
+        /source .* refused the credentials for bucket shapes \(SignatureDoesNotMatch\)/,
+      );
+      expect(JSON.stringify(said)).not.toContain('not-the-secret');
+      const missing = await listPage(right, 'no-such', '', undefined, signal).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
+      expect(describeS3Error(missing, { ...where, bucket: 'no-such' }).message).toMatch(
+        /source bucket no-such does not exist/,
+      );
+    } finally {
+      wrong.destroy();
+      right.destroy();
     }
   });
 });

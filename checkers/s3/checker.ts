@@ -269,6 +269,8 @@ export async function runS3Check(
           compareModTime: options.compareModTime,
           signal,
           onObject,
+          // Without downloads, HEADs or --combined, a key listed the same is only counted.
+          onSame: deep || sink ? undefined : () => void tally.same++,
         });
       } catch (err) {
         throw ctx.signal.aborted ? err : (failure?.err ?? err);

@@ -5,6 +5,7 @@ import { ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/cl
 import type { S3Endpoint } from '../types.js';
 import { CREDENTIAL_ENV } from './endpoint.js';
 import { parseListObjectsV2, type ListedPage } from './list-xml.js';
+import { RawLister } from './raw-list.js';
 
 /** Env vars for per-side static credentials (the SDK chain and profiles work too). */
 export { CREDENTIAL_ENV };
@@ -14,6 +15,8 @@ export const MAX_ATTEMPTS = 6;
 
 // The raw ListObjectsV2 bodies, keyed by the command input they answer (see installRawListing).
 const rawPages = new WeakMap<object, ListedPage>();
+// Clients whose listings skip the SDK's request pipeline (see raw-list.ts).
+const rawListers = new WeakMap<S3Client, RawLister>();
 
 interface RawResponse {
   statusCode: number;
@@ -55,12 +58,15 @@ export async function listPage(
   prefix: string,
   startAfter: string | undefined,
   signal: AbortSignal,
+  pageSize = 1000,
 ): Promise<ListedPage> {
+  const raw = rawListers.get(client);
+  if (raw) return raw.listPage(bucket, prefix, startAfter, signal, pageSize);
   const input = {
     Bucket: bucket,
     Prefix: prefix === '' ? undefined : prefix,
     StartAfter: startAfter,
-    MaxKeys: 1000,
+    MaxKeys: pageSize,
     EncodingType: 'url' as const,
   };
   await client.send(new ListObjectsV2Command(input), { abortSignal: signal });
@@ -115,10 +121,13 @@ export function createS3Client(
   const accessKeyId = ep.accessKeyId ?? process.env[env.id];
   const secretAccessKey = ep.secretAccessKey ?? process.env[env.secret];
   const agentOptions = { keepAlive: true, maxSockets: sockets };
+  const httpAgent = new HttpAgent(agentOptions);
+  const httpsAgent = new HttpsAgent(agentOptions);
+  const forcePathStyle = ep.forcePathStyle ?? true;
   const config: S3ClientConfig = {
     endpoint: ep.endpoint,
     region: ep.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    forcePathStyle: ep.forcePathStyle ?? true,
+    forcePathStyle,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
     ...(ep.profile ? { profile: ep.profile } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -131,11 +140,15 @@ export function createS3Client(
       // the SDK's retry quota, so the deadline is the bound here too.
       connectionTimeout: requestTimeoutMs,
       requestTimeout: requestTimeoutMs,
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
+      httpAgent,
+      httpsAgent,
     },
   };
   const client = withoutSdkNodeNotice(() => new S3Client(config));
   installRawListing(client);
+  // An explicit path-style endpoint: the request is a plain GET on /bucket, no endpoint rules.
+  if (ep.endpoint && forcePathStyle) {
+    rawListers.set(client, new RawLister(client, { httpAgent, httpsAgent, maxAttempts: MAX_ATTEMPTS }));
+  }
   return client;
 }

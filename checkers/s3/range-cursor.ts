@@ -20,6 +20,8 @@ export interface ListingSource {
   prefix: string;
   /** Deadline of one request, retries included. */
   timeoutMs: number;
+  /** Keys per listing page; default (and S3's maximum) 1000. Tests use small pages. */
+  pageSize?: number | undefined;
 }
 
 interface Fetched {
@@ -66,7 +68,7 @@ export class RangeCursor {
   }
 
   private fetch(): Promise<Fetched> {
-    const { client, bucket, prefix, side, endpoint, timeoutMs } = this.src;
+    const { client, bucket, prefix, side, endpoint, timeoutMs, pageSize } = this.src;
     const startAfter = this.last === undefined ? this.range.startAfter : this.last.toString('utf8');
     const listPrefix = prefix + this.range.within.toString('utf8');
     return withDeadline(
@@ -79,6 +81,7 @@ export class RangeCursor {
           listPrefix,
           startAfter === undefined ? undefined : prefix + startAfter,
           sig,
+          pageSize,
         ),
     ).then(
       (page) => {

@@ -24,6 +24,11 @@ export interface ScanOptions {
   signal: AbortSignal;
   /** Called for every key in range order within a key range (ranges run in parallel). */
   onObject: (r: ObjectResult) => Promise<void> | void;
+  /**
+   * When given, called instead of onObject for keys listed the same on both sides: a consumer
+   * that only counts those spares an object per key (most keys, in a healthy DR copy).
+   */
+  onSame?: (() => void) | undefined;
 }
 
 export interface ScanCounts {
@@ -90,6 +95,7 @@ export async function scanBucketPair(
     }
     if (src && tgt) {
       const c = compareObjects(src, tgt, opts.compareModTime);
+      if (c.verdict === '=' && opts.onSame) return opts.onSame();
       return opts.onObject({
         verdict: c.verdict,
         get name() {

@@ -85,7 +85,6 @@ function staticClosure(entry: string): { packages: Set<string>; files: number } 
   while (todo.length > 0) {
     const file = todo.pop()!;
     for (const spec of staticImportsOf(readFileSync(file, 'utf8'))) {
-      if (spec.startsWith('node:')) continue;
       if (!spec.startsWith('.')) {
         packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
         continue;
@@ -103,8 +102,20 @@ function staticClosure(entry: string): { packages: Set<string>; files: number } 
 
 // Loading a module costs CPU on every start: a command must not load the clients of systems it
 // does not talk to (issue 19: a `switch` of plain commands loaded mysql2, ioredis and the AWS
-// SDK through the preflight gate, 1,078 modules instead of 279). Those load on use.
-const HEAVY = ['mysql2', 'ioredis', '@aws-sdk/client-s3', 'hono', '@hono/node-server', 'listr2', 'execa'];
+// SDK through the preflight gate, 1,078 modules instead of 279, and node:https with the http step).
+// Those load on use.
+const HEAVY = [
+  'mysql2',
+  'ioredis',
+  '@aws-sdk/client-s3',
+  'hono',
+  '@hono/node-server',
+  'listr2',
+  'execa',
+  // TLS: only an http step to an https URL, a checker or the bridge needs it.
+  'node:https',
+  'node:tls',
+];
 const LEAN: Record<string, string[]> = {
   'src/cli/main.ts': [...HEAVY, 'yaml', 'zod'],
   'src/cli/commands/validate.ts': HEAVY,

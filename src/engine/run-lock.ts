@@ -2,7 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import type { JournalEventBody } from '../journal/events.js';
 import type { Runbook } from '../runbook/schema.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { RedisLock } from './redis-lock.js';
+import type { RedisLock } from './redis-lock.js';
 
 /** What the executor needs of the lock: events to journal, and a check before each step. */
 export interface LockGuard {
@@ -30,6 +30,8 @@ export async function acquireRunLock(runbook: Runbook, runId: string, runsDir: s
   let shared: RedisLock | undefined;
   try {
     if (runbook.lock) {
+      // ioredis is loaded only by a runbook that names a shared lock.
+      const { RedisLock } = await import('./redis-lock.js');
       shared = await RedisLock.acquire(runbook.lock, {
         ...host.holder,
         host: hostname(),

@@ -5,12 +5,8 @@ import { findPlaceholders } from '../runbook/interpolate.js';
 import type { LoadedRunbook } from '../runbook/load.js';
 import type { Direction, Step } from '../runbook/schema.js';
 import { formatDuration } from '../util/duration.js';
-import { esProbes } from './es.js';
-import { mysqlProbes } from './mysql.js';
-import { CONFIG_KEY, redisProbes, type KeyExpectation } from './redis.js';
-import { remoteLogProbes } from './remote-log.js';
+import type { KeyExpectation } from './redis.js';
 import { runProbes } from './run-probes.js';
-import { s3Probes } from './s3.js';
 import { collectUses, selectedSteps, type ResourceUse } from './scope.js';
 import { roleLines, secretLines, stepProbes } from './steps.js';
 import { line, type PreflightReport, type Probe, type ProbeLine, type ProbeStatus } from './types.js';
@@ -64,7 +60,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
   const staticLines: ProbeLine[] = [];
   const limits: Record<string, number | undefined> = {};
 
-  opts.directions.forEach((direction, i) => {
+  for (const [i, direction] of opts.directions.entries()) {
     const rb = get(direction);
     const dir = multi ? direction : undefined;
     const state = i === 0;
@@ -88,7 +84,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
         );
         continue;
       }
-      probes.push(...probesFor(use, dir, state, keyExpectations(use, otherUses?.get(use.name), direction)));
+      probes.push(...(await probesFor(use, dir, state, otherUses?.get(use.name), direction)));
     }
     probes.push(...stepProbes(rb, steps, dir));
     staticLines.push(
@@ -96,7 +92,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRep
       ...roleLines(rb, steps, dir, opts.users),
       ...durationLines(rb, steps, opts, dir),
     );
-  });
+  }
 
   const unique = new Map<string, Probe>();
   for (const p of probes) if (!unique.has(p.key)) unique.set(p.key, p);
@@ -182,39 +178,47 @@ function keyExpectations(
   use: ResourceUse,
   other: ResourceUse | undefined,
   direction: Direction,
+  configKey: RegExp,
 ): KeyExpectation[] {
-  if (use.resource.kind !== 'redis') return [];
   const out: KeyExpectation[] = [];
   for (const [key, value] of use.sets) {
     const before = other?.sets.get(key);
     if (value !== undefined && before !== undefined && before !== value) {
       out.push({ key, sets: [value], before: [before], reason: `what the ${opposite(direction)} sets` });
-    } else if (CONFIG_KEY.test(key)) {
+    } else if (configKey.test(key)) {
       out.push({ key, sets: value === undefined ? [] : [value], before: [], reason: '' });
     }
   }
   return out;
 }
 
-function probesFor(
+/**
+ * The probes of one resource. Each kind's module (and its client: mysql2, ioredis, the AWS SDK)
+ * is loaded only when a resource of that kind is probed: `switch` runs this gate before every run,
+ * and a runbook of plain commands should not pay for them (issue 19).
+ */
+async function probesFor(
   use: ResourceUse,
   direction: Direction | undefined,
   state: boolean,
-  keys: KeyExpectation[],
-): Probe[] {
+  other: ResourceUse | undefined,
+  runDirection: Direction,
+): Promise<Probe[]> {
   const r = use.resource;
   switch (r.kind) {
     case 'mysql':
-      return mysqlProbes(use, r, direction, state);
-    case 'redis':
-      return redisProbes(use, r, keys, direction, state);
+      return (await import('./mysql.js')).mysqlProbes(use, r, direction, state);
+    case 'redis': {
+      const { CONFIG_KEY, redisProbes } = await import('./redis.js');
+      return redisProbes(use, r, keyExpectations(use, other, runDirection, CONFIG_KEY), direction, state);
+    }
     case 's3':
-      return use.gate ? s3Probes(use, r, direction) : [];
+      return use.gate ? (await import('./s3.js')).s3Probes(use, r, direction) : [];
     case 'es':
-      return use.gate ? esProbes(use, r, direction) : [];
+      return use.gate ? (await import('./es.js')).esProbes(use, r, direction) : [];
     // http: the steps' hosts are probed with the steps; the others have no read-only probe yet.
     case 'remote-log':
-      return remoteLogProbes(use, r, direction);
+      return (await import('./remote-log.js')).remoteLogProbes(use, r, direction);
     case 'http':
     case 'kafka':
     case 'zookeeper':

@@ -173,7 +173,7 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
   const ext = extname(full).toLowerCase();
   if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
     try {
-      return parseYaml(text) as unknown;
+      return parseDataFile(full, text);
     } catch (err) {
       problems.push({
         severity: 'error',
@@ -185,6 +185,23 @@ function readFileValue(path: string, ctx: InterpolationContext, problems: Interp
   const value = text.trim();
   registerSecret(value);
   return value;
+}
+
+/**
+ * The last parse of each `${file:…}` data file while its text is unchanged: `validate` loads a
+ * runbook once per direction, and parsing a big data list is a fifth of that (issue 19). Each
+ * caller gets its own copy, as a fresh parse would give it.
+ */
+const dataFileCache = new Map<string, { text: string; value: unknown }>();
+const DATA_FILE_CACHE_FILES = 64;
+
+function parseDataFile(path: string, text: string): unknown {
+  const hit = dataFileCache.get(path);
+  if (hit?.text === text) return structuredClone(hit.value);
+  const value = parseYaml(text) as unknown;
+  if (dataFileCache.size >= DATA_FILE_CACHE_FILES) dataFileCache.delete(dataFileCache.keys().next().value!);
+  dataFileCache.set(path, { text, value });
+  return structuredClone(value);
 }
 
 const SEGMENT_RE = /([^.[\]]+)|\[(\d+)\]/g;

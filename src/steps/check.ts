@@ -4,7 +4,6 @@ import type { Resource } from '../runbook/schema.js';
 import { redact, registerSecret } from '../util/redact.js';
 import { abortReason } from './run.js';
 import type { StepHandler, StepOutcome } from './types.js';
-import { runUnplannedGate } from './unplanned-gate.js';
 
 /** The endpoints a checker compares, from a runbook resource of the check's kind. */
 export function checkTargetFromResource(
@@ -28,8 +27,10 @@ export const checkHandler: StepHandler<'check'> = {
     return redact(`check ${check.kind} on ${check.resource}${opts}`);
   },
   async execute(action, ctx): Promise<StepOutcome> {
-    // drctl switch --unplanned: Main may be gone; the gate judges the replica alone.
-    if (ctx.step.unplannedGate) return runUnplannedGate(action, ctx.step.unplannedGate, ctx);
+    // drctl switch --unplanned: Main may be gone; the gate judges the replica alone. Loaded only
+    // then: it brings the reconciler with mysql2 and ioredis.
+    if (ctx.step.unplannedGate)
+      return (await import('./unplanned-gate.js')).runUnplannedGate(action, ctx.step.unplannedGate, ctx);
     const { check } = action;
     const checker = await loadChecker(check.kind);
     if (checker === undefined) {

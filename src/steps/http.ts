@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { redact } from '../util/redact.js';
 import { abortReason } from './run.js';
 import type { StepContext, StepHandler, StepOutcome } from './types.js';
@@ -151,7 +150,7 @@ function readCa(ca: string): string {
   return ca.includes('-----BEGIN') ? ca : readFileSync(ca, 'utf8');
 }
 
-function send(
+async function send(
   url: URL,
   method: string,
   headers: Record<string, string>,
@@ -159,12 +158,12 @@ function send(
   ca: string | undefined,
   signal: AbortSignal,
 ): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`unsupported protocol ${url.protocol}`);
+  }
+  // Loaded by the first http step: node:https brings TLS, which a run of commands never needs.
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      reject(new Error(`unsupported protocol ${url.protocol}`));
-      return;
-    }
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(
       url,
       {

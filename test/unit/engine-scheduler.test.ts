@@ -65,6 +65,68 @@ describe('Scheduler', () => {
     );
   });
 
+  it('next() is the first ready step, in ready order, that fits the run, role and resource limits', () => {
+    // next() looks only at the head of each role's ready list (issue 19); the reference walks
+    // every ready step, as the scheduler did before.
+    const allLimits = fc.record({
+      run: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+      roles: fc.record({
+        SRE: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+        DBA: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
+        QA: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
+      }),
+      resources: fc.record({
+        db: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
+        cfg: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+      }),
+    });
+    fc.assert(
+      fc.property(dagArb, allLimits, fc.array(fc.nat(), { maxLength: 200 }), (steps, limits, picks) => {
+        const s = new Scheduler(steps, limits);
+        const byId = new Map(steps.map((x) => [x.id, x]));
+        const running: string[] = [];
+        const count = (pred: (st: SchedStep) => boolean) => running.filter((r) => pred(byId.get(r)!)).length;
+        const reference = (): string | undefined => {
+          if (limits.run !== undefined && running.length >= limits.run) return undefined;
+          return s.readyIds().find((id) => {
+            const st = byId.get(id)!;
+            const role = limits.roles[st.owner as 'SRE' | 'DBA' | 'QA'];
+            if (role !== undefined && count((x) => x.owner === st.owner) >= role) return false;
+            return st.resources.every((r) => {
+              const lim = limits.resources[r as 'db' | 'cfg'];
+              return lim === undefined || count((x) => x.resources.includes(r)) < lim;
+            });
+          });
+        };
+        let p = 0;
+        let finished = 0;
+        while (finished < steps.length) {
+          for (;;) {
+            const id = s.next();
+            expect(id).toBe(reference());
+            if (id === undefined) break;
+            const pick = picks[p++ % Math.max(1, picks.length)] ?? 0;
+            if (pick % 7 === 0) {
+              // Skipped (drill, selection): done without running.
+              s.complete(id);
+              finished += 1;
+              continue;
+            }
+            s.start(id);
+            running.push(id);
+          }
+          if (running.length === 0) break;
+          const k = (picks[p++ % Math.max(1, picks.length)] ?? 0) % running.length;
+          const [id] = running.splice(k, 1);
+          s.finish(id!, true);
+          finished += 1;
+        }
+        expect(finished).toBe(steps.length);
+      }),
+      { numRuns: 400, seed: 19 },
+    );
+  });
+
   it('picks the ready step with the longest remaining path when nothing limits', () => {
     fc.assert(
       fc.property(dagArb, (steps) => {

@@ -241,3 +241,6 @@ process.exitCode = await main().catch((err: unknown) => {
   process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
   return 2;
 });
+// --keep: the servers and the bridge run on by themselves (detached); the lab's open database
+// connections would otherwise keep this process, and the terminal, waiting forever.
+if (opts.keep) process.exit();

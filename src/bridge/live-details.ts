@@ -57,6 +57,8 @@ export function clockForecasts(loc: RunLocation, snap: RunSnapshot): ClockEstima
   return out;
 }
 
+const outputs = new WeakMap<RunSnapshot, Map<string, string[]>>();
+
 /** Lines kept per running step on the page. */
 export const OUTPUT_LINES = 5;
 /** Bytes read from the end of a step's output file: enough for a few lines, whatever its size. */
@@ -68,7 +70,11 @@ const TAIL_BYTES = 16 * 1024;
  * the executor), from its current attempt only, redacted again here.
  */
 export function runningOutput(loc: RunLocation, snap: RunSnapshot): Map<string, string[]> {
+  // Per snapshot (at most ~1 s old): 50 viewers refreshing read each file once.
+  const cached = outputs.get(snap);
+  if (cached) return cached;
   const out = new Map<string, string[]>();
+  outputs.set(snap, out);
   for (const s of snap.view.steps) {
     if (s.state !== 'running') continue;
     const lines: string[] = [];

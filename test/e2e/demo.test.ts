@@ -113,6 +113,7 @@ describe('npm run demo (real servers, the real CLI)', () => {
     }
     expect(existsSync(join(dir, 'report-switchover.html'))).toBe(true);
     expect(existsSync(join(dir, 'pids.json')), 'every process the demo started is stopped').toBe(false);
+    expect(existsSync(join(dir, 'bridge.pid'))).toBe(false);
   }, 420_000);
 
   it('stops before promotion when a transaction never reached DR', async () => {

@@ -37,6 +37,8 @@ export interface Lab {
   mysql: MariaDbPair;
   /** The remote-log store in a third site (with `remoteLog`): every payment is also logged there. */
   remoteLog?: MariaDbServer | undefined;
+  /** Adds variables to env and to env.sh. */
+  addEnv(vars: Record<string, string>): void;
   stop(): Promise<void>;
 }
 
@@ -174,14 +176,26 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       });
     }
     if (search) Object.assign(env, { DEMO_ES_MAIN: search[0].url, DEMO_ES_DR: search[1].url });
-    writeFileSync(
-      join(LAB_DIR, 'env.sh'),
-      Object.entries(env)
-        .map(([k, v]) => `export ${k}='${v}'`)
-        .join('\n') + '\n',
-      { mode: 0o600 },
-    );
-    return { env, appUrl, mysql, remoteLog, stop: stopAll };
+    const saveEnv = () =>
+      writeFileSync(
+        join(LAB_DIR, 'env.sh'),
+        Object.entries(env)
+          .map(([k, v]) => `export ${k}='${v}'`)
+          .join('\n') + '\n',
+        { mode: 0o600 },
+      );
+    saveEnv();
+    return {
+      env,
+      appUrl,
+      mysql,
+      remoteLog,
+      addEnv: (vars) => {
+        Object.assign(env, vars);
+        saveEnv();
+      },
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;
@@ -314,11 +328,14 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 /** Stops what a previous demo left running: only PIDs it recorded, checked against /proc. */
 export async function stopLeftovers(log: (line: string) => void): Promise<void> {
   const file = join(LAB_DIR, 'pids.json');
-  if (!existsSync(file)) {
+  // The bridge (scripts/demo/bridge.ts) starts beside the lab and records its own pid.
+  const bridgeFile = join(LAB_DIR, 'bridge.pid');
+  if (!existsSync(file) && !existsSync(bridgeFile)) {
     log('nothing to stop: no demo is running');
     return;
   }
-  const pids = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  const pids = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : {};
+  if (existsSync(bridgeFile)) pids['bridge'] = Number(readFileSync(bridgeFile, 'utf8'));
   for (const [name, pid] of Object.entries(pids)) {
     if (pid <= 0) continue;
     let cmd: string;
@@ -327,7 +344,7 @@ export async function stopLeftovers(log: (line: string) => void): Promise<void> 
     } catch {
       continue;
     }
-    if (!/mariadbd|redis-server|java|bank-app/.test(cmd)) continue; // the PID was reused by something else
+    if (!/mariadbd|redis-server|java|bank-app|drctl\.js\0serve/.test(cmd)) continue; // the PID was reused by something else
     process.kill(pid, 'SIGTERM');
     log(`stopped ${name} (pid ${pid})`);
   }
@@ -337,4 +354,5 @@ export async function stopLeftovers(log: (line: string) => void): Promise<void> 
     log('stopped ceph daemons');
   }
   rmSync(file, { force: true });
+  rmSync(bridgeFile, { force: true });
 }

@@ -190,16 +190,7 @@ export async function runUnplannedDemo(opts: UnplannedDemoOptions): Promise<numb
     stage(log, 5, `drctl switch ${RUNBOOK} --unplanned`);
     // The unplanned preflight reads only DR and the remote log: Main being down is expected there.
     const approver = approveAsRoleMembers(lab.env, log);
-    const sw = await drctl(
-      [
-        'switch',
-        RUNBOOK,
-        '--unplanned',
-        '--yes',
-        ...vars,
-      ],
-      lab.env,
-    );
+    const sw = await drctl(['switch', RUNBOOK, '--unplanned', '--yes', ...vars], lab.env);
     approver.stop();
     const runId = newestRun();
     summary.switchExit = sw.code;

@@ -4,6 +4,10 @@ import { showDuration } from '../report/format-values.js';
 import { escapeHtml as h } from '../report/html-escape.js';
 import { REPORT_CSS } from '../report/render-html.js';
 import type { Users } from '../engine/users.js';
+import type { RunLocation } from '../journal/runs.js';
+import type { ClockEstimate } from '../notify/rto-watch.js';
+import type { RtoClock } from '../report/model.js';
+import { clockForecasts, runningOutput } from './live-details.js';
 import type { RunSnapshot, RunSummary } from './runs.js';
 
 const BRIDGE_CSS = `
@@ -14,7 +18,8 @@ main{padding:1em}
 table.runs,table.steps{border-collapse:collapse;width:100%}
 table.runs td,table.runs th,table.steps td,table.steps th{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
 .waiting{border:2px solid #E69F00;background:#fff8e6;padding:.5em 1em;margin:.5em 0}
-.clocks{display:flex;gap:2em;margin:.5em 0}.clock{padding:.5em 1em;border:1px solid #ccc}
+.clocks{display:flex;gap:2em;margin:.5em 0}.clock{padding:.5em 1em;border:1px solid #ccc;max-width:32em}
+.clock .elapsed{font-size:1.6em;font-variant-numeric:tabular-nums}.clock .forecast.at-risk{color:#b00020;font-weight:bold}
 .state-succeeded{color:#117733}.state-failed{color:#b00020}.state-running{color:#0072B2}.state-waiting-approval{color:#b36b00;font-weight:bold}
 pre.tail{margin:0;font-size:12px;max-width:40em;white-space:pre-wrap}
 #flash{padding:.5em 1em}#flash.err{background:#fde7ea}#flash.ok{background:#e6f4ea}
@@ -51,10 +56,10 @@ export function runListPage(runs: RunSummary[], user: string): string {
   );
 }
 
-export function runPage(snap: RunSnapshot, user: string, users: Users): string {
+export function runPage(snap: RunSnapshot, user: string, users: Users, loc: RunLocation): string {
   return page(
     `drctl bridge: ${snap.view.runId}`,
-    `<div id="live" data-run="${h(snap.view.runId)}">${liveFragment(snap, user, users)}</div>`,
+    `<div id="live" data-run="${h(snap.view.runId)}">${liveFragment(snap, user, users, loc)}</div>`,
     {
       user,
       page: 'run',
@@ -71,7 +76,7 @@ function mayApprove(s: StepView, users: Users): string {
 }
 
 /** The part of the run page that changes: re-rendered by the server, swapped in by the script. */
-export function liveFragment(snap: RunSnapshot, user: string, users: Users): string {
+export function liveFragment(snap: RunSnapshot, user: string, users: Users, loc: RunLocation): string {
   const { view, model } = snap;
   const waiting = view.steps.filter((s) => s.state === 'waiting-approval' && s.awaiting);
   const mine = users.get(user)?.roles ?? [];
@@ -82,12 +87,19 @@ export function liveFragment(snap: RunSnapshot, user: string, users: Users): str
       return `<section class="waiting" data-waiting="${h(s.id)}"><h3>${h(s.id)}: ${h(s.title)}</h3><p>${h(a.instructions)}</p><p>May approve: ${mayApprove(s, users)}</p><p class="count">Approvals: ${a.approvedBy.length} of ${a.minApprovals}${a.approvedBy.length ? ` (${a.approvedBy.map(h).join(', ')})` : ''}</p><label>Comment <input data-comment="${h(s.id)}" maxlength="500"></label> <button data-decide="approve" data-step="${h(s.id)}"${allowed ? '' : ' title="you are not a member of an allowed role"'}>Approve as ${h(user)}</button> <button data-decide="reject" data-step="${h(s.id)}">Reject</button></section>`;
     })
     .join('');
+  const forecast = clockForecasts(loc, snap);
+  const now = Date.now();
   const clocks = [model.rto.technical, model.rto.compliance]
-    .map(
-      (c) =>
-        `<div class="clock" data-clock="${c.name}"><strong>${c.name} RTO</strong><br>${h(c.verdict)}</div>`,
+    .map((c) =>
+      renderClock(
+        c,
+        forecast?.find((f) => f.clock === c.name),
+        view.finished === undefined,
+        now,
+      ),
     )
     .join('');
+  const output = runningOutput(loc, snap);
   const gates = view.steps
     .filter((s) => s.gate)
     .map(
@@ -99,7 +111,8 @@ export function liveFragment(snap: RunSnapshot, user: string, users: Users): str
     .filter((s) => !s.rollbackOf || s.state !== 'pending')
     .map((s) => {
       const approvals = (s.approvals ?? []).map((a) => `${a.decision} by ${a.by}`).join(', ');
-      const tail = (s.outputTail ?? []).slice(-5).join('\n');
+      // A running step's last lines, live from its output files; a failed one's from the journal.
+      const tail = (output.get(s.id) ?? s.outputTail ?? []).slice(-5).join('\n');
       return `<tr data-step="${h(s.id)}" data-state="${h(s.state)}"><td>${h(s.id)}</td><td>${h(s.title)}</td><td>${h(s.owner)}</td><td class="state-${h(s.state)}">${h(s.state)}</td><td>${h(showDuration(s.durationMs))}</td><td>${s.attempts}</td><td>${h(approvals)}${s.error ? `<br>${h(s.error)}` : ''}${tail ? `<pre class="tail">${h(tail)}</pre>` : ''}</td></tr>`;
     })
     .join('');
@@ -109,6 +122,44 @@ export function liveFragment(snap: RunSnapshot, user: string, users: Users): str
       ? 'stopped (drctl is not running)'
       : 'running';
   return `<div data-status="${h(status)}"${view.finished ? ' data-finished="1"' : ''}><h1>${h(view.runbook.name)} <small>${h(view.runId)}</small></h1><p>Status: <strong class="run-status">${h(status)}</strong> · ${h(view.direction)}${view.drill ? ' · drill' : ''} · ${h(showDuration(model.run.durationMs))} · ${view.events} events</p>${waiting.length ? `<h2>Waiting for approval</h2>${waitingHtml}` : ''}<div class="clocks">${clocks}</div><div class="gantt-wrap">${renderGanttSvg(model, assignRoleColours(model))}</div>${gates ? `<h2>RPO evidence</h2><ul class="gates">${gates}</ul>` : ''}<h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Title</th><th>Owner</th><th>State</th><th>Duration</th><th>Tries</th><th>Notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+/**
+ * Seconds-granular duration, the same in the page's script (so a tick does not change the style):
+ * `42s`, `4m05s`, `1h02m05s`.
+ */
+function clockText(ms: number): string {
+  const t = Math.max(0, Math.floor(ms / 1000));
+  const hh = Math.floor(t / 3600);
+  const mm = Math.floor((t % 3600) / 60);
+  const ss = t % 60;
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return hh > 0 ? `${hh}h${p(mm)}m${p(ss)}s` : mm > 0 ? `${mm}m${p(ss)}s` : `${ss}s`;
+}
+
+/**
+ * One RTO clock: its elapsed time against the objective (ticking in the page while it runs), the
+ * forecast of when it stops from the remaining critical path, and the report's verdict.
+ */
+function renderClock(c: RtoClock, f: ClockEstimate | undefined, live: boolean, now: number): string {
+  const objective = c.objectiveMs === undefined ? 'no objective' : `objective ${clockText(c.objectiveMs)}`;
+  const open = live && c.status === 'not-reached' && c.startedAt !== undefined;
+  const elapsed =
+    c.elapsedMs === undefined
+      ? '<span class="elapsed">not started</span>'
+      : `<span class="elapsed"${open ? ` data-since="${Date.parse(c.startedAt!)}" data-now="${now}"` : ''}>${clockText(c.elapsedMs)}</span> elapsed`;
+  let fc = '';
+  if (live && f !== undefined && !f.reached) {
+    if (f.forecastMs === undefined) {
+      fc = `<span class="forecast">no forecast: step ${h(f.to)} is not going to run</span>`;
+    } else {
+      const margin = f.objectiveMs - f.forecastMs;
+      const verdict =
+        margin >= 0 ? `on track, ${clockText(margin)} to spare` : `forecast to miss by ${clockText(-margin)}`;
+      fc = `<span class="forecast${margin < 0 ? ' at-risk' : ''}" data-forecast-ms="${Math.round(f.forecastMs)}" data-remaining-ms="${Math.round(f.remainingMs ?? 0)}">forecast ${clockText(f.forecastMs)} (${clockText(f.remainingMs ?? 0)} of critical path to go until ${h(f.to)} ends): ${verdict}</span>`;
+    }
+  }
+  return `<div class="clock" data-clock="${c.name}" data-status="${h(c.status)}"><strong>${c.name} RTO</strong> <small>${objective}</small><br>${elapsed}${fc ? `<br>${fc}` : ''}<br><small class="verdict">${h(c.verdict)}</small></div>`;
 }
 
 /** The page's one script: live updates from the event stream, and the approve/reject buttons. */
@@ -133,6 +184,7 @@ export const BRIDGE_JS = `'use strict';
     }).then(function (html) {
       if (html === null || html === undefined) return;
       live.innerHTML = html;
+      loadedAt = Date.now();
       live.querySelectorAll('input[data-comment]').forEach(function (i) {
         if (comments[i.dataset.comment]) i.value = comments[i.dataset.comment];
         if (focused === i.dataset.comment) i.focus();
@@ -140,6 +192,20 @@ export const BRIDGE_JS = `'use strict';
     }).catch(function () {});
   }
   function soon() { if (pending === null) pending = setTimeout(load, 150); }
+  function clockText(ms) {
+    var t = Math.max(0, Math.floor(ms / 1000)), hh = Math.floor(t / 3600), mm = Math.floor((t % 3600) / 60), ss = t % 60;
+    function p(n) { return (n < 10 ? '0' : '') + n; }
+    return hh > 0 ? hh + 'h' + p(mm) + 'm' + p(ss) + 's' : mm > 0 ? mm + 'm' + p(ss) + 's' : ss + 's';
+  }
+  // Open clocks tick every second between refreshes, on the server's clock (data-now).
+  var loadedAt = Date.now();
+  function tick() {
+    live.querySelectorAll('[data-since]').forEach(function (el) {
+      var serverNow = Number(el.dataset.now) + (Date.now() - loadedAt);
+      el.textContent = clockText(serverNow - Number(el.dataset.since));
+    });
+  }
+  setInterval(tick, 1000);
   var es = new EventSource('/api/runs/' + encodeURIComponent(run) + '/events');
   es.addEventListener('journal', soon);
   es.addEventListener('end', function () { es.close(); setTimeout(function () { location.reload(); }, 300); });

@@ -205,13 +205,13 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     if ('res' in r) return r.res;
     // A finished run: the same HTML report as `drctl report --format html`.
     if (r.snap.view.finished) return c.html(renderReport(r.snap.model, 'html'));
-    return c.html(runPage(r.snap, c.get('user'), auth.currentUsers()));
+    return c.html(runPage(r.snap, c.get('user'), auth.currentUsers(), r.loc));
   });
 
   app.get('/runs/:run/live', (c) => {
     const r = snapshot(c, c.req.param('run'));
     if ('res' in r) return r.res;
-    return c.html(liveFragment(r.snap, c.get('user'), auth.currentUsers()));
+    return c.html(liveFragment(r.snap, c.get('user'), auth.currentUsers(), r.loc));
   });
 
   app.get('/runs/:run/report', (c) => {

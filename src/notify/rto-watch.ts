@@ -3,7 +3,7 @@ import { forecastSchedule, type Schedule } from '../plan/scheduler.js';
 import type { Runbook } from '../runbook/schema.js';
 import type { RtoRisk } from './notices.js';
 
-interface ClockSpec {
+export interface ClockSpec {
   clock: 'technical' | 'compliance';
   from: string;
   to: string;
@@ -75,56 +75,89 @@ export class RtoWatch {
     }
   }
 
+  /**
+   * Each clock (of `clocks`, default all) at `now`: reached (its measured time), or its forecast:
+   * when it started (or would start) plus the end of its `to` step in the forecast from now.
+   * `forecastMs` is undefined when the forecast does not reach `to` (not selected, skipped, failed).
+   */
+  forecast(now: number, clocks: readonly ClockSpec[] = this.clocks): ClockEstimate[] {
+    let slots: ReturnType<typeof forecastSchedule> | undefined;
+    const out: ClockEstimate[] = [];
+    for (const c of clocks) {
+      const started = this.firstStart.get(c.from);
+      const ended = this.finishedAt.get(c.to);
+      if (started !== undefined && ended !== undefined && ended >= started) {
+        out.push({ ...c, reached: true, forecastMs: ended - started, elapsedMs: ended - started });
+        continue;
+      }
+      slots ??= forecastSchedule(
+        this.schedule,
+        (id) => {
+          const since = this.running.get(id);
+          const est = this.estimate.get(id) ?? 0;
+          return since === undefined ? est : Math.max(0, est - (now - since));
+        },
+        this.done,
+      );
+      const elapsed = started === undefined ? {} : { elapsedMs: now - started };
+      const to = slots.get(c.to);
+      if (to === undefined) {
+        out.push({ ...c, reached: false, forecastMs: undefined, remainingMs: undefined, ...elapsed });
+        continue;
+      }
+      const fromStart = started ?? now + (slots.get(c.from)?.start ?? to.end);
+      out.push({
+        ...c,
+        reached: false,
+        forecastMs: now + to.end - fromStart,
+        remainingMs: to.end,
+        ...elapsed,
+      });
+    }
+    return out;
+  }
+
+  /** A step running since `sinceMs` (wall clock): a reader of a live journal (the bridge) seeds it. */
+  markRunning(step: string, sinceMs: number): void {
+    if (!this.firstStart.has(step)) this.firstStart.set(step, sinceMs);
+    this.running.set(step, sinceMs);
+    this.done.delete(step);
+  }
+
   /** Clocks newly at risk (or missed) at `now` (wall-clock ms); each is returned once. */
   check(now: number): RtoRisk[] {
     const open = this.clocks.filter((c) => !this.reported.has(c.clock));
     if (open.length === 0) return [];
-    let slots: ReturnType<typeof forecastSchedule> | undefined;
     const out: RtoRisk[] = [];
-    for (const c of open) {
-      const started = this.firstStart.get(c.from);
-      const ended = this.finishedAt.get(c.to);
-      let risk: RtoRisk | undefined;
-      if (started !== undefined && ended !== undefined && ended >= started) {
-        const measured = ended - started;
-        if (measured > c.objectiveMs) risk = { ...c, forecastMs: measured, missed: true };
-        else this.reported.add(c.clock); // reached in time: nothing more to say about it
-      } else {
-        slots ??= forecastSchedule(
-          this.schedule,
-          (id) => {
-            const since = this.running.get(id);
-            const est = this.estimate.get(id) ?? 0;
-            return since === undefined ? est : Math.max(0, est - (now - since));
-          },
-          this.done,
-        );
-        const to = slots.get(c.to);
-        if (to === undefined) continue; // not selected, skipped, or failed: no forecast to make
-        const fromStart = started ?? now + (slots.get(c.from)?.start ?? to.end);
-        const forecastMs = now + to.end - fromStart;
-        if (forecastMs > c.objectiveMs) {
-          risk = {
-            ...c,
-            forecastMs,
-            missed: false,
-            ...(started === undefined ? {} : { elapsedMs: now - started }),
-          };
-        }
+    for (const e of this.forecast(now, open)) {
+      if (e.forecastMs === undefined) continue; // not selected, skipped, or failed: no forecast to make
+      if (e.reached && e.forecastMs <= e.objectiveMs) {
+        this.reported.add(e.clock); // reached in time: nothing more to say about it
+        continue;
       }
-      if (risk !== undefined) {
-        this.reported.add(c.clock);
-        out.push({
-          clock: risk.clock,
-          from: risk.from,
-          to: risk.to,
-          forecastMs: Math.round(risk.forecastMs),
-          objectiveMs: risk.objectiveMs,
-          ...(risk.elapsedMs === undefined ? {} : { elapsedMs: Math.round(risk.elapsedMs) }),
-          missed: risk.missed,
-        });
-      }
+      if (e.forecastMs <= e.objectiveMs) continue;
+      this.reported.add(e.clock);
+      out.push({
+        clock: e.clock,
+        from: e.from,
+        to: e.to,
+        forecastMs: Math.round(e.forecastMs),
+        objectiveMs: e.objectiveMs,
+        ...(e.reached || e.elapsedMs === undefined ? {} : { elapsedMs: Math.round(e.elapsedMs) }),
+        missed: e.reached,
+      });
     }
     return out;
   }
+}
+
+/** One RTO clock at a moment: measured once reached, else forecast (RtoWatch.forecast). */
+export interface ClockEstimate extends ClockSpec {
+  reached: boolean;
+  /** Measured (reached) or forecast duration of the clock, from its start to its end. */
+  forecastMs: number | undefined;
+  /** Time the clock has run so far (undefined: not started). */
+  elapsedMs?: number | undefined;
+  /** Forecast time from now until the clock's `to` step ends: the remaining critical path. */
+  remainingMs?: number | undefined;
 }

@@ -49,16 +49,28 @@ beforeAll(async () => {
       compliance: { from: 'freeze', to: 'open-traffic' },
     },
     steps: [
-      { id: 'freeze', owner: 'SRE', run: ['sh', '-c', 'echo freezing; sleep 0.3'] },
+      { id: 'freeze', owner: 'SRE', estimate: '1s', run: ['sh', '-c', 'echo freezing; sleep 0.3'] },
       {
         id: 'qa-four-eyes',
         owner: 'QA',
         needs: ['freeze'],
+        estimate: '2m',
         manual: { instructions: 'Two QA engineers run the cases on DR', minApprovals: 2 },
       },
-      { id: 'promote', owner: 'SRE', needs: ['qa-four-eyes'], run: ['sh', '-c', 'echo promoted; sleep 1.5'] },
-      { id: 'flip-dns', owner: 'SRE', needs: ['promote'], run: ['sh', '-c', 'sleep 1.5'] },
-      { id: 'open-traffic', owner: 'SRE', needs: ['flip-dns'], run: ['sh', '-c', 'sleep 1'] },
+      {
+        id: 'promote',
+        owner: 'SRE',
+        needs: ['qa-four-eyes'],
+        estimate: '5s',
+        // Output over time: the page shows each running step's last lines as they come.
+        run: [
+          'sh',
+          '-c',
+          'echo promoting line 1; sleep 2.5; echo promoting line 2; sleep 2.5; echo promoted',
+        ],
+      },
+      { id: 'flip-dns', owner: 'SRE', needs: ['promote'], estimate: '1m', run: ['sh', '-c', 'sleep 1.5'] },
+      { id: 'open-traffic', owner: 'SRE', needs: ['flip-dns'], estimate: '1s', run: ['sh', '-c', 'sleep 1'] },
     ],
   });
   switching = spawnCli(['switch', file, '--yes', '--runs-dir', runs, '--users', usersFile]);
@@ -120,6 +132,23 @@ describe('the bridge in a browser', () => {
     await bob.waitForSelector(waiting, { timeout: 60_000 });
     expect(await bob.textContent(waiting)).toMatch(/May approve: QA \(alice, bob\)/);
 
+    // The RTO clocks tick against their objectives, with the forecast of the remaining critical
+    // path: qa-four-eyes (2m) + promote (5s) + flip-dns (1m) + open-traffic (1s) from now.
+    const tech = '[data-clock="technical"]';
+    await bob.waitForSelector(`${tech} .forecast[data-forecast-ms]`, { timeout: 30_000 });
+    expect(await bob.textContent(tech)).toMatch(/objective 10m00s/);
+    expect(await bob.textContent(`${tech} .forecast`)).toMatch(
+      /^forecast 3m\d\ds \((2|3)m\d\ds of critical path to go until open-traffic ends\): on track, 6m\d\ds to spare$/,
+    );
+    const forecastMs = async (): Promise<number> =>
+      Number(await bob.getAttribute(`${tech} .forecast`, 'data-forecast-ms'));
+    const waitingForecast = await forecastMs();
+    const elapsed = async (): Promise<string> => (await bob.textContent(`${tech} .elapsed`))!;
+    const e1 = await elapsed();
+    // The elapsed time ticks between refreshes (the page's script, on the server's clock).
+    await expect.poll(elapsed, { timeout: 5_000, interval: 200 }).not.toBe(e1);
+    expect(await elapsed()).toMatch(/^\d+s$/);
+
     // mallory (DBA) is refused, and the refusal is journaled.
     await mallory.waitForSelector(waiting);
     await mallory.click(`${waiting} button[data-decide=approve]`);
@@ -156,6 +185,15 @@ describe('the bridge in a browser', () => {
     await mallory.waitForSelector('tr[data-step="qa-four-eyes"][data-state="succeeded"]', {
       timeout: 30_000,
     });
+    // The running step's last output lines, live: the first, then the next, without a reload.
+    const promoteTail = bob.locator('tr[data-step="promote"][data-state="running"] pre.tail');
+    await promoteTail.filter({ hasText: 'promoting line 1' }).waitFor({ timeout: 30_000 });
+    await promoteTail.filter({ hasText: 'promoting line 2' }).waitFor({ timeout: 30_000 });
+    expect(await promoteTail.textContent()).toBe('promoting line 1\npromoting line 2');
+    // The forecast follows: the 2m approval estimate is gone once two people approved early.
+    const runningForecast = await forecastMs();
+    expect(runningForecast).toBeLessThan(waitingForecast - 30_000);
+    expect(runningForecast).toBeGreaterThan(60_000); // flip-dns (1m) is still ahead
     await bob.screenshot({ path: SCREENSHOT, fullPage: true });
     // Still the same documents: nothing was reloaded to get here.
     for (const p of [mallory, alice, bob]) expect(await p.evaluate('window.__noReload')).toBe(1);

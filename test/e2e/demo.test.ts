@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/events.js';
@@ -76,15 +76,32 @@ describe('npm run demo (real servers, the real CLI)', () => {
         ['redis', 'consistent'],
         ['s3', 'consistent'],
       ]);
+      // The QA approval came through the bridge, from the demo's logged-in user qa.
       const approval = events.find((e) => e.type === 'approval');
       expect(approval).toMatchObject({
         step: 'qa-verify',
         decision: 'approved',
-        by: 'demo-qa-bot',
-        via: 'cli',
+        by: 'qa',
+        role: 'QA',
+        via: 'bridge',
+        address: '127.0.0.1',
       });
-      expect(JSON.stringify(approval)).toContain('auto-approved by the demo');
+      expect(JSON.stringify(approval)).toContain('approved on the bridge');
     }
+    // The bridge URL and where the login is were printed; the bridge is gone after the demo.
+    const bridge =
+      /bridge: (http:\/\/127\.0\.0\.1:\d+) +\(drctl serve, pid (\d+)\); log in as qa \(role QA\)[^\n]* in (\S+)/.exec(
+        output,
+      );
+    expect(bridge, output).not.toBeNull();
+    const [, url, pid, loginFile] = bridge!;
+    expect(output).toMatch(/QA approval for qa-verify: given on the bridge as user qa/);
+    expect(loginFile).toBe(join(dir, 'bridge-login.txt'));
+    expect(statSync(loginFile!).mode & 0o777).toBe(0o600);
+    const password = /^qa \(role QA\): (\S+)$/m.exec(readFileSync(loginFile!, 'utf8'))![1]!;
+    expect(output, 'the QA password is in the file, not in the output').not.toContain(password);
+    expect(() => process.kill(Number(pid), 0), `drctl serve (pid ${pid}) still runs`).toThrow(/ESRCH/);
+    await expect(fetch(`${url}/login`)).rejects.toThrow();
     expect(output).toMatch(/drctl switch exited 0; app uses mysql=dr/);
     expect(output).toMatch(/drctl switch exited 0; app uses mysql=live/);
     // Secrets of the demo never reach the journal.
@@ -92,9 +109,11 @@ describe('npm run demo (real servers, the real CLI)', () => {
       const text = JSON.stringify(events);
       expect(text).not.toContain('demo-check-pw-91c2');
       expect(text).not.toContain('replpass');
+      expect(text).not.toContain(password);
     }
     expect(existsSync(join(dir, 'report-switchover.html'))).toBe(true);
     expect(existsSync(join(dir, 'pids.json')), 'every process the demo started is stopped').toBe(false);
+    expect(existsSync(join(dir, 'bridge.pid'))).toBe(false);
   }, 420_000);
 
   it('stops before promotion when a transaction never reached DR', async () => {

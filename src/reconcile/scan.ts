@@ -151,9 +151,8 @@ export async function probeRemoteLog(
       ledger: `${ledger.value.display} ${spec.ledgerTable.display}`,
     };
   } finally {
-    await Promise.allSettled(
-      [log, ledger].map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)),
-    );
+    const open = [log, ledger].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    await Promise.allSettled(open.map((sess) => sess.close()));
   }
 }
 

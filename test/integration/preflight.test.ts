@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPreflight } from '../../src/preflight/preflight.js';
 import type { PreflightReport, ProbeLine } from '../../src/preflight/types.js';
+import { applyUnplanned } from '../../src/reconcile/unplanned.js';
 import { loadRunbook } from '../../src/runbook/load.js';
 import { listRunDirs, runCli, writeRunbook } from '../fixtures/engine-cli.js';
 import { startCeph, type CephCluster } from '../harness/ceph.js';
@@ -447,6 +448,91 @@ describe('preflight against a real lab', () => {
       expect(page).not.toContain(TOKEN);
     } finally {
       chmodSync(script, 0o755);
+    }
+  });
+});
+
+describe('preflight of an unplanned switch (Main gone)', () => {
+  /** Main's DSN points at a closed port; the remote log lives on the third site (here: the lab primary). */
+  function writeUnplannedRunbook(amountColumn: string): string {
+    const dr = 'mysql://drctl_check:${env:PF_CHECK_PW}@127.0.0.1:${env:PF_DR_PORT}';
+    return writeRunbook(dir, 'pf-unplanned', {
+      environment: `pf-u-${process.pid}`,
+      direction: 'switchover',
+      roles: { DBA: { members: ['dba.one'] }, HEAD: { members: ['head.one'] } },
+      dataRiskRole: 'HEAD',
+      directions: { switchover: { target: 'dr' }, switchback: { target: 'live' } },
+      resources: {
+        core: { kind: 'mysql', primary: 'mysql://drctl_check:${env:PF_CHECK_PW}@127.0.0.1:1', replica: dr },
+        paylog: {
+          kind: 'remote-log',
+          log: 'mysql://drctl_check:${env:PF_CHECK_PW}@127.0.0.1:${env:PF_MAIN_PORT}',
+          logTable: 'bank_log.remote_log',
+          ledger: dr,
+          ledgerTable: 'bank.payments',
+          amount: amountColumn,
+        },
+      },
+      steps: [
+        {
+          id: 'freeze',
+          owner: 'DBA',
+          sql: { resource: 'core', on: 'primary', statements: 'SET GLOBAL read_only = ON' },
+          unplanned: 'skip',
+        },
+        { id: 'gate-core', owner: 'DBA', needs: ['freeze'], check: { kind: 'mysql', resource: 'core' } },
+      ],
+    });
+  }
+  const run = (file: string, unplanned: boolean) =>
+    runPreflight({
+      directions: ['switchover'],
+      load: (direction) => {
+        const rb = loadRunbook(file, { direction, lenientSecrets: true });
+        return unplanned ? applyUnplanned(rb) : rb;
+      },
+      timeoutMs: 5_000,
+    });
+
+  it('probes only DR and the remote log; a replica cut off from Main is a warning; a missing column is a fail', async () => {
+    await pair.primary.query(
+      `CREATE DATABASE bank_log; CREATE TABLE bank_log.remote_log (id BIGINT PRIMARY KEY, account VARCHAR(20),
+         transaction_id VARCHAR(40), amount DECIMAL(14,2), log_time DATETIME, reconciled_time DATETIME NULL);
+       CREATE TABLE bank.payments (transaction_id VARCHAR(40) PRIMARY KEY, account VARCHAR(20), amount DECIMAL(14,2))`,
+    );
+    await waitForReplicaCatchUp(pair);
+    await pair.replica.query('STOP SLAVE IO_THREAD');
+    try {
+      const file = writeUnplannedRunbook('amount');
+      // Planned, the same runbook needs Main: its skipped freeze and the full gate fail on it.
+      const planned = await run(file, false);
+      expect(fails(planned).some((l) => l.group === 'core' && /primary/.test(l.item))).toBe(true);
+
+      const r = await run(file, true);
+      expect(fails(r), JSON.stringify(fails(r))).toEqual([]);
+      expect(r.exitCode).toBe(0);
+      expect(r.lines.filter((l) => l.group === 'core').some((l) => /primary/.test(l.item))).toBe(false);
+      const repl = r.lines.find((l) => l.group === 'core' && l.item === 'replica replication');
+      expect(repl).toMatchObject({
+        status: 'warning',
+        message: expect.stringMatching(/IO thread No.*expected when Main is gone/) as unknown,
+      });
+      expect(r.lines.filter((l) => l.group === 'paylog').map((l) => `${l.item}: ${l.status}`)).toEqual([
+        'remote log: ok',
+        'ledger: ok',
+      ]);
+
+      const bad = await run(writeUnplannedRunbook('amt'), true);
+      const hit = expectOnlyFail(
+        bad,
+        'paylog',
+        /remote log table bank_log.remote_log has no column "amt"/,
+        /name the column/,
+      );
+      expect(hit.item).toBe('log and ledger');
+      expect(JSON.stringify(bad)).not.toContain(CHECK_PW);
+    } finally {
+      await pair.replica.query('START SLAVE IO_THREAD');
     }
   });
 });

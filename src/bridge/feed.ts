@@ -194,6 +194,12 @@ export class JournalFeeds {
     let change: Promise<void> | undefined;
     try {
       while (!sink.closed) {
+        // A Last-Event-ID past the end of the journal then (a run resumed into a new journal
+        // is a new run id, but a client may send anything): never resend what it says it has.
+        while (next < frames.length && frames[next]!.seq <= after) {
+          sent = frames[next]!.end;
+          next += 1;
+        }
         if (next < frames.length) {
           if (feed.bytes - Math.max(sent, backlogEnd) > this.maxLagBytes) {
             await this.write(sink, lagging(`more than ${this.maxLagBytes} bytes behind the run`, lastSeq));

@@ -14,6 +14,8 @@ const url = process.argv[2]!;
 const say = (o: unknown): boolean => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 interface Got {
+  /** Where it is: connecting, streaming, refreshing, done. */
+  at: string;
   events: number;
   inOrder: boolean;
   ended: boolean;
@@ -32,8 +34,7 @@ async function login(user: string, password: string): Promise<string> {
 }
 
 /** One viewer: resolves `opened` once the stream answered, and returns what it received. */
-async function view(run: string, cookie: string, opened: () => void): Promise<Got> {
-  const got: Got = { events: 0, inOrder: true, ended: false, refreshes: 0 };
+async function view(run: string, cookie: string, got: Got, opened: () => void): Promise<Got> {
   const abort = new AbortController();
   let pending: Promise<void> | undefined;
   const refresh = async (delay: number): Promise<void> => {
@@ -49,7 +50,9 @@ async function view(run: string, cookie: string, opened: () => void): Promise<Go
   };
   const timer = setInterval(() => soon(0), 2000);
   try {
+    got.at = 'connecting';
     const res = await fetch(`${url}/api/runs/${run}/events`, { headers: { cookie } });
+    got.at = 'streaming';
     opened();
     if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
     let last = -1;
@@ -83,7 +86,9 @@ async function view(run: string, cookie: string, opened: () => void): Promise<Go
   } finally {
     clearInterval(timer);
     abort.abort();
+    got.at = 'finishing refresh';
     await pending;
+    got.at = 'done';
   }
   return got;
 }
@@ -99,12 +104,20 @@ for await (const line of lines) {
   } else if (msg.watch) {
     const cpu0 = process.cpuUsage();
     let open = 0;
-    const all = cookies.map((c) =>
-      view(msg.watch!, c, () => {
+    const got: Got[] = cookies.map(() => ({
+      at: 'new',
+      events: 0,
+      inOrder: true,
+      ended: false,
+      refreshes: 0,
+    }));
+    const all = cookies.map((c, i) =>
+      view(msg.watch!, c, got[i]!, () => {
         if (++open === cookies.length) say({ ready: msg.watch });
       }),
     );
-    const got = await Promise.all(all);
+    // A viewer that never finishes is reported (where it stopped), not waited for forever.
+    await Promise.race([Promise.all(all), sleep(180_000)]);
     const cpu = process.cpuUsage(cpu0);
     say({
       done: msg.watch,
@@ -114,6 +127,7 @@ for await (const line of lines) {
       ended: got.filter((g) => g.ended).length,
       refreshes: got.reduce((a, g) => a + g.refreshes, 0),
       errors: got.filter((g) => g.error).map((g) => g.error),
+      unfinished: got.filter((g) => g.at !== 'done').map((g) => ({ ...g })),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     });
   }

@@ -216,7 +216,13 @@ async function main(): Promise<void> {
         const d = await done;
         viewerCpuMs = d.cpuMs as number;
         const [min, max] = d.events as number[];
-        if (min !== events.length || max !== events.length || !d.inOrder || d.ended !== VIEWERS) {
+        if (
+          min !== events.length ||
+          max !== events.length ||
+          !d.inOrder ||
+          d.ended !== VIEWERS ||
+          (d.unfinished as unknown[]).length > 0
+        ) {
           note = ` VIEWERS WRONG: ${JSON.stringify(d)} (journal has ${events.length} events)`;
         } else {
           note = ` every viewer got all ${events.length} events in order; ${String(d.refreshes)} live-fragment fetches`;

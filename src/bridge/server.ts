@@ -2,6 +2,7 @@
    generic input type; passing a route's context to a helper trips this rule, nothing else. */
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -69,25 +70,44 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   });
   /**
    * Pages rendered from a snapshot, per users file and user: 50 viewers refreshing after the
-   * same events get one render each per snapshot at most, and their cost slows the next replay
-   * of a live run (RunReader.charge).
+   * same events get one render each per snapshot at most (and one gzip of it), and their cost
+   * slows the next replay of a live run (RunReader.charge). A 500-step run's live part is
+   * ~300 KB of HTML; gzipped it is a tenth, and sending it is most of what a refresh costs.
    */
-  const rendered = new WeakMap<RunSnapshot, WeakMap<Users, Map<string, string>>>();
-  const render = (snap: RunSnapshot, page: string, user: string, f: (users: Users) => string): string => {
+  const rendered = new WeakMap<RunSnapshot, WeakMap<Users, Map<string, { html: string; gz?: Buffer }>>>();
+  const page = (
+    c: Context,
+    snap: RunSnapshot,
+    name: string,
+    user: string,
+    f: (users: Users) => string,
+  ): Response => {
     const users = auth.currentUsers();
     let byUsers = rendered.get(snap);
     if (byUsers === undefined) rendered.set(snap, (byUsers = new WeakMap()));
     let pages = byUsers.get(users);
     if (pages === undefined) byUsers.set(users, (pages = new Map()));
-    const key = `${page}\0${user}`;
-    let html = pages.get(key);
-    if (html === undefined) {
+    const key = `${name}\0${user}`;
+    let p = pages.get(key);
+    if (p === undefined) {
       const t0 = performance.now();
-      html = f(users);
+      p = { html: f(users) };
       reader.charge(snap, performance.now() - t0);
-      pages.set(key, html);
+      pages.set(key, p);
     }
-    return html;
+    if (p.html.length < 16_384 || !/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      return c.html(p.html);
+    }
+    if (p.gz === undefined) {
+      const t0 = performance.now();
+      p.gz = gzipSync(p.html, { level: 1 });
+      reader.charge(snap, performance.now() - t0);
+    }
+    return c.body(new Uint8Array(p.gz), 200, {
+      'content-type': 'text/html; charset=UTF-8',
+      'content-encoding': 'gzip',
+      vary: 'Accept-Encoding',
+    });
   };
   const app = new Hono<Env>();
   const address = (c: Context): string => {
@@ -240,24 +260,21 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     const r = snapshot(c, c.req.param('run'));
     if ('res' in r) return r.res;
     // A finished run: the same HTML report as `drctl report --format html`.
-    if (r.snap.view.finished)
-      return c.html(render(r.snap, 'report', '', () => renderReport(r.snap.model, 'html')));
+    if (r.snap.view.finished) return page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
     const user = c.get('user');
-    return c.html(render(r.snap, 'page', user, (users) => runPage(r.snap, user, users)));
+    return page(c, r.snap, 'page', user, (users) => runPage(r.snap, user, users));
   });
 
   app.get('/runs/:run/live', (c) => {
     const r = snapshot(c, c.req.param('run'));
     if ('res' in r) return r.res;
     const user = c.get('user');
-    return c.html(render(r.snap, 'live', user, (users) => liveFragment(r.snap, user, users)));
+    return page(c, r.snap, 'live', user, (users) => liveFragment(r.snap, user, users));
   });
 
   app.get('/runs/:run/report', (c) => {
     const r = snapshot(c, c.req.param('run'));
-    return 'res' in r
-      ? r.res
-      : c.html(render(r.snap, 'report', '', () => renderReport(r.snap.model, 'html')));
+    return 'res' in r ? r.res : page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
   });
 
   app.get('/api/runs/:run/events', (c) => {

@@ -103,6 +103,14 @@ for await (const line of lines) {
     say({ loggedIn: cookies.length });
   } else if (msg.watch) {
     const cpu0 = process.cpuUsage();
+    // The run directory appears before the run is listed (its journal is being created): a
+    // browser opens the page from the run list, so only once it is there.
+    for (let t = 0; t < 200; t++) {
+      const r = await fetch(`${url}/api/runs/${msg.watch}`, { headers: { cookie: cookies[0]! } });
+      await r.text();
+      if (r.ok) break;
+      await sleep(25);
+    }
     let open = 0;
     const got: Got[] = cookies.map(() => ({
       at: 'new',

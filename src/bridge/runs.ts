@@ -30,25 +30,75 @@ export interface RunSnapshot {
   live: boolean | 'unknown';
 }
 
+/** What a snapshot has cost so far: its replay, and the pages rendered from it. */
+export interface SnapshotCost {
+  ms: number;
+}
+
 /**
- * The run read from its journal, cached while the journal does not grow (and at most `ttlMs`,
- * so open clocks tick): 50 viewers refreshing after each event replay the journal once.
+ * The run read from its journal, shared by every request while it is fresh. A finished run is
+ * read again only when its journal changes. A growing run is replayed at most once per
+ * `minAgeMs`, and never sooner than `costFactor` times what the last snapshot cost (its replay
+ * plus the pages rendered from it, see `charge`): however many viewers, the bridge spends at most
+ * about 1/`costFactor` of a core on a live run's pages, and a bigger audience sees a slightly
+ * older picture instead of slowing the switch on a shared bastion. Each viewer used to replay the
+ * whole journal on every refresh (50 viewers × a journal that grows between any two requests).
  */
 export class RunReader {
-  private readonly cache = new Map<string, { size: number; at: number; snap: RunSnapshot }>();
+  private readonly cache = new Map<
+    string,
+    { size: number; at: number; snap: RunSnapshot; cost: SnapshotCost }
+  >();
+  private readonly costs = new WeakMap<RunSnapshot, SnapshotCost>();
+  private readonly ttlMs: number;
+  private readonly minAgeMs: number;
+  private readonly costFactor: number;
 
-  constructor(private readonly ttlMs = 1000) {}
+  constructor(
+    opts: {
+      /** A live run with an unchanged journal is replayed again after this (its clocks tick; default 1 s). */
+      ttlMs?: number | undefined;
+      /** A growing run is replayed at most this often (default 250 ms). */
+      minAgeMs?: number | undefined;
+      /** And no sooner than this many times what its last snapshot cost (default 4). */
+      costFactor?: number | undefined;
+    } = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 1000;
+    this.minAgeMs = opts.minAgeMs ?? 250;
+    this.costFactor = opts.costFactor ?? 4;
+  }
 
-  read(loc: RunLocation): RunSnapshot {
+  /** `fresh`: replay if the journal changed at all (a decision about to be taken on it). */
+  read(loc: RunLocation, opts: { fresh?: boolean } = {}): RunSnapshot {
     const size = statSync(loc.journalPath).size;
     const hit = this.cache.get(loc.id);
     const now = Date.now();
-    if (hit && hit.size === size && (now - hit.at < this.ttlMs || hit.snap.view.finished)) return hit.snap;
+    if (hit) {
+      const age = now - hit.at;
+      if (hit.size === size && (age < this.ttlMs || hit.snap.view.finished)) return hit.snap;
+      if (
+        !opts.fresh &&
+        !hit.snap.view.finished &&
+        age < Math.max(this.minAgeMs, this.costFactor * hit.cost.ms)
+      ) {
+        return hit.snap;
+      }
+    }
+    const t0 = performance.now();
     const { view, model } = readStatus(loc.journalPath, loc.id, { now });
     const doc = redactValue(statusJson(view, model)) as Record<string, unknown>;
     const snap = { view, model, doc, live: liveness(view) };
-    this.cache.set(loc.id, { size, at: now, snap });
+    const cost = { ms: performance.now() - t0 };
+    this.costs.set(snap, cost);
+    this.cache.set(loc.id, { size, at: now, snap, cost });
     return snap;
+  }
+
+  /** Adds the time spent rendering a page from `snap` to what it cost. */
+  charge(snap: RunSnapshot, ms: number): void {
+    const cost = this.costs.get(snap);
+    if (cost) cost.ms += ms;
   }
 }
 
@@ -139,44 +189,4 @@ export function readJournalFrom(path: string, offset: number): { events: Journal
     }
   }
   return { events, offset: offset + end + 1 };
-}
-
-/** A journal event as the event stream sends it: redacted and serialized once for every viewer. */
-export interface StreamItem {
-  seq: number;
-  type: string;
-  data: string;
-}
-
-/**
- * Every run's journal read once for all its viewers: each stream asks for the items so far, and
- * the file is read at most once per `pollMs` whatever the number of viewers (50 viewers used to
- * mean 50 reads, parses and redactions of each event).
- */
-export class JournalTails {
-  private readonly tails = new Map<string, { offset: number; items: StreamItem[]; at: number }>();
-
-  constructor(private readonly pollMs: number) {}
-
-  items(path: string): StreamItem[] {
-    let t = this.tails.get(path);
-    if (t === undefined) {
-      t = { offset: 0, items: [], at: 0 };
-      this.tails.set(path, t);
-    }
-    const now = Date.now();
-    if (now - t.at >= this.pollMs) {
-      t.at = now;
-      try {
-        const { events, offset } = readJournalFrom(path, t.offset);
-        t.offset = offset;
-        for (const ev of events) {
-          t.items.push({ seq: ev.seq, type: ev.type, data: JSON.stringify(redactValue(ev)) });
-        }
-      } catch {
-        // the run directory went away: nothing more to send
-      }
-    }
-    return t.items;
-  }
 }

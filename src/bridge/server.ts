@@ -2,8 +2,9 @@
    generic input type; passing a route's context to a helper trips this rule, nothing else. */
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { serve, type ServerType } from '@hono/node-server';
+import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -15,7 +16,9 @@ import { redactValue } from '../util/redact.js';
 import { Auth, type AuthOptions } from './auth.js';
 import { BRIDGE_JS, liveFragment, loginPage, runListPage, runPage } from './pages.js';
 import type { RunLocation } from '../journal/runs.js';
-import { findRun, JournalTails, listRunSummaries, RunReader, type RunSnapshot } from './runs.js';
+import type { Users } from '../engine/users.js';
+import { JournalFeeds, type FeedSink } from './feed.js';
+import { findRun, listRunSummaries, RunReader, type RunSnapshot } from './runs.js';
 
 export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
   runsDir: string;
@@ -29,8 +32,12 @@ export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
   allowedHosts?: string[] | undefined;
   /** How long an approve/reject waits for the executor's answer (default 15 s). */
   answerWaitMs?: number | undefined;
-  /** How often event streams look for new journal lines (default 250 ms). */
+  /** How often a watched run's journal is looked at for new lines (default 250 ms). */
   pollMs?: number | undefined;
+  /** A viewer this far behind (bytes) is disconnected with a `lagging` event (default 1 MiB). */
+  maxLagBytes?: number | undefined;
+  /** A viewer that takes nothing for this long is disconnected (default 30 s). */
+  stallMs?: number | undefined;
 }
 
 const COOKIE = 'drctl_session';
@@ -56,7 +63,52 @@ type Env = { Variables: { user: string; roles: string[] } };
 export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   const auth = new Auth(opts);
   const reader = new RunReader();
-  const tails = new JournalTails(opts.pollMs ?? 250);
+  const feeds = new JournalFeeds({
+    pollMs: opts.pollMs,
+    maxLagBytes: opts.maxLagBytes,
+    stallMs: opts.stallMs,
+  });
+  /**
+   * Pages rendered from a snapshot, per users file and user: 50 viewers refreshing after the
+   * same events get one render each per snapshot at most (and one gzip of it), and their cost
+   * slows the next replay of a live run (RunReader.charge). A 500-step run's live part is
+   * ~300 KB of HTML; gzipped it is a tenth, and sending it is most of what a refresh costs.
+   */
+  const rendered = new WeakMap<RunSnapshot, WeakMap<Users, Map<string, { html: string; gz?: Buffer }>>>();
+  const page = (
+    c: Context,
+    snap: RunSnapshot,
+    name: string,
+    user: string,
+    f: (users: Users) => string,
+  ): Response => {
+    const users = auth.currentUsers();
+    let byUsers = rendered.get(snap);
+    if (byUsers === undefined) rendered.set(snap, (byUsers = new WeakMap()));
+    let pages = byUsers.get(users);
+    if (pages === undefined) byUsers.set(users, (pages = new Map()));
+    const key = `${name}\0${user}`;
+    let p = pages.get(key);
+    if (p === undefined) {
+      const t0 = performance.now();
+      p = { html: f(users) };
+      reader.charge(snap, performance.now() - t0);
+      pages.set(key, p);
+    }
+    if (p.html.length < 16_384 || !/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      return c.html(p.html);
+    }
+    if (p.gz === undefined) {
+      const t0 = performance.now();
+      p.gz = gzipSync(p.html, { level: 1 });
+      reader.charge(snap, performance.now() - t0);
+    }
+    return c.body(new Uint8Array(p.gz), 200, {
+      'content-type': 'text/html; charset=UTF-8',
+      'content-encoding': 'gzip',
+      vary: 'Accept-Encoding',
+    });
+  };
   const app = new Hono<Env>();
   const address = (c: Context): string => {
     try {
@@ -185,11 +237,15 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
 
   app.get('/api/runs', (c) => c.json({ runs: listRunSummaries(opts.runsDir, reader) }));
 
-  const snapshot = (c: Context, id: string): { res: Response } | { loc: RunLocation; snap: RunSnapshot } => {
+  const snapshot = (
+    c: Context,
+    id: string,
+    fresh = false,
+  ): { res: Response } | { loc: RunLocation; snap: RunSnapshot } => {
     const loc = findRun(opts.runsDir, id);
     if (loc === undefined) return { res: fail(c, 404, `no run ${JSON.stringify(id)}`) };
     try {
-      return { loc, snap: reader.read(loc) };
+      return { loc, snap: reader.read(loc, { fresh }) };
     } catch (err) {
       return { res: fail(c, 422, `run ${id} cannot be read: ${redactValue((err as Error).message)}`) };
     }
@@ -204,52 +260,41 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     const r = snapshot(c, c.req.param('run'));
     if ('res' in r) return r.res;
     // A finished run: the same HTML report as `drctl report --format html`.
-    if (r.snap.view.finished) return c.html(renderReport(r.snap.model, 'html'));
-    return c.html(runPage(r.snap, c.get('user'), auth.currentUsers(), r.loc));
+    if (r.snap.view.finished) return page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
+    const user = c.get('user');
+    return page(c, r.snap, 'page', user, (users) => runPage(r.snap, user, users, r.loc));
   });
 
   app.get('/runs/:run/live', (c) => {
     const r = snapshot(c, c.req.param('run'));
     if ('res' in r) return r.res;
-    return c.html(liveFragment(r.snap, c.get('user'), auth.currentUsers(), r.loc));
+    const user = c.get('user');
+    return page(c, r.snap, 'live', user, (users) => liveFragment(r.snap, user, users, r.loc));
   });
 
   app.get('/runs/:run/report', (c) => {
     const r = snapshot(c, c.req.param('run'));
-    return 'res' in r ? r.res : c.html(renderReport(r.snap.model, 'html'));
+    return 'res' in r ? r.res : page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
   });
 
   app.get('/api/runs/:run/events', (c) => {
     const loc = findRun(opts.runsDir, c.req.param('run'));
     if (loc === undefined) return fail(c, 404, `no run ${JSON.stringify(c.req.param('run'))}`);
     const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? -1);
-    let after = Number.isFinite(lastId) ? lastId : -1;
+    const after = Number.isFinite(lastId) ? lastId : -1;
+    // One reader per run for every viewer, frames redacted and serialised once (feed.ts).
     return streamSSE(c, async (stream) => {
-      let next = 0;
-      let quiet = 0;
-      while (!stream.aborted && !stream.closed) {
-        const items = tails.items(loc.journalPath);
-        let finished = false;
-        for (const item of items) {
-          if (item.type === 'run-finished') finished = true;
-          else if (item.type === 'run-resumed') finished = false;
-        }
-        for (; next < items.length; next++) {
-          const item = items[next]!;
-          if (item.seq <= after) continue;
-          await stream.writeSSE({ id: String(item.seq), event: 'journal', data: item.data });
-          after = item.seq;
-          quiet = 0;
-        }
-        if (finished) {
-          await stream.writeSSE({ event: 'end', data: '{}' });
-          return;
-        }
-        quiet += 1;
-        // A comment now and then keeps proxies from closing an idle stream.
-        if (quiet % 60 === 0) await stream.write(': keep-alive\n\n');
-        await stream.sleep(opts.pollMs ?? 250);
-      }
+      const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
+      const sink: FeedSink = {
+        write: (chunk) => stream.write(chunk),
+        get closed() {
+          return stream.aborted || stream.closed;
+        },
+        gone,
+        // A peer that stopped reading: drop its connection (node adapter; absent under app.request).
+        abort: () => (c.env as Partial<HttpBindings> | undefined)?.outgoing?.destroy(),
+      };
+      await feeds.stream(loc.journalPath, after, sink);
     });
   });
 
@@ -265,7 +310,8 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
         return fail(c, 400, 'expected JSON {"comment": "..."}');
       }
       const comment = typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined;
-      const r = snapshot(c, c.req.param('run'));
+      // Decided on the journal as it is now, not on a snapshot a viewer's page was drawn from.
+      const r = snapshot(c, c.req.param('run'), true);
       if ('res' in r) return r.res;
       const stepId = c.req.param('step');
       const step = r.snap.view.byId.get(stepId);

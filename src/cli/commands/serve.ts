@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { readUsers, resolveUsersFile } from '../../engine/users.js';
 import { UsageError } from '../../errors.js';
@@ -14,6 +15,7 @@ interface ServeOptions {
   tlsKey?: string;
   insecureHttp?: boolean;
   publicUrl?: string;
+  nice: number;
 }
 
 /** `drctl serve`: the bridge, a live web view of every run with approvals by named people. */
@@ -32,6 +34,12 @@ export function registerServe(program: Command): void {
     .option('--tls-key <file>', 'and this private key (PEM)')
     .option('--insecure-http', 'allow plain HTTP on a non-loopback address (passwords and cookies in clear)')
     .option('--public-url <url>', 'the URL people open (behind a proxy or by DNS name): its host is accepted')
+    .option(
+      '--nice <n>',
+      'CPU priority of the bridge (0-19): on a host that also runs the switch, the executor wins the CPU over the viewers (0 keeps the default)',
+      parseNice,
+      10,
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  drctl users add alice --roles QA --password-stdin < pw.txt\n  drctl serve                                  # http://127.0.0.1:8080\n  drctl serve --listen 0.0.0.0:8443 --tls-cert bridge.crt --tls-key bridge.key\n',
@@ -75,6 +83,13 @@ export function registerServe(program: Command): void {
           });
         }
       }
+      // The bastion runs `drctl switch` too: 50 viewers' pages must not slow a step. A nice of 10
+      // gives the bridge ~1/10 of the executor's CPU share when both want it (bench/bridge.bench.ts).
+      try {
+        if (opts.nice > getPriority()) setPriority(opts.nice);
+      } catch {
+        // not allowed to change it here: run at the default priority
+      }
       const { startBridge } = await import('../../bridge/server.js');
       const runsDir = resolveRunsDir(opts.runsDir);
       const bridge = await startBridge({
@@ -106,6 +121,16 @@ export function registerServe(program: Command): void {
         process.on('SIGTERM', stop);
       });
     });
+}
+
+function parseNice(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 19) {
+    throw new UsageError(`--nice must be a whole number from 0 to 19, got ${JSON.stringify(text)}`, {
+      hint: 'e.g. --nice 10 (the default), or --nice 0 to keep the normal priority',
+    });
+  }
+  return n;
 }
 
 function parseListen(text: string): { host: string; port: number } {

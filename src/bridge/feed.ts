@@ -1,0 +1,278 @@
+import { redactValue } from '../util/redact.js';
+import { readJournalFrom } from './runs.js';
+
+/**
+ * The live event streams of the bridge: one reader per run, shared by all its viewers.
+ *
+ * Each journal line is read once, redacted once and serialised once into its server-sent-event
+ * frame; every viewer then gets the frames it has not seen as one write per batch (not one write
+ * per event). 50 viewers of a 500-step run used to cost 50 × ~1000 small writes, each through
+ * hono's writeSSE; the profile of `drctl serve` under bench/bridge.bench.ts showed that (and the
+ * page re-renders) competing with the executor for the bastion's CPU.
+ *
+ * A viewer is a cursor into the run's frames: a slow viewer costs no memory of its own (the
+ * frames are the run's, kept while anyone watches), and each write waits for the peer to take
+ * the previous one (backpressure), so it never blocks the others. One that falls more than
+ * `maxLagBytes` behind the events that arrived since it connected gets a `lagging` event and is
+ * disconnected; an EventSource then reconnects by itself with Last-Event-ID and resumes.
+ */
+
+/** Where a stream's bytes go. */
+export interface FeedSink {
+  /** Resolves once the peer has taken the chunk (backpressure). */
+  write(chunk: string): Promise<unknown>;
+  /** True once the peer went away. */
+  readonly closed: boolean;
+  /** Resolves when the peer goes away. */
+  readonly gone: Promise<void>;
+  /** Drops the connection now (a peer that stopped reading). */
+  abort?(): void;
+}
+
+export interface FeedOptions {
+  /** How often a run with viewers is looked at for new journal lines (default 250 ms). */
+  pollMs?: number | undefined;
+  /**
+   * A viewer this many bytes behind the frames that arrived since it connected is disconnected
+   * with a `lagging` event (default 1 MiB, ~3000 events). The backlog it asked for when it
+   * connected does not count: it gets that at its own pace.
+   */
+  maxLagBytes?: number | undefined;
+  /** At most this many bytes per write, whole frames (default 64 KiB). */
+  chunkBytes?: number | undefined;
+  /**
+   * A write the peer has not taken after this long (it stopped reading: its socket buffers are
+   * full) ends the stream: the `lagging` event is queued and the connection dropped (default 30 s).
+   */
+  stallMs?: number | undefined;
+  /** A comment line to a quiet stream this often, so proxies keep it open (default 15 s). */
+  keepAliveMs?: number | undefined;
+  /** A run nobody watches is forgotten (its frames freed) after this long (default 30 s). */
+  idleMs?: number | undefined;
+}
+
+interface Frame {
+  seq: number;
+  text: string;
+  /** Bytes (characters) of all frames up to and including this one. */
+  end: number;
+}
+
+/** How a stream ended. */
+export type PumpEnd = 'end' | 'gone' | 'lagging';
+
+export const END_FRAME = 'event: end\ndata: {}\n\n';
+
+class RunFeed {
+  readonly frames: Frame[] = [];
+  /** Characters of all frames. */
+  bytes = 0;
+  /** The run has finished (its last run-finished is not followed by a run-resumed). */
+  finished = false;
+  private offset = 0;
+  private viewers = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly path: string,
+    private readonly pollMs: number,
+    private readonly idleMs: number,
+    private readonly forget: () => void,
+  ) {}
+
+  /** Reads what was appended since the last look; wakes the streams if anything was. */
+  poll(): void {
+    let events;
+    try {
+      ({ events, offset: this.offset } = readJournalFrom(this.path, this.offset));
+    } catch {
+      return; // the run directory went away: nothing more to send
+    }
+    if (events.length === 0) return;
+    for (const ev of events) {
+      if (ev.type === 'run-finished') this.finished = true;
+      else if (ev.type === 'run-resumed') this.finished = false;
+      const text = `event: journal\ndata: ${JSON.stringify(redactValue(ev))}\nid: ${ev.seq}\n\n`;
+      this.bytes += text.length;
+      this.frames.push({ seq: ev.seq, text, end: this.bytes });
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves at the next poll that finds new lines. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  acquire(): void {
+    this.viewers += 1;
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    if (this.timer === undefined) {
+      this.poll();
+      this.timer = setInterval(() => this.poll(), this.pollMs);
+      this.timer.unref();
+    }
+  }
+
+  release(): void {
+    this.viewers -= 1;
+    if (this.viewers > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.idle = setTimeout(this.forget, this.idleMs);
+    this.idle.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    clearTimeout(this.idle);
+    this.timer = this.idle = undefined;
+  }
+}
+
+/** The live feeds of every watched run, keyed by journal path. */
+export class JournalFeeds {
+  private readonly feeds = new Map<string, RunFeed>();
+  private readonly pollMs: number;
+  private readonly maxLagBytes: number;
+  private readonly chunkBytes: number;
+  private readonly keepAliveMs: number;
+  private readonly idleMs: number;
+  private readonly stallMs: number;
+
+  constructor(opts: FeedOptions = {}) {
+    this.pollMs = opts.pollMs ?? 250;
+    this.maxLagBytes = opts.maxLagBytes ?? 1024 * 1024;
+    this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
+    this.keepAliveMs = opts.keepAliveMs ?? 15_000;
+    this.idleMs = opts.idleMs ?? 30_000;
+    this.stallMs = opts.stallMs ?? 30_000;
+  }
+
+  /** Runs with a live feed (watched now, or within `idleMs`). */
+  get size(): number {
+    return this.feeds.size;
+  }
+
+  /**
+   * Streams the run's journal events after `after` (a Last-Event-ID; -1 for all) into `sink`,
+   * live, until the run finishes (`end`), the peer goes (`gone`) or falls too far behind
+   * (`lagging`).
+   */
+  async stream(journalPath: string, after: number, sink: FeedSink): Promise<PumpEnd> {
+    let feed = this.feeds.get(journalPath);
+    if (feed === undefined) {
+      const created = new RunFeed(journalPath, this.pollMs, this.idleMs, () => {
+        if (this.feeds.get(journalPath) === created) this.feeds.delete(journalPath);
+      });
+      feed = created;
+      this.feeds.set(journalPath, feed);
+    }
+    feed.acquire();
+    try {
+      return await this.pump(feed, after, sink);
+    } finally {
+      feed.release();
+    }
+  }
+
+  private async pump(feed: RunFeed, after: number, sink: FeedSink): Promise<PumpEnd> {
+    const { frames } = feed;
+    let next = frames.findIndex((f) => f.seq > after);
+    if (next < 0) next = frames.length;
+    // What it asked for on connecting is its backlog; lag counts only what came after.
+    const backlogEnd = feed.bytes;
+    let sent = next > 0 ? frames[next - 1]!.end : 0;
+    let lastSeq = after;
+    let keepAlive: NodeJS.Timeout | undefined;
+    // One waiter per stream at a time, however many keep-alives pass before the run moves.
+    let change: Promise<void> | undefined;
+    try {
+      while (!sink.closed) {
+        // A Last-Event-ID past the end of the journal then (a run resumed into a new journal
+        // is a new run id, but a client may send anything): never resend what it says it has.
+        while (next < frames.length && frames[next]!.seq <= after) {
+          sent = frames[next]!.end;
+          next += 1;
+        }
+        if (next < frames.length) {
+          if (feed.bytes - Math.max(sent, backlogEnd) > this.maxLagBytes) {
+            await this.write(sink, lagging(`more than ${this.maxLagBytes} bytes behind the run`, lastSeq));
+            return 'lagging';
+          }
+          let j = next;
+          let size = 0;
+          do {
+            size += frames[j]!.text.length;
+            j += 1;
+          } while (j < frames.length && size + frames[j]!.text.length <= this.chunkBytes);
+          const chunk = j - next === 1 ? frames[next]!.text : joinTexts(frames, next, j);
+          if (!(await this.write(sink, chunk))) {
+            void sink.write(lagging(`took none of the last ${this.stallMs} ms of events`, lastSeq));
+            sink.abort?.();
+            return 'lagging';
+          }
+          sent = frames[j - 1]!.end;
+          lastSeq = frames[j - 1]!.seq;
+          next = j;
+          continue;
+        }
+        if (feed.finished) {
+          await sink.write(END_FRAME);
+          return 'end';
+        }
+        const quiet = new Promise<'quiet'>((resolve) => {
+          keepAlive = setTimeout(() => resolve('quiet'), this.keepAliveMs);
+        });
+        change ??= feed.changed().then(() => {
+          change = undefined;
+        });
+        const why = await Promise.race([change, sink.gone, quiet]);
+        clearTimeout(keepAlive);
+        if (why === 'quiet') await sink.write(': keep-alive\n\n');
+      }
+      return 'gone';
+    } finally {
+      clearTimeout(keepAlive);
+    }
+  }
+
+  /** Writes; false if the peer has not taken it after `stallMs`. */
+  private async write(sink: FeedSink, chunk: string): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.stallMs);
+    });
+    try {
+      return await Promise.race([sink.write(chunk).then(() => true), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops every feed's timers (the server is closing). */
+  close(): void {
+    for (const f of this.feeds.values()) f.stop();
+    this.feeds.clear();
+  }
+}
+
+/** The last frame a viewer that fell behind gets; an EventSource reconnects after `retry`. */
+function lagging(why: string, lastSeq: number): string {
+  const data = {
+    reason: `this viewer ${why}: disconnected; reconnect with Last-Event-ID ${lastSeq} to resume`,
+    lastEventId: lastSeq,
+  };
+  return `event: lagging\ndata: ${JSON.stringify(data)}\nretry: 5000\n\n`;
+}
+
+function joinTexts(frames: Frame[], from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += frames[i]!.text;
+  return s;
+}

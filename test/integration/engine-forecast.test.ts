@@ -134,6 +134,7 @@ async function runVirtually(
       pending.splice(at, 0, item);
     });
   let finished = false;
+  let events = 0;
   // The journal on tmpfs where there is one: this test is about order, and ~500 group fsyncs on
   // a busy disk would only make it slow.
   const runDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'drctl-forecast-'));
@@ -143,6 +144,7 @@ async function runVirtually(
     runAction,
     observer: {
       onEvent: (ev) => {
+        events += 1;
         if (ev.type === 'step-started') {
           started += 1;
           order.push(ev.step);
@@ -161,8 +163,18 @@ async function runVirtually(
       // A finished step reaches the scheduler only after its journal fsync (libuv's pool): on a
       // loaded host that takes longer than a tick, and moving the clock then ended two steps at
       // once (CI: seed 1502 ordered differently). So idle also means no fs request in flight.
+      // And it must hold for a few ticks in a row with no new event: a continuation scheduled by
+      // the last end (a promise after an fsync callback) has then run (CI, loaded host: seed 1502
+      // still ended two steps at once with a single idle tick).
       const until = Date.now() + 5000;
-      while (invoked < started || (fsBusy() && Date.now() < until)) await tick();
+      let quiet = 0;
+      let seen = events;
+      while (quiet < 3 && (Date.now() < until || invoked < started)) {
+        await tick();
+        const idle = invoked >= started && !fsBusy() && events === seen;
+        quiet = idle ? quiet + 1 : 0;
+        seen = events;
+      }
       if (finished) return;
       const next = pending.shift();
       if (next === undefined) continue;

@@ -128,13 +128,16 @@ async function runVirtually(
       invoked += 1;
       const id = ctx.step.id;
       startAt.set(id, now);
-      const item = { id, end: now + durationOf(id), seq: seq++, resolve };
+      // Equal ends go by start order (step-started), not by when the action was reached: two
+      // steps started in one pass wait on two group fsyncs, which a loaded host may complete in
+      // either order (CI, seed 1502: s128 and s006 swapped).
+      const item = { id, end: now + durationOf(id), seq: startSeq.get(id) ?? seq++, resolve };
       let at = pending.findIndex((p) => p.end > item.end || (p.end === item.end && p.seq > item.seq));
       if (at < 0) at = pending.length;
       pending.splice(at, 0, item);
     });
   let finished = false;
-  let events = 0;
+  const startSeq = new Map<string, number>();
   // The journal on tmpfs where there is one: this test is about order, and ~500 group fsyncs on
   // a busy disk would only make it slow.
   const runDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'drctl-forecast-'));
@@ -144,8 +147,8 @@ async function runVirtually(
     runAction,
     observer: {
       onEvent: (ev) => {
-        events += 1;
         if (ev.type === 'step-started') {
+          startSeq.set(ev.step, started);
           started += 1;
           order.push(ev.step);
         } else if (ev.type === 'step-skipped' && ev.reason.startsWith('drill')) {
@@ -163,18 +166,8 @@ async function runVirtually(
       // A finished step reaches the scheduler only after its journal fsync (libuv's pool): on a
       // loaded host that takes longer than a tick, and moving the clock then ended two steps at
       // once (CI: seed 1502 ordered differently). So idle also means no fs request in flight.
-      // And it must hold for a few ticks in a row with no new event: a continuation scheduled by
-      // the last end (a promise after an fsync callback) has then run (CI, loaded host: seed 1502
-      // still ended two steps at once with a single idle tick).
       const until = Date.now() + 5000;
-      let quiet = 0;
-      let seen = events;
-      while (quiet < 3 && (Date.now() < until || invoked < started)) {
-        await tick();
-        const idle = invoked >= started && !fsBusy() && events === seen;
-        quiet = idle ? quiet + 1 : 0;
-        seen = events;
-      }
+      while (invoked < started || (fsBusy() && Date.now() < until)) await tick();
       if (finished) return;
       const next = pending.shift();
       if (next === undefined) continue;

@@ -71,6 +71,7 @@ export function decodeUrlKey(text: string): Buffer {
 
 const CONTENTS_OPEN = Buffer.from('<Contents>');
 const CONTENTS_CLOSE = Buffer.from('</Contents>');
+const RESULT_CLOSE = Buffer.from('</ListBucketResult>');
 const LT = 0x3c;
 const AMP = 0x26;
 const QUOT_ENTITY = Buffer.from('&quot;');
@@ -160,6 +161,16 @@ function decimal(xml: Buffer, s: number, e: number): number {
  * Throws ListingFormatError when a required field is missing.
  */
 export function parseListObjectsV2(xml: Buffer): ListedPage {
+  // A body cut after a whole <Contents> would otherwise parse: the keys after the cut, on a last
+  // page (IsTruncated false), would never be compared.
+  let tail = xml.length;
+  while (
+    tail > 0 &&
+    (xml[tail - 1] === 0x20 || xml[tail - 1] === 0x0a || xml[tail - 1] === 0x0d || xml[tail - 1] === 0x09)
+  )
+    tail--;
+  if (tail < RESULT_CLOSE.length || !xml.subarray(tail - RESULT_CLOSE.length, tail).equals(RESULT_CLOSE))
+    throw new ListingFormatError('truncated listing: the answer does not end with </ListBucketResult>');
   const head = xml.indexOf(CONTENTS_OPEN);
   const preambleEnd = head < 0 ? xml.length : head;
   const urlEncoded = tagText(xml, 'EncodingType', 0, preambleEnd) === 'url';

@@ -52,6 +52,14 @@ describe('parseListObjectsV2', () => {
     expect(parseListObjectsV2(Buffer.from(xml)).objects[0]!.name).toBe('a & b\u0001');
   });
 
+  it('refuses a last page cut after a whole <Contents> (the keys after the cut would go unchecked)', () => {
+    const last = RGW_PAGE.replace('<IsTruncated>true</IsTruncated>', '<IsTruncated>false</IsTruncated>');
+    expect(parseListObjectsV2(Buffer.from(`${last}\n`)).objects).toHaveLength(3);
+    const cut = last.slice(0, last.indexOf('</Contents>') + '</Contents>'.length);
+    expect(() => parseListObjectsV2(Buffer.from(cut))).toThrow(/does not end with <\/ListBucketResult>/);
+    expect(() => parseListObjectsV2(Buffer.from(last.slice(0, -1)))).toThrow(ListingFormatError);
+  });
+
   it('fails loudly on a broken answer instead of guessing', () => {
     expect(() => parseListObjectsV2(Buffer.from('<ListBucketResult><Contents><Key>a</Key>'))).toThrow(
       ListingFormatError,

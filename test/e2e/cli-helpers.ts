@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { makeTempDir } from '../harness/process.js';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,5 +37,24 @@ export function drctl(
       },
     );
     child.stdin?.end();
+  });
+}
+
+/** Runs the README's demo (scripts/demo/run.ts) with its lab in a fresh temp dir named after `name`. */
+export function runDemoIn(
+  name: string,
+  args: string[],
+): Promise<{ code: number; output: string; dir: string }> {
+  const dir = makeTempDir(name);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/run.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DRCTL_DEMO_DIR: dir, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, output, dir }));
   });
 }

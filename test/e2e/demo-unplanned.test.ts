@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { readJournal, verifyChain } from '../../src/journal/journal.js';
-import { makeTempDir, removeDir } from '../harness/process.js';
-import { drctl, ROOT } from './cli-helpers.js';
+import { removeDir } from '../harness/process.js';
+import { drctl, runDemoIn } from './cli-helpers.js';
 
 /**
  * `npm run demo -- --unplanned` on real servers (Main, DR and the remote-log MariaDB, Redis, the
@@ -13,20 +12,7 @@ import { drctl, ROOT } from './cli-helpers.js';
  * SIGKILLed, `drctl switch --unplanned` promotes DR and blacklists exactly the accounts with
  * payments in transit; after Main's recovery `drctl reconcile` empties the blacklist.
  */
-function runDemo(args: string[]): Promise<{ code: number; output: string; dir: string }> {
-  const dir = makeTempDir('demo-unplanned');
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/run.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DRCTL_DEMO_DIR: dir, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, output, dir }));
-  });
-}
+const runDemo = (args: string[]) => runDemoIn('demo-unplanned', args);
 
 interface Summary {
   mainOnly: { account: number; amount: number; txn: string }[];

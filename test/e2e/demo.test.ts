@@ -1,27 +1,11 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { readJournal, verifyChain } from '../../src/journal/journal.js';
-import { makeTempDir } from '../harness/process.js';
-import { ROOT } from './cli-helpers.js';
+import { runDemoIn } from './cli-helpers.js';
 
-/** Runs the README's demo (scripts/demo/run.ts) with its lab in a temp dir. */
-function runDemo(args: string[]): Promise<{ code: number; output: string; dir: string }> {
-  const dir = makeTempDir('demo');
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/run.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DRCTL_DEMO_DIR: dir, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, output, dir }));
-  });
-}
+const runDemo = (args: string[]) => runDemoIn('demo', args);
 
 function journals(dir: string): JournalEvent[][] {
   const runs = join(dir, 'drctl', 'runs');

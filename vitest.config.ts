@@ -6,7 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Each test file gets its own host lock directory (DRCTL_LOCK_DIR).
-    setupFiles: ['test/harness/lock-dir.ts'],
+    // Every fast-check property runs from a fixed seed (test/harness/prop-seed.ts).
+    setupFiles: ['test/harness/lock-dir.ts', 'test/harness/prop-seed.ts'],
     // Search servers shared by the read-only suites of one run (test/harness/shared-servers.ts).
     globalSetup: ['test/harness/global-setup.ts'],
     pool: 'forks',

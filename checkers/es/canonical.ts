@@ -32,13 +32,26 @@ function walk(a: unknown, b: unknown, path: string, out: string[], limit: number
         out.push(path || '(root)');
         return;
       }
-      for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${path}[${i}]`, out, limit);
+      for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        const at = `${path}[${i}]`;
+        // An element on one side only is a difference even when it is null.
+        if (i >= a.length || i >= b.length) {
+          if (out.length < limit) out.push(at);
+        } else walk(a[i], b[i], at, out, limit);
+      }
       return;
     }
     const ao = a as Record<string, unknown>;
     const bo = b as Record<string, unknown>;
     const keys = [...new Set([...Object.keys(ao), ...Object.keys(bo)])].sort();
-    for (const k of keys) walk(ao[k], bo[k], path ? `${path}.${k}` : k, out, limit);
+    for (const k of keys) {
+      const at = path ? `${path}.${k}` : k;
+      // A key on one side only is a difference even when its value is null
+      // (`{}` and `{"a": null}` have different canonical forms).
+      if (!Object.hasOwn(ao, k) || !Object.hasOwn(bo, k)) {
+        if (out.length < limit) out.push(at);
+      } else walk(ao[k], bo[k], at, out, limit);
+    }
     return;
   }
   if (canonicalJson(a) !== canonicalJson(b)) out.push(path || '(root)');

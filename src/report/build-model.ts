@@ -1,3 +1,4 @@
+import type { CheckStatus } from '../../checkers/types.js';
 import type { JournalEvent } from '../journal/events.js';
 import { formatDuration } from '../util/duration.js';
 import { summarizeRpo } from './rpo-summary.js';
@@ -82,7 +83,9 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
   const run = describeRun(input.runId, events, started, replay);
   const critical = findCriticalPath(tracks, runStart);
   const onPath = new Set(critical.steps);
-  const steps = ordered.map((t) => describeStep(t, runStart, onPath.has(t.info.id)));
+  const lastGate = new Map<string, { status: CheckStatus; ok: boolean; summary: string }>();
+  for (const e of events) if (e.type === 'gate-result') lastGate.set(e.step, e.result);
+  const steps = ordered.map((t) => describeStep(t, runStart, onPath.has(t.info.id), lastGate.get(t.info.id)));
 
   // A clock not reached keeps running while the switch is not done: to now for a live,
   // crashed or interrupted run; to its end for a run that finished otherwise.
@@ -171,7 +174,16 @@ function describeRun(
   };
 }
 
-function describeStep(t: StepTrack, runStart: number, critical: boolean): StepReport {
+function describeStep(
+  t: StepTrack,
+  runStart: number,
+  critical: boolean,
+  gate: { status: CheckStatus; ok: boolean; summary: string } | undefined,
+): StepReport {
+  const gateNotPassed =
+    gate !== undefined && !gate.ok && t.status === 'succeeded'
+      ? { status: gate.status, summary: gate.summary }
+      : undefined;
   const start = t.starts[0];
   const ran = start !== undefined && t.status !== 'dry-run';
   const durationMs = ran && t.end !== undefined ? t.end - start : undefined;
@@ -205,9 +217,15 @@ function describeStep(t: StepTrack, runStart: number, critical: boolean): StepRe
     outputTail: t.finished?.outputTail,
     drill: t.drill,
     dryRun: t.dryRun,
-    notes: noteStep(t),
+    notes: [
+      ...(gateNotPassed
+        ? [`gate ${gateNotPassed.status.toUpperCase()}, not a pass: ${gateNotPassed.summary}`]
+        : []),
+      ...noteStep(t),
+    ],
     critical,
     ...(t.info.unplanned ? { unplanned: t.info.unplanned } : {}),
+    ...(gateNotPassed ? { gateNotPassed } : {}),
   };
 }
 

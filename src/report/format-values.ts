@@ -1,5 +1,5 @@
 import { formatDuration } from '../util/duration.js';
-import type { GroupTotal, IntegrityReport, RtoClock } from './model.js';
+import type { GroupTotal, IntegrityReport, RtoClock, StepReport } from './model.js';
 
 /** A duration for people, or an em dash when unknown. */
 export function showDuration(ms: number | undefined): string {
@@ -87,4 +87,9 @@ export function groupCells(g: GroupTotal): string[] {
     showDuration(g.sumMs),
     showDuration(g.estimateMs),
   ];
+}
+
+/** The status as shown in step tables: a succeeded step whose gate did not pass says so. */
+export function shownStepStatus(s: Pick<StepReport, 'status' | 'gateNotPassed'>): string {
+  return s.gateNotPassed ? `${s.status}, gate ${s.gateNotPassed.status.toUpperCase()}` : s.status;
 }

@@ -71,6 +71,12 @@ export interface StepReport {
   critical: boolean;
   /** In an unplanned run: skipped, replaced, or a replica-only gate instead of the planned step. */
   unplanned?: UnplannedVariant | undefined;
+  /**
+   * The step's last gate result did not prove consistency (unverified, different, error) and yet
+   * the step succeeded (an unplanned gate went on after the data-risk approval, or an override).
+   * Every renderer shows it beside the status: "succeeded" alone would read as a pass.
+   */
+  gateNotPassed?: { status: CheckStatus; summary: string } | undefined;
 }
 
 export type RtoClockStatus =

@@ -6,6 +6,7 @@ import {
   describeIntegrity,
   rtoLabel,
   showClock,
+  shownStepStatus,
   showCounts,
   showDelta,
   showDuration,
@@ -28,7 +29,7 @@ function stepRow(s: StepReport): string[] {
   return [
     (s.critical ? '* ' : '  ') + s.id,
     s.owner,
-    s.status,
+    shownStepStatus(s),
     showClock(s.startedAt),
     showClock(s.finishedAt),
     showDuration(s.durationMs),
@@ -142,7 +143,7 @@ export function renderConsole(m: ReportModel): string {
     out.push(indent(renderTextTable(header, m.steps.map(stepRow), [5, 6, 7, 8])));
   } else {
     const notable = m.steps.filter(
-      (s) => !['succeeded', 'skipped'].includes(s.status) || s.overrides.length > 0,
+      (s) => !['succeeded', 'skipped'].includes(s.status) || s.overrides.length > 0 || s.gateNotPassed,
     );
     const slowest = [...m.steps]
       .filter((s) => s.varianceMs !== undefined && s.varianceMs > 0)
@@ -170,7 +171,11 @@ export function renderConsole(m: ReportModel): string {
       s.notes.length > 0 &&
       !(s.notes.length === 1 && s.notes[0] === 'drill') &&
       // In a big run, only what someone must look at: overrides, retries, failures.
-      (!big || s.overrides.length > 0 || s.attempts > 1 || !['succeeded', 'skipped'].includes(s.status)),
+      (!big ||
+        s.overrides.length > 0 ||
+        s.attempts > 1 ||
+        s.gateNotPassed !== undefined ||
+        !['succeeded', 'skipped'].includes(s.status)),
   );
   if (noted.length > 0) {
     out.push('');

@@ -187,6 +187,25 @@ describe('the report of an unplanned run', () => {
   });
 });
 
+describe('the step table of a gate that went on without a pass', () => {
+  it('shows the gate verdict beside "succeeded" in every format, and not for a passed gate', () => {
+    const step = unplanned.steps.find((x) => x.id === 'verify-core')!;
+    expect(step.status).toBe('succeeded');
+    expect(step.gateNotPassed).toMatchObject({ status: 'unverified' });
+    expect(step.notes[0]).toMatch(/^gate UNVERIFIED, not a pass: /);
+    expect(planned.steps.find((x) => x.id === 'verify-core')!.gateNotPassed).toBeUndefined();
+    const row = (text: string) =>
+      text.split('\n').find((l) => l.includes('verify-core') && l.includes('succeeded'));
+    expect(row(renderReport(unplanned, 'console'))).toContain('succeeded, gate UNVERIFIED');
+    expect(row(renderReport(unplanned, 'md'))).toContain('succeeded, gate UNVERIFIED');
+    expect(renderReport(unplanned, 'html')).toContain(
+      '<span class="badge unverified">succeeded, gate UNVERIFIED</span>',
+    );
+    expect(row(renderReport(planned, 'console'))).not.toContain('gate');
+    expect(renderReport(unplanned, 'csv')).toMatch(/gate UNVERIFIED, not a pass/);
+  });
+});
+
 describe('report --compare of a planned and an unplanned run', () => {
   it('gives each run its mode and RPO verdict', () => {
     expect(c.a).toMatchObject({

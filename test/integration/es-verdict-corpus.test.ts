@@ -15,7 +15,7 @@ import { casesFor, TYPES, type CorpusCase } from './es-corpus.js';
  * count of findings on documents that are equal.
  */
 
-const SEED = 20261129;
+const SEED = Number(process.env['DRCTL_PROP_SEED'] ?? 20261129);
 /** Types the integ-test-zip distributions lack (their plugins are not bundled). */
 const UNAVAILABLE: Record<'opensearch' | 'elasticsearch', string[]> = {
   opensearch: ['scaled_float'],

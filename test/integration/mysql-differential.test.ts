@@ -11,8 +11,8 @@ import { mulberry32 } from '../harness/prng.js';
  * which change nothing (an UPDATE to the same value, a DELETE of no row). The server says
  * whether data changed (affected/changed rows); the checker must say `different` exactly then.
  */
-const SEED = Number(process.env['DRCTL_PROPERTY_SEED'] ?? 20261129);
-const TRIALS = 25;
+const SEED = Number(process.env['DRCTL_PROP_SEED'] ?? 20261129);
+const TRIALS = Number(process.env['DRCTL_PROP_RUNS'] ?? 25);
 let pair: MariaDbPair;
 let primary: Connection;
 let replica: Connection;
@@ -231,7 +231,7 @@ describe(`differential: random schemas, data and mutations (seed ${SEED}, ${TRIA
         options,
         { signal: new AbortController().signal, progress: () => undefined },
       );
-      const context = `seed ${SEED + trial} (DRCTL_PROPERTY_SEED=${SEED}, trial ${trial})\n${tables.map(createSql).join('\n')}\n${log.join('\n')}\n${res.findings.map((f) => `${f.severity} ${f.object} ${f.message}`).join('\n')}`;
+      const context = `seed ${SEED + trial} (DRCTL_PROP_SEED=${SEED}, trial ${trial})\n${tables.map(createSql).join('\n')}\n${log.join('\n')}\n${res.findings.map((f) => `${f.severity} ${f.object} ${f.message}`).join('\n')}`;
       expect(
         res.findings.filter((f) => f.severity === 'unverified'),
         context,

@@ -20,7 +20,7 @@ import { corpusTypes } from './mysql-corpus-types.js';
  * the old one did. Checked on a real server over seeded random tables of every corpus type,
  * nullable and not, with NULLs, '', separators inside values and the corpus' changed values.
  */
-const SEED = Number(process.env['DRCTL_PROPERTY_SEED'] ?? 20261930);
+const SEED = Number(process.env['DRCTL_PROP_SEED'] ?? 20261930);
 const TABLES = 40;
 
 /** The row text before issue 19, frozen here as the reference. */

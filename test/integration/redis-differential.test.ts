@@ -15,8 +15,8 @@ import { sameData, writeValue, type Value } from '../harness/redis-values.js';
  * whose data differ according to a model of both sides, and nothing else.
  */
 
-const SEED = 20_261_129;
-const RUNS = 60;
+const SEED = Number(process.env['DRCTL_PROP_SEED'] ?? 20_261_129);
+const RUNS = Number(process.env['DRCTL_PROP_RUNS'] ?? 60);
 
 interface Entry {
   db: number;

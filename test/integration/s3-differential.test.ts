@@ -16,8 +16,8 @@ import { Lab, PART, type PutOptions } from './s3-lab.js';
  *   nothing changed and the part layouts match; never "different" when no data changed.
  */
 
-const SEED = 20261129;
-const RUNS = 20;
+const SEED = Number(process.env['DRCTL_PROP_SEED'] ?? 20261129);
+const RUNS = Number(process.env['DRCTL_PROP_RUNS'] ?? 20);
 
 let ceph: CephCluster;
 let lab: Lab;

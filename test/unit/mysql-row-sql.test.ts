@@ -72,12 +72,15 @@ describe('chunk sums', () => {
     // and never taken for hashes.
     const max = (1n << 64n) - 1n;
     fc.assert(
-      fc.property(fc.array(fc.option(fc.bigInt({ min: 0n, max }), { nil: null }), { maxLength: 300 }), (hashes) => {
-        const total = hashes.reduce<bigint>((s, h) => s + (h ?? NULL_HASH_WEIGHT), 0n);
-        const split = splitChunkSum(total.toString());
-        expect(split.nulls).toBe(BigInt(hashes.filter((h) => h === null).length));
-        expect(split.sum).toBe(hashes.reduce<bigint>((s, h) => s + (h ?? 0n), 0n));
-      }),
+      fc.property(
+        fc.array(fc.option(fc.bigInt({ min: 0n, max }), { nil: null }), { maxLength: 300 }),
+        (hashes) => {
+          const total = hashes.reduce<bigint>((s, h) => s + (h ?? NULL_HASH_WEIGHT), 0n);
+          const split = splitChunkSum(total.toString());
+          expect(split.nulls).toBe(BigInt(hashes.filter((h) => h === null).length));
+          expect(split.sum).toBe(hashes.reduce<bigint>((s, h) => s + (h ?? 0n), 0n));
+        },
+      ),
       { seed: 19, numRuns: 300 },
     );
     // The worst case: 2,000,000 rows (the biggest chunk) of the biggest hash, one NULL among them.

@@ -5,6 +5,7 @@ import {
   quoteTable,
   rangePredicate,
   rowHashExpr,
+  rowHashNeverNull,
   rowTextExpr,
   compareKeysBinary,
   chunkChecksumSql,
@@ -108,7 +109,8 @@ export async function scanTable(
   const table = quoteTable(plan.db, plan.table);
   const hash = rowHashExpr(rowTextExpr(plan.columns, plan.algo), plan.algo);
   const where = (range: string) => (plan.filter ? `${range} AND (${plan.filter})` : range);
-  const aggregate = (from: string) => chunkChecksumSql(hash, from, plan.algo);
+  const neverNull = rowHashNeverNull(plan.columns);
+  const aggregate = (from: string) => chunkChecksumSql(hash, from, plan.algo, neverNull);
   const maxChunk = plan.algo === 'sha256' ? MAX_CHUNK_SHA : MAX_CHUNK;
 
   if (!plan.key) {

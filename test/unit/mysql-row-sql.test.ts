@@ -11,6 +11,7 @@ import {
   valueExpr,
   formatKey,
   NULL_HASH_WEIGHT,
+  rowHashNeverNull,
   splitChunkSum,
 } from '../../checkers/mysql/row-sql.js';
 import { parseWindowBound, windowPredicate } from '../../checkers/mysql/window.js';
@@ -67,6 +68,45 @@ describe('row encoding', () => {
 });
 
 describe('chunk sums', () => {
+  it('sums hashes bare only for rows whose text cannot be NULL nor reach 1,024 bytes', () => {
+    const col = (
+      name: string,
+      type: string,
+      dataType: string,
+      charset: string | null = null,
+      nullable = false,
+    ) => ({
+      name,
+      type,
+      dataType,
+      charset,
+      nullable,
+    });
+    const ledger = [
+      col('account_id', 'bigint(20)', 'bigint'),
+      col('seq', 'int(11)', 'int'),
+      col('delta', 'decimal(18,2)', 'decimal'),
+      col('posted_at', 'datetime(6)', 'datetime', null, true),
+      col('ref', 'varbinary(16)', 'varbinary'),
+      col('status', 'varchar(12)', 'varchar', 'utf8mb4'),
+    ];
+    expect(rowHashNeverNull(ledger)).toBe(true);
+    // A digest, an opaque type, a string that could exceed the packet alone: may be NULL.
+    expect(rowHashNeverNull([...ledger, col('note', 'text', 'text', 'utf8mb4', true)])).toBe(false);
+    expect(rowHashNeverNull([...ledger, col('u', 'uuid', 'uuid')])).toBe(false);
+    expect(rowHashNeverNull([col('v', 'varchar(257)', 'varchar', 'latin1')])).toBe(false);
+    // Each fits, together they could not: 5 x (4 x 60 + '#' + a length) > 1,024.
+    expect(rowHashNeverNull([col('v', 'varchar(250)', 'varchar', 'utf8mb4')])).toBe(true);
+    expect(
+      rowHashNeverNull(['a', 'b', 'c', 'd', 'e'].map((n) => col(n, 'varchar(60)', 'varchar', 'utf8mb4'))),
+    ).toBe(false);
+    // A declared length not known: not assumed.
+    expect(rowHashNeverNull([col('d', 'decimal', 'decimal'), col('id', 'int', 'int')])).toBe(false);
+    expect(rowHashNeverNull([{ name: 'v', dataType: 'varchar', charset: 'utf8mb4', nullable: false }])).toBe(
+      false,
+    );
+  });
+
   it('splits SUM(IFNULL(hash, 2^128)) into the NULL hash count and the exact sum of the others', () => {
     // Any chunk of fewer than 2^64 rows with 64-bit hashes: the NULLs are never lost in the sum
     // and never taken for hashes.

@@ -10,7 +10,9 @@
  * cards (no primary key, only a UNIQUE NOT NULL key). Goals (issue 19): whole process ≤ 0.6x
  * pt-table-checksum and ≤ 3x CHECKSUM TABLE on both sides, at 1M and 10M rows, flat memory.
  * Every tool runs MYSQL_BENCH_RUNS (default 2) alternating rounds; each row records wall time,
- * the tool's CPU (user+sys) and peak RSS (/usr/bin/time), and the CPU both mysqld spent meanwhile.
+ * the tool's CPU (user+sys) and peak RSS (/usr/bin/time), and the CPU the primary's and the
+ * replica's mysqld spent meanwhile (/proc/<pid>/stat). MYSQL_BENCH_BASELINE=<dir of another
+ * built drctl tree> runs that drctl too in every round (before/after on the same data).
  */
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ const ROWS = Number(process.env['MYSQL_BENCH_ROWS'] ?? 1_000_000);
 const ROOT = join(import.meta.dirname, '..');
 const TABLES = ['accounts', 'payments', 'ledger', 'cards'];
 const RUNS = Number(process.env['MYSQL_BENCH_RUNS'] ?? 2);
+const BASELINE = process.env['MYSQL_BENCH_BASELINE'];
 
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -76,18 +79,21 @@ try {
     pair.replica.query(`CHECKSUM TABLE ${TABLES.map((t) => `bank.${t}`).join(', ')}`),
   ]);
 
-  /** CPU seconds (user+sys) of both mysqld processes, from /proc (clock ticks of 1/100 s). */
-  const serverCpu = (): number =>
-    [pair.primary.pid, pair.replica.pid].reduce((sum, pid) => {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return sum + (Number(f[11]) + Number(f[12])) / 100;
-    }, 0);
-  /** Runs fn, returning its wall ms and the CPU both servers spent meanwhile. */
-  const measured = async <T>(fn: () => Promise<T>): Promise<[T, number, number]> => {
-    const c0 = serverCpu();
-    const [v, ms] = await timed(fn);
-    return [v, ms, serverCpu() - c0];
+  /** CPU seconds (user+sys) of one mysqld process, from /proc (clock ticks of 1/100 s). */
+  const cpuOf = (pid: number): number => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
   };
+  const serverCpu = (): [number, number] => [cpuOf(pair.primary.pid), cpuOf(pair.replica.pid)];
+  /** Runs fn, returning its wall ms and the CPU the primary and the replica spent meanwhile. */
+  const measured = async <T>(fn: () => Promise<T>): Promise<[T, number, [number, number]]> => {
+    const [p0, r0] = serverCpu();
+    const [v, ms] = await timed(fn);
+    const [p1, r1] = serverCpu();
+    return [v, ms, [p1 - p0, r1 - r0]];
+  };
+  const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const loadAtStart = loadAvg();
   /** A process under /usr/bin/time: wall, user+sys CPU and peak RSS of the tool itself. */
   const timedProcess = async (cmd: string, args: string[]) => {
     const [r, , srvCpu] = await measured(() =>
@@ -112,7 +118,8 @@ try {
     what: string;
     ms: number;
     cpu: number | undefined;
-    srvCpu: number;
+    /** CPU of the primary and of the replica meanwhile; undefined = not measured. */
+    srvCpu: [number, number] | undefined;
     rss: string;
   }
   const rows: Row[] = [];
@@ -159,6 +166,9 @@ try {
       }
     | undefined;
   const best = { checksum: Infinity, drctl: Infinity, pt: Infinity };
+  /** Least CPU of each tool over the rounds: its own process plus both servers (load-independent). */
+  const bestCpu = { checksum: Infinity, drctl: Infinity, pt: Infinity };
+  const totalCpu = (tool: number | undefined, srv: [number, number]) => (tool ?? 0) + srv[0] + srv[1];
   // Alternating rounds, so that load from other work on the host falls on every tool alike.
   for (let round = 1; round <= RUNS; round++) {
     // 1. CHECKSUM TABLE on both sides at once.
@@ -173,6 +183,7 @@ try {
       rss: '-',
     });
     best.checksum = Math.min(best.checksum, checksumMs);
+    bestCpu.checksum = Math.min(bestCpu.checksum, totalCpu(undefined, checksumSrv));
 
     // 2. drctl check mysql, as a CLI process.
     const d = await timedProcess(process.execPath, drctlArgs);
@@ -192,10 +203,22 @@ try {
       what: '      of which the check itself (start-up excluded)',
       ms: doc.durationMs,
       cpu: undefined,
-      srvCpu: NaN,
+      srvCpu: undefined,
       rss: '-',
     });
     best.drctl = Math.min(best.drctl, d.ms);
+    if (BASELINE) {
+      const args = [join(BASELINE, 'bin', 'drctl.js'), ...drctlArgs.slice(1)];
+      const b = await timedProcess(process.execPath, args);
+      rows.push({
+        what: `[${round}] drctl, baseline build (${BASELINE})`.slice(0, 62),
+        ms: b.ms,
+        cpu: b.cpu,
+        srvCpu: b.srvCpu,
+        rss: `${b.rssMb.toFixed(0)} MB`,
+      });
+    }
+    bestCpu.drctl = Math.min(bestCpu.drctl, totalCpu(d.cpu, d.srvCpu));
 
     // 3. pt-table-checksum (exits non-zero for warnings too; it must have checksummed every table).
     const p = await timedProcess('pt-table-checksum', ptArgs);
@@ -209,17 +232,18 @@ try {
       rss: `${p.rssMb.toFixed(0)} MB`,
     });
     best.pt = Math.min(best.pt, p.ms);
+    bestCpu.pt = Math.min(bestCpu.pt, totalCpu(p.cpu, p.srvCpu));
   }
 
   console.log(
-    `\nMariaDB ${((await pair.primary.query('SELECT VERSION() v')) as { v: string }[])[0]?.v ?? ''}, ${fmt(ROWS)} rows, ${cpus().length} cores shared by both servers and the tool; load avg ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
+    `\nMariaDB ${((await pair.primary.query('SELECT VERSION() v')) as { v: string }[])[0]?.v ?? ''}, ${fmt(ROWS)} rows, ${cpus().length} cores shared by both servers and the tool; load avg at the start ${loadAtStart}, at the end ${loadAvg()}\n`,
   );
   console.log(
-    `${'tool'.padEnd(62)} ${'wall s'.padStart(7)} ${'rows/s'.padStart(11)} ${'CPU s'.padStart(6)} ${'mysqld CPU s'.padStart(12)} ${'peak RSS'.padStart(9)}`,
+    `${'tool'.padEnd(62)} ${'wall s'.padStart(7)} ${'rows/s'.padStart(11)} ${'CPU s'.padStart(6)} ${'primary CPU s'.padStart(13)} ${'replica CPU s'.padStart(13)} ${'peak RSS'.padStart(9)}`,
   );
   for (const r of rows)
     console.log(
-      `${r.what.padEnd(62)} ${(r.ms / 1000).toFixed(2).padStart(7)} ${fmt(ROWS / (r.ms / 1000)).padStart(11)} ${(r.cpu === undefined ? '-' : r.cpu.toFixed(2)).padStart(6)} ${(Number.isNaN(r.srvCpu) ? '-' : r.srvCpu.toFixed(2)).padStart(12)} ${r.rss.padStart(9)}`,
+      `${r.what.padEnd(62)} ${(r.ms / 1000).toFixed(2).padStart(7)} ${fmt(ROWS / (r.ms / 1000)).padStart(11)} ${(r.cpu === undefined ? '-' : r.cpu.toFixed(2)).padStart(6)} ${(r.srvCpu ? r.srvCpu[0].toFixed(2) : '-').padStart(13)} ${(r.srvCpu ? r.srvCpu[1].toFixed(2) : '-').padStart(13)} ${r.rss.padStart(9)}`,
     );
   console.log(
     `\ndrctl per table (last run): ${doc!.evidence.tables.map((t) => `${t.table} ${(t.ms / 1000).toFixed(2)} s / ${t.chunks} chunks`).join('; ')}`,
@@ -230,7 +254,13 @@ try {
   console.log(
     `best of ${RUNS}: drctl / CHECKSUM TABLE both sides = ${(best.drctl / best.checksum).toFixed(2)} (goal <= 3)`,
   );
-  writeFileSync(join(pair.dir, 'result.json'), JSON.stringify({ rows: ROWS, best, table: rows }) + '\n');
+  console.log(
+    `least CPU of ${RUNS} (tool + both mysqld): drctl ${bestCpu.drctl.toFixed(2)} s, pt-table-checksum ${bestCpu.pt.toFixed(2)} s (${(bestCpu.drctl / bestCpu.pt).toFixed(2)}x), CHECKSUM TABLE ${bestCpu.checksum.toFixed(2)} s (${(bestCpu.drctl / bestCpu.checksum).toFixed(2)}x)`,
+  );
+  writeFileSync(
+    join(pair.dir, 'result.json'),
+    JSON.stringify({ rows: ROWS, best, bestCpu, table: rows }) + '\n',
+  );
 } finally {
   await pair.stop();
 }

@@ -5,9 +5,11 @@ import {
   quoteTable,
   rangePredicate,
   rowHashExpr,
+  rowHashNeverNull,
   rowTextExpr,
   compareKeysBinary,
-  chunkAggregateExpr,
+  chunkChecksumSql,
+  splitChunkSum,
   valueExpr,
   type HashAlgorithm,
   type KeyColumn,
@@ -107,8 +109,8 @@ export async function scanTable(
   const table = quoteTable(plan.db, plan.table);
   const hash = rowHashExpr(rowTextExpr(plan.columns, plan.algo), plan.algo);
   const where = (range: string) => (plan.filter ? `${range} AND (${plan.filter})` : range);
-  const aggregate = (from: string) =>
-    `SELECT COUNT(*) AS n, COUNT(h) AS nh, ${chunkAggregateExpr(plan.algo)} AS h FROM (SELECT ${hash} AS h FROM ${from}) AS x`;
+  const neverNull = rowHashNeverNull(plan.columns);
+  const aggregate = (from: string) => chunkChecksumSql(hash, from, plan.algo, neverNull);
   const maxChunk = plan.algo === 'sha256' ? MAX_CHUNK_SHA : MAX_CHUNK;
 
   if (!plan.key) {
@@ -344,15 +346,25 @@ async function integerKeySpan(
 }
 
 async function checksum(s: Session, sql: string, algo: HashAlgorithm): Promise<Checksum> {
-  const [row] = await s.query<{ n: string | number; nh: string | number; h: string | number | null }>(sql);
+  const [row] = await s.query<{ n: string | number; nh?: string | number; h: string | number | null }>(sql);
   const count = Number(row?.n ?? 0);
-  if (Number(row?.nh ?? 0) !== count)
+  let unhashed: number;
+  let sum: string;
+  if (algo === 'sha256') {
+    unhashed = count - Number(row?.nh ?? 0);
+    sum = String(row?.h ?? '');
+  } else {
+    const split = splitChunkSum(String(row?.h ?? '0'));
+    unhashed = Number(split.nulls);
+    sum = split.sum.toString();
+  }
+  if (unhashed !== 0)
     throw new UnverifiableError(
-      `${count - Number(row?.nh ?? 0)} row(s) on the ${s.side} could not be hashed (row text beyond max_allowed_packet)`,
+      `${unhashed} row(s) on the ${s.side} could not be hashed (row text beyond max_allowed_packet)`,
     );
   if (algo === 'sha256' && count * 64 > SHA_CONCAT_LIMIT)
     throw new UnverifiableError(`${count} rows in one part are too many for --hash sha256 without a key`);
-  return { count, sum: String(row?.h ?? '0') };
+  return { count, sum };
 }
 
 /** group_concat_max_len set by every session (see session.ts). */

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chunkChecksumSql,
   classifyColumn,
   quoteIdent,
   rowHashExpr,
+  rowHashNeverNull,
+  splitChunkSum,
   rowTextExpr,
   valueExpr,
   type HashAlgorithm,
@@ -164,6 +167,49 @@ describe(`row text after issue 19 (seed ${SEED}, ${TABLES} tables)`, () => {
           [4, 1, 0],
         ]);
       }
+    } finally {
+      await low.close();
+      await server.query(`SET GLOBAL max_allowed_packet = ${p}`);
+    }
+  });
+
+  it('sums row hashes bare only when no row text can reach the smallest max_allowed_packet', async () => {
+    // At max_allowed_packet = 1024 (the least a server accepts), CONCAT_WS gives NULL for a text
+    // over 1,024 bytes. `edge` holds the longest text its declared type allows (250 four-byte
+    // characters: 1,005 bytes), so its hash is said never NULL; `over` could exceed the packet,
+    // and does: its hash is NULL, so its chunks keep the IFNULL that counts such rows.
+    await server.query(`
+      CREATE DATABASE pk;
+      CREATE TABLE pk.edge (v VARCHAR(250) CHARACTER SET utf8mb4 NOT NULL);
+      CREATE TABLE pk.over (v VARCHAR(250) CHARACTER SET utf8mb4 NOT NULL, w VARCHAR(20) CHARACTER SET utf8mb4 NOT NULL);
+      INSERT INTO pk.edge VALUES (REPEAT(_utf8mb4 X'F09F9880', 250)), ('#');
+      INSERT INTO pk.over VALUES (REPEAT(_utf8mb4 X'F09F9880', 250), REPEAT(_utf8mb4 X'F09F9880', 20)), ('a', 'b')`);
+    const [{ p } = { p: 0 }] = (await server.query('SELECT @@GLOBAL.max_allowed_packet AS p')) as {
+      p: number;
+    }[];
+    await server.query('SET GLOBAL max_allowed_packet = 1024');
+    const low = await openSession(server.dsn, 'source'); // takes the lowered global value
+    try {
+      const tables = (await readSchema(low, ['pk'])).tables;
+      const edge = tables.get('pk.edge')!.columns;
+      const over = tables.get('pk.over')!.columns;
+      expect(rowHashNeverNull(edge)).toBe(true);
+      expect(rowHashNeverNull(over)).toBe(false);
+      for (const [name, columns, nulls] of [
+        ['edge', edge, 0n],
+        ['over', over, 1n],
+      ] as const) {
+        const hash = rowHashExpr(rowTextExpr(columns), 'crc32x2');
+        const [row] = await low.query<{ n: number; h: string }>(
+          chunkChecksumSql(hash, `pk.${name}`, 'crc32x2', rowHashNeverNull(columns)),
+        );
+        expect(Number(row!.n)).toBe(2);
+        expect(splitChunkSum(String(row!.h)).nulls, name).toBe(nulls);
+      }
+      const [longest] = await low.query<{ len: number; isNull: number }>(
+        `SELECT MAX(LENGTH(${rowTextExpr(edge)})) AS len, SUM((${rowTextExpr(edge)}) IS NULL) AS isNull FROM pk.edge`,
+      );
+      expect([Number(longest!.len), Number(longest!.isNull)]).toEqual([1005, 0]);
     } finally {
       await low.close();
       await server.query(`SET GLOBAL max_allowed_packet = ${p}`);

@@ -10,6 +10,9 @@ import {
   chooseHashAlgorithm,
   valueExpr,
   formatKey,
+  NULL_HASH_WEIGHT,
+  rowHashNeverNull,
+  splitChunkSum,
 } from '../../checkers/mysql/row-sql.js';
 import { parseWindowBound, windowPredicate } from '../../checkers/mysql/window.js';
 import { buildRepairStatement } from '../../checkers/mysql/fix-sql.js';
@@ -61,6 +64,69 @@ describe('row encoding', () => {
     expect(chooseHashAlgorithm('mariadb', '10.11.19-MariaDB')).toBe('crc32x2');
     expect(chooseHashAlgorithm('mariadb', '10.6.1-MariaDB')).toBe('md5-64');
     expect(chooseHashAlgorithm('mysql', '8.4.0')).toBe('md5-64');
+  });
+});
+
+describe('chunk sums', () => {
+  it('sums hashes bare only for rows whose text cannot be NULL nor reach 1,024 bytes', () => {
+    const col = (
+      name: string,
+      type: string,
+      dataType: string,
+      charset: string | null = null,
+      nullable = false,
+    ) => ({
+      name,
+      type,
+      dataType,
+      charset,
+      nullable,
+    });
+    const ledger = [
+      col('account_id', 'bigint(20)', 'bigint'),
+      col('seq', 'int(11)', 'int'),
+      col('delta', 'decimal(18,2)', 'decimal'),
+      col('posted_at', 'datetime(6)', 'datetime', null, true),
+      col('ref', 'varbinary(16)', 'varbinary'),
+      col('status', 'varchar(12)', 'varchar', 'utf8mb4'),
+    ];
+    expect(rowHashNeverNull(ledger)).toBe(true);
+    // A digest, an opaque type, a string that could exceed the packet alone: may be NULL.
+    expect(rowHashNeverNull([...ledger, col('note', 'text', 'text', 'utf8mb4', true)])).toBe(false);
+    expect(rowHashNeverNull([...ledger, col('u', 'uuid', 'uuid')])).toBe(false);
+    expect(rowHashNeverNull([col('v', 'varchar(257)', 'varchar', 'latin1')])).toBe(false);
+    // Each fits, together they could not: 5 x (4 x 60 + '#' + a length) > 1,024.
+    expect(rowHashNeverNull([col('v', 'varchar(250)', 'varchar', 'utf8mb4')])).toBe(true);
+    expect(
+      rowHashNeverNull(['a', 'b', 'c', 'd', 'e'].map((n) => col(n, 'varchar(60)', 'varchar', 'utf8mb4'))),
+    ).toBe(false);
+    // A declared length not known: not assumed.
+    expect(rowHashNeverNull([col('d', 'decimal', 'decimal'), col('id', 'int', 'int')])).toBe(false);
+    expect(rowHashNeverNull([{ name: 'v', dataType: 'varchar', charset: 'utf8mb4', nullable: false }])).toBe(
+      false,
+    );
+  });
+
+  it('splits SUM(IFNULL(hash, 2^128)) into the NULL hash count and the exact sum of the others', () => {
+    // Any chunk of fewer than 2^64 rows with 64-bit hashes: the NULLs are never lost in the sum
+    // and never taken for hashes.
+    const max = (1n << 64n) - 1n;
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(fc.bigInt({ min: 0n, max }), { nil: null }), { maxLength: 300 }),
+        (hashes) => {
+          const total = hashes.reduce<bigint>((s, h) => s + (h ?? NULL_HASH_WEIGHT), 0n);
+          const split = splitChunkSum(total.toString());
+          expect(split.nulls).toBe(BigInt(hashes.filter((h) => h === null).length));
+          expect(split.sum).toBe(hashes.reduce<bigint>((s, h) => s + (h ?? 0n), 0n));
+        },
+      ),
+      { seed: 19, numRuns: 300 },
+    );
+    // The worst case: 2,000,000 rows (the biggest chunk) of the biggest hash, one NULL among them.
+    const worst = max * 2_000_000n + NULL_HASH_WEIGHT;
+    expect(splitChunkSum(worst.toString())).toEqual({ nulls: 1n, sum: max * 2_000_000n });
+    expect(splitChunkSum('0')).toEqual({ nulls: 0n, sum: 0n });
   });
 });
 

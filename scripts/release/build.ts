@@ -20,6 +20,7 @@ import {
   missingOptionalPlugin,
   pkg,
   versionPlugin,
+  zodLocalesPlugin,
 } from './bundle.js';
 import { collectLicenses, packagesOf } from './licenses.js';
 import { writeSbom } from './sbom.js';
@@ -47,7 +48,7 @@ async function bundleCjs(file: string): Promise<Metafile> {
     entryPoints: [join(ROOT, 'scripts/release/entry-sea.ts')],
     format: 'cjs',
     outfile: file,
-    plugins: [versionPlugin, missingOptionalPlugin, builtinImportPlugin],
+    plugins: [versionPlugin, missingOptionalPlugin, zodLocalesPlugin, builtinImportPlugin],
   });
   if (/\bimport\(/.test(readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|"[^"\n]*"|'[^'\n]*'/g, ''))) {
     throw new Error(`${file} still holds a dynamic import(), which a single executable cannot run`);

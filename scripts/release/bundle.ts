@@ -89,6 +89,21 @@ export const missingOptionalPlugin: Plugin = {
   },
 };
 
+/**
+ * zod's `z.locales` namespace holds its error messages in some 50 languages (300 KB, half of zod
+ * in the bundle), parsed by every command that validates anything. drctl's messages are its own,
+ * in English, and zod uses `en` unless told otherwise; so only `en` is bundled (`z.locales.en`).
+ */
+export const zodLocalesPlugin: Plugin = {
+  name: 'drctl-zod-locales',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: "export { default as en } from './en.js';\n",
+      loader: 'js',
+    }));
+  },
+};
+
 const RESERVED = new Set(
   'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof let new null return static super switch this throw true try typeof var void while with yield'.split(
     ' ',
@@ -145,7 +160,7 @@ export const common: BuildOptions = {
   minifySyntax: true,
   legalComments: 'eof',
   logLevel: 'warning',
-  plugins: [versionPlugin, missingOptionalPlugin],
+  plugins: [versionPlugin, missingOptionalPlugin, zodLocalesPlugin],
 };
 
 /**
@@ -164,7 +179,7 @@ export async function bundleEsm(
     outdir,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [versionPlugin, missingOptionalPlugin, cjsDynamicImportPlugin],
+    plugins: [versionPlugin, missingOptionalPlugin, zodLocalesPlugin, cjsDynamicImportPlugin],
     // CommonJS dependencies (mysql2, the AWS SDK…) call require() for Node's built-in modules.
     banner: {
       js: "import { createRequire as __drctlRequire } from 'node:module';\nconst require = __drctlRequire(import.meta.url);",

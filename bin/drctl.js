@@ -21,21 +21,25 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { VERSION } = await import('../dist/src/version.js');
   process.stdout.write(`${VERSION}\n`);
 } else {
-  const { main } = await import(await cliModule());
+  const { main } = await loadCli();
   process.exitCode = await main(process.argv);
 }
 
 /**
- * dist/bundle/main.mjs (esbuild, `npm run build`) when it was built after dist/src, else the
- * compiled modules: a bare `tsc` afterwards must not leave an older bundle running.
+ * dist/bundle/drctl.cjs (esbuild, `npm run build`) when it was built after dist/src, run with
+ * V8's code cache (bundle-cache.js); else the compiled modules: a bare `tsc` afterwards must not
+ * leave an older bundle running.
  */
-async function cliModule() {
+async function loadCli() {
   const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
-  const bundle = new URL('../dist/bundle/main.mjs', import.meta.url);
+  const bundle = new URL('../dist/bundle/drctl.cjs', import.meta.url);
+  let useBundle = false;
   try {
-    if (statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs) return bundle.href;
+    useBundle = statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs;
   } catch {
     /* no bundle: the compiled modules */
   }
-  return compiled.href;
+  if (!useBundle) return import(compiled.href);
+  const { runBundle } = await import('./bundle-cache.js');
+  return runBundle(bundle, args);
 }

@@ -188,3 +188,65 @@ export async function bundleEsm(
   for (const name of Object.keys(entryPoints)) chmodSync(join(outdir, `${name}.mjs`), 0o755);
   return result.metafile!;
 }
+
+/**
+ * Packages that only checkers, data steps and the bridge use, and that make most of the bundle's
+ * size: dist/bundle/drctl.cjs leaves them to node_modules (a checkout or an npm install has them),
+ * so every other command reads and hashes a third of the bytes.
+ */
+export const DIST_EXTERNAL = [
+  '@aws-sdk/*',
+  '@smithy/*',
+  'mysql2',
+  'mysql2/*',
+  'ioredis',
+  'hono',
+  'hono/*',
+  '@hono/*',
+];
+
+/** `import('ioredis')` of an external package in a CommonJS bundle: a require() when it runs. */
+const externalImportPlugin = (external: readonly string[]): Plugin => ({
+  name: 'drctl-external-import',
+  setup(b) {
+    const isExternal = (path: string) =>
+      external.some((e) => (e.endsWith('/*') ? path.startsWith(e.slice(0, -1)) : path === e));
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'dynamic-import' && isExternal(args.path)
+        ? { path: args.path, namespace: 'external-import' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'external-import' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+});
+
+/**
+ * One CommonJS file holding `entry` and what it imports (release: the single executable's
+ * script, everything in it; dist: dist/bundle/drctl.cjs, which bin/drctl.js runs with V8's code
+ * cache, `external` left to node_modules). Dynamic imports become lazily run module wrappers in
+ * the same file, so a command still runs only its own modules' bodies; none may remain (a vm
+ * script or an executable cannot run one).
+ */
+export async function bundleCjs(file: string, entry: string, external: string[] = []): Promise<Metafile> {
+  const result = await build({
+    ...common,
+    entryPoints: [entry],
+    format: 'cjs',
+    outfile: file,
+    external,
+    plugins: [
+      versionPlugin,
+      missingOptionalPlugin,
+      zodLocalesPlugin,
+      builtinImportPlugin,
+      externalImportPlugin(external),
+    ],
+  });
+  if (/\bimport\(/.test(readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|"[^"\n]*"|'[^'\n]*'/g, ''))) {
+    throw new Error(`${file} still holds a dynamic import(), which a single executable cannot run`);
+  }
+  return result.metafile!;
+}

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
@@ -20,6 +20,9 @@ import { Script } from 'node:vm';
  * processes racing to write it are harmless. Nowhere else: a cache is code, and one in a
  * directory others can write (/tmp) could run theirs. Where dist/ is read-only (a system-wide
  * install), drctl runs without one.
+ *
+ * On Node 22+ the packages left in node_modules (the AWS SDK, mysql2…, loaded by the commands that
+ * use them) go through Node's own compile cache, in the same directory for the same reason.
  */
 const COMMANDS = new Set([
   'validate',
@@ -64,6 +67,11 @@ export function runBundle(url, args) {
   });
   if (cachedData === undefined || script.cachedDataRejected) {
     process.once('exit', () => writeCache(script, cacheFile));
+  }
+  try {
+    module.enableCompileCache?.(join(dirname(file), '.cache', 'modules'));
+  } catch {
+    /* no cache: as on Node 20 */
   }
   const mod = { exports: {} };
   script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));

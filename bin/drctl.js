@@ -6,7 +6,9 @@ import { setFlagsFromString } from 'node:v8';
 // each YAML file); V8's default eagerness spends a third of a core compiling such code optimised.
 // Eight times its budget before optimising keeps that for code that is really hot (a 10,000-step
 // plan: 7.8 → 6.5 s CPU; 2,000 steps 1.8 → 1.5 s; issue 19). A long check still gets optimised.
-setFlagsFromString('--interrupt-budget=540672');
+// V8 12 (Node 22) and later count invocations instead and have no such flag: setting it printed
+// "Error: unrecognized flag" on every command there.
+if (Number(process.versions.v8.split('.')[0]) < 12) setFlagsFromString('--interrupt-budget=540672');
 
 // Until a command installs its own handler, Ctrl-C ends drctl at once with 130 (not by the
 // signal, which leaves no exit code): loading the CLI takes a moment on a busy bastion. A

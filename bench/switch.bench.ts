@@ -5,7 +5,10 @@
  * runs it (`--yes`, no TTY), three times; also a `--dry-run` of it (start-up and journal alone).
  * Prints wall and CPU (user+sys of the reaped child, from /proc/self/stat) per run, the
  * time from process start to the run-started event (start-up), the executor's own run time, and
- * the time after run-finished until exit. CPU is the figure to compare on a shared 2-core host.
+ * the time after run-finished until exit, and the peak RSS of the drctl process. CPU is the figure
+ * to compare on a shared 2-core host. Each run uses a lock directory of its own (DRCTL_LOCK_DIR in
+ * the temporary directory), so another benchmark or test holding the lock of environment `bench`
+ * does not make it exit 2.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,18 +47,33 @@ interface Row {
   startupMs: number;
   runMs: number;
   exitMs: number;
+  rssMb: number;
 }
 
-/** Runs the built CLI; wall time and its CPU time (user+sys, reaped child). */
-async function timed(args: string[], cwd: string): Promise<{ wallMs: number; cpuMs: number; t0: number }> {
+/** Preloaded into drctl: writes its peak RSS (KiB) to SWITCH_BENCH_RSS_FILE at exit. */
+const RSS_PROBE =
+  "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.SWITCH_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n";
+
+/** Runs the built CLI; wall time, its CPU time (user+sys, reaped child) and peak RSS. */
+async function timed(
+  args: string[],
+  cwd: string,
+): Promise<{ wallMs: number; cpuMs: number; rssMb: number; t0: number }> {
+  const probe = join(cwd, 'rss-probe.mjs');
+  const rssFile = join(cwd, 'rss');
+  writeFileSync(probe, RSS_PROBE);
   const t0 = Date.now();
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', probe, BIN, ...args], {
+      cwd,
+      env: { ...process.env, DRCTL_LOCK_DIR: join(cwd, 'locks'), SWITCH_BENCH_RSS_FILE: rssFile },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.on('exit', (c) => resolve(c ?? 1));
   });
   const wallMs = Date.now() - t0;
   if (code !== 0) throw new Error(`drctl ${args.join(' ')} exited ${code}`);
-  return { wallMs, cpuMs: childCpuMs(), t0 };
+  return { wallMs, cpuMs: childCpuMs(), rssMb: Number(readFileSync(rssFile, 'utf8')) / 1024, t0 };
 }
 
 let lastChildCpu = 0;
@@ -116,6 +134,7 @@ async function main(): Promise<void> {
         startupMs: started - r.t0,
         runMs: finished - started,
         exitMs: r.t0 + r.wallMs - finished,
+        rssMb: r.rssMb,
       });
     }
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -129,6 +148,7 @@ async function main(): Promise<void> {
       'start-up'.padStart(9),
       'run'.padStart(7),
       'exit'.padStart(6),
+      'peak RSS'.padStart(9),
       ' over critical path',
     );
     for (const r of rows) {
@@ -139,6 +159,7 @@ async function main(): Promise<void> {
         String(r.startupMs).padStart(9),
         String(r.runMs).padStart(7),
         String(r.exitMs).padStart(6),
+        `${r.rssMb.toFixed(0)} MB`.padStart(9),
         r.case === 'dry run' ? '' : ` +${r.wallMs - CRITICAL_MS} ms (goal +300)`,
       );
     }

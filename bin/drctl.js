@@ -6,7 +6,9 @@ import { setFlagsFromString } from 'node:v8';
 // each YAML file); V8's default eagerness spends a third of a core compiling such code optimised.
 // Eight times its budget before optimising keeps that for code that is really hot (a 10,000-step
 // plan: 7.8 → 6.5 s CPU; 2,000 steps 1.8 → 1.5 s; issue 19). A long check still gets optimised.
-setFlagsFromString('--interrupt-budget=540672');
+// V8 12 (Node 22) and later count invocations instead and have no such flag: setting it printed
+// "Error: unrecognized flag" on every command there.
+if (Number(process.versions.v8.split('.')[0]) < 12) setFlagsFromString('--interrupt-budget=540672');
 
 // Until a command installs its own handler, Ctrl-C ends drctl at once with 130 (not by the
 // signal, which leaves no exit code): loading the CLI takes a moment on a busy bastion. A
@@ -21,21 +23,25 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { VERSION } = await import('../dist/src/version.js');
   process.stdout.write(`${VERSION}\n`);
 } else {
-  const { main } = await import(await cliModule());
+  const { main } = await loadCli();
   process.exitCode = await main(process.argv);
 }
 
 /**
- * dist/bundle/main.mjs (esbuild, `npm run build`) when it was built after dist/src, else the
- * compiled modules: a bare `tsc` afterwards must not leave an older bundle running.
+ * dist/bundle/drctl.cjs (esbuild, `npm run build`) when it was built after dist/src, run with
+ * V8's code cache (bundle-cache.js); else the compiled modules: a bare `tsc` afterwards must not
+ * leave an older bundle running.
  */
-async function cliModule() {
+async function loadCli() {
   const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
-  const bundle = new URL('../dist/bundle/main.mjs', import.meta.url);
+  const bundle = new URL('../dist/bundle/drctl.cjs', import.meta.url);
+  let useBundle = false;
   try {
-    if (statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs) return bundle.href;
+    useBundle = statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs;
   } catch {
     /* no bundle: the compiled modules */
   }
-  return compiled.href;
+  if (!useBundle) return import(compiled.href);
+  const { runBundle } = await import('./bundle-cache.js');
+  return runBundle(bundle, args);
 }

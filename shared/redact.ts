@@ -4,10 +4,15 @@
  * replaced by `***` wherever text leaves the process.
  */
 const secrets = new Set<string>();
+/** `secrets`, longest first (a secret inside a longer one must not split it); redone on change. */
+let longestFirst: string[] = [];
 
 export function registerSecret(value: string | undefined): void {
   // Very short values would blank out ordinary text; they are still masked inside DSNs below.
-  if (value && value.length >= 3) secrets.add(value);
+  if (value && value.length >= 3 && !secrets.has(value)) {
+    secrets.add(value);
+    longestFirst = [...secrets].sort((a, b) => b.length - a.length);
+  }
 }
 
 /** The password of a URL or DSN (`mysql://u:pw@h`, `redis://:pw@h`, `http://u:pw@h`), if any. */
@@ -51,6 +56,7 @@ function safeDecode(text: string): string {
 
 export function clearSecrets(): void {
   secrets.clear();
+  longestFirst = [];
 }
 
 // Both patterns are linear in the text: each match attempt starts at a fixed literal (`://` or a
@@ -91,14 +97,15 @@ export function redactTruncated(text: string, limit: number): string {
 }
 
 function redactPiece(text: string): string {
-  let out = text.replace(URL_PASSWORD_RE, (_m, head: string) => `${head}***@`);
+  // Called for every string of a plan or an event: skip the URL pattern where it cannot match.
+  let out = text.includes('://') ? text.replace(URL_PASSWORD_RE, (_m, head: string) => `${head}***@`) : text;
   out = out.replace(KV_PASSWORD_RE, (m, k: string, sep: string, v: string, at: number, whole: string) =>
     // MySQL's "Access denied … (using password: YES)" says whether one was sent, not which.
     MYSQL_USING_PASSWORD.test(v) && /using\s$/i.test(whole.slice(Math.max(0, at - 6), at))
       ? m
       : `${k}${sep}***`,
   );
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
+  for (const s of longestFirst) if (out.includes(s)) out = out.split(s).join('***');
   return out;
 }
 

@@ -1,26 +1,8 @@
-import {
-  chmodSync,
-  copyFileSync,
-  cpSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
-import {
-  ROOT,
-  builtinImportPlugin,
-  bundleEsm,
-  common,
-  missingOptionalPlugin,
-  pkg,
-  versionPlugin,
-} from './bundle.js';
+import { ROOT, bundleCjs, bundleEsm, pkg } from './bundle.js';
 import { collectLicenses, packagesOf } from './licenses.js';
 import { writeSbom } from './sbom.js';
 import { writeChecksums } from './checksums.js';
@@ -40,20 +22,6 @@ import { run } from './run.js';
  */
 
 const OUT = join(ROOT, 'release');
-
-async function bundleCjs(file: string): Promise<Metafile> {
-  const result = await build({
-    ...common,
-    entryPoints: [join(ROOT, 'scripts/release/entry-sea.ts')],
-    format: 'cjs',
-    outfile: file,
-    plugins: [versionPlugin, missingOptionalPlugin, builtinImportPlugin],
-  });
-  if (/\bimport\(/.test(readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|"[^"\n]*"|'[^'\n]*'/g, ''))) {
-    throw new Error(`${file} still holds a dynamic import(), which a single executable cannot run`);
-  }
-  return result.metafile!;
-}
 
 const SEA_NAME = `drctl-${process.platform}-${process.arch}`;
 
@@ -131,7 +99,9 @@ async function main(): Promise<void> {
     const seaScript = join(work, 'drctl.cjs');
     const [esm, cjs] = await Promise.all([
       timed('bundle', () => bundleEsm(OUT)),
-      timed('bundle for the executable', () => bundleCjs(seaScript)),
+      timed('bundle for the executable', () =>
+        bundleCjs(seaScript, join(ROOT, 'scripts/release/entry-sea.ts')),
+      ),
     ]);
     cpSync(join(ROOT, 'runbooks'), join(OUT, 'runbooks'), { recursive: true });
     copyFileSync(join(ROOT, 'runbooks', 'runbook.schema.json'), join(OUT, 'runbook.schema.json'));

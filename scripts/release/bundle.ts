@@ -89,6 +89,21 @@ export const missingOptionalPlugin: Plugin = {
   },
 };
 
+/**
+ * zod's `z.locales` namespace holds its error messages in some 50 languages (300 KB, half of zod
+ * in the bundle), parsed by every command that validates anything. drctl's messages are its own,
+ * in English, and zod uses `en` unless told otherwise; so only `en` is bundled (`z.locales.en`).
+ */
+export const zodLocalesPlugin: Plugin = {
+  name: 'drctl-zod-locales',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: "export { default as en } from './en.js';\n",
+      loader: 'js',
+    }));
+  },
+};
+
 const RESERVED = new Set(
   'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof let new null return static super switch this throw true try typeof var void while with yield'.split(
     ' ',
@@ -145,7 +160,7 @@ export const common: BuildOptions = {
   minifySyntax: true,
   legalComments: 'eof',
   logLevel: 'warning',
-  plugins: [versionPlugin, missingOptionalPlugin],
+  plugins: [versionPlugin, missingOptionalPlugin, zodLocalesPlugin],
 };
 
 /**
@@ -164,12 +179,74 @@ export async function bundleEsm(
     outdir,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [versionPlugin, missingOptionalPlugin, cjsDynamicImportPlugin],
+    plugins: [versionPlugin, missingOptionalPlugin, zodLocalesPlugin, cjsDynamicImportPlugin],
     // CommonJS dependencies (mysql2, the AWS SDK…) call require() for Node's built-in modules.
     banner: {
       js: "import { createRequire as __drctlRequire } from 'node:module';\nconst require = __drctlRequire(import.meta.url);",
     },
   });
   for (const name of Object.keys(entryPoints)) chmodSync(join(outdir, `${name}.mjs`), 0o755);
+  return result.metafile!;
+}
+
+/**
+ * Packages that only checkers, data steps and the bridge use, and that make most of the bundle's
+ * size: dist/bundle/drctl.cjs leaves them to node_modules (a checkout or an npm install has them),
+ * so every other command reads and hashes a third of the bytes.
+ */
+export const DIST_EXTERNAL = [
+  '@aws-sdk/*',
+  '@smithy/*',
+  'mysql2',
+  'mysql2/*',
+  'ioredis',
+  'hono',
+  'hono/*',
+  '@hono/*',
+];
+
+/** `import('ioredis')` of an external package in a CommonJS bundle: a require() when it runs. */
+const externalImportPlugin = (external: readonly string[]): Plugin => ({
+  name: 'drctl-external-import',
+  setup(b) {
+    const isExternal = (path: string) =>
+      external.some((e) => (e.endsWith('/*') ? path.startsWith(e.slice(0, -1)) : path === e));
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'dynamic-import' && isExternal(args.path)
+        ? { path: args.path, namespace: 'external-import' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'external-import' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+});
+
+/**
+ * One CommonJS file holding `entry` and what it imports (release: the single executable's
+ * script, everything in it; dist: dist/bundle/drctl.cjs, which bin/drctl.js runs with V8's code
+ * cache, `external` left to node_modules). Dynamic imports become lazily run module wrappers in
+ * the same file, so a command still runs only its own modules' bodies; none may remain (a vm
+ * script or an executable cannot run one).
+ */
+export async function bundleCjs(file: string, entry: string, external: string[] = []): Promise<Metafile> {
+  const result = await build({
+    ...common,
+    entryPoints: [entry],
+    format: 'cjs',
+    outfile: file,
+    external,
+    plugins: [
+      versionPlugin,
+      missingOptionalPlugin,
+      zodLocalesPlugin,
+      builtinImportPlugin,
+      externalImportPlugin(external),
+    ],
+  });
+  if (/\bimport\(/.test(readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|"[^"\n]*"|'[^'\n]*'/g, ''))) {
+    throw new Error(`${file} still holds a dynamic import(), which a single executable cannot run`);
+  }
   return result.metafile!;
 }

@@ -6,7 +6,9 @@ import { VERSION } from '../../src/version.js';
 // at once with 130 until a command installs its own handler; `--version` alone loads nothing more.
 // main is imported dynamically so that the handler is in place while the rest loads, and each
 // command stays in its own chunk, loaded only when it runs.
-setFlagsFromString('--interrupt-budget=540672');
+// V8 12 (Node 22) and later count invocations instead and have no such flag: setting it printed
+// "Error: unrecognized flag" on every command there.
+if (Number(process.versions.v8.split('.')[0]) < 12) setFlagsFromString('--interrupt-budget=540672');
 process.on('SIGINT', () => {
   if (process.listenerCount('SIGINT') === 1) process.exit(130);
 });

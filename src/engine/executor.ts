@@ -475,6 +475,11 @@ export class Executor {
     }
     if (timeoutMs !== undefined) signals.push(timeoutSignal(timeoutMs));
     const signal = AbortSignal.any(signals);
+    // A run step's command waits behind its gate until its process is journaled (recordProcess),
+    // so its process can be started while step-started is being made durable: the gate opens only
+    // once both are on disk. One flush of waiting per step on a chain, not two in a row.
+    const gated = action.kind === 'run' && this.opts.runAction === undefined;
+    let started: Promise<void> | undefined;
     const ctx: StepContext = {
       step,
       runDir: this.opts.runDir,
@@ -503,7 +508,7 @@ export class Executor {
             { type: 'step-process', step: step.id, attempt, pid, ...describeProcess(pid), host: hostname() },
             { sync: false },
           );
-          await this.opts.journal.syncAsync();
+          await Promise.all([started, this.opts.journal.syncAsync()]);
         } catch (err) {
           this.onJournalError(err);
           throw err;
@@ -511,15 +516,23 @@ export class Executor {
       },
     };
     try {
-      try {
-        await this.durable();
-      } catch (err) {
-        this.onJournalError(err);
+      if (gated) {
+        started = this.durable();
+        started.catch((err: unknown) => this.onJournalError(err));
+      } else {
+        try {
+          await this.durable();
+        } catch (err) {
+          this.onJournalError(err);
+        }
       }
       if (this.journalError !== undefined) {
         return { ok: false, retryable: false, error: 'not started: the journal cannot be written' };
       }
       const outcome = await (this.opts.runAction ?? executeAction)(action, ctx);
+      // Whatever the command did (it may not have started at all), its step-started is durable
+      // before the step's end is journaled.
+      await started?.catch(() => undefined);
       // A result that arrives after the timeout or abort is never a success.
       if (outcome.ok && signal.aborted) {
         return { ok: false, error: `${action.kind} step ended: ${abortReason(signal)} (it returned late)` };

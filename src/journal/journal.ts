@@ -148,11 +148,13 @@ export class JournalWriter {
   syncAsync(): Promise<void> {
     if (!this.dirty) return this.inflight ?? Promise.resolve();
     this.dirty = false;
-    const p = new Promise<void>((resolve, reject) =>
-      fsync(this.fd, (err) =>
-        err ? reject(err) : fsync(this.headFd, (err2) => (err2 ? reject(err2) : resolve())),
-      ),
-    );
+    // Both files at once, on two of libuv's threads: one flush of waiting, not two in a row
+    // (2–5 ms each here, twice per step on a chain's critical path). Both are durable when this
+    // resolves, as before. Flushing them in turn never ordered them on disk: both were written
+    // before this call, and the kernel may write the head's page back before either fsync.
+    const flush = (fd: number) =>
+      new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+    const p = Promise.all([flush(this.fd), flush(this.headFd)]).then(() => undefined);
     const tracked: Promise<void> = p
       .catch(() => undefined)
       .then(() => {

@@ -82,6 +82,8 @@ describe.each([0, 1, 2])('drctl on node #%i', (i) => {
     expect(validate.stdout).toMatch(/^ok .*switchover\.yaml/m);
     const plan = await run(node().bin, ['plan', rb, '--json']);
     expect(plan.code, plan.stderr).toBe(0);
+    // bin/drctl.js tunes V8 only where the flag exists (V8 13, Node 24, has none and said so).
+    for (const r of [version, validate, plan]) expect(r.stderr).not.toMatch(/unrecognized flag/);
     const json = JSON.parse(plan.stdout) as { steps: unknown[]; makespanMs: number };
     expect(json.steps.length).toBeGreaterThan(50);
     expect(json.makespanMs).toBeGreaterThan(0);

@@ -15,6 +15,12 @@ import { readJournalFrom } from './runs.js';
  * the previous one (backpressure), so it never blocks the others. One that falls more than
  * `maxLagBytes` behind the events that arrived since it connected gets a `lagging` event and is
  * disconnected; an EventSource then reconnects by itself with Last-Event-ID and resumes.
+ *
+ * Beside the journal's frames, a run's feed carries its live summary (live-summary.ts): at most
+ * every `summaryMs` while anyone watches a run that has not finished, one `event: live` frame,
+ * computed once for all viewers, with what the page shows that the events alone do not give it.
+ * It has no `id:` (Last-Event-ID stays a journal seq) and sits among the frames at the last
+ * journal seq read before it was added, so a viewer that starts after that seq does not get it.
  */
 
 /** Where a stream's bytes go. */
@@ -49,6 +55,11 @@ export interface FeedOptions {
   keepAliveMs?: number | undefined;
   /** A run nobody watches is forgotten (its frames freed) after this long (default 30 s). */
   idleMs?: number | undefined;
+  /**
+   * A watched live run gets a live summary at most this often (default 1 s), and never sooner than
+   * 4 times what the last one took to compute.
+   */
+  summaryMs?: number | undefined;
 }
 
 interface Frame {
@@ -57,6 +68,13 @@ interface Frame {
   /** Bytes (characters) of all frames up to and including this one. */
   end: number;
 }
+
+/**
+ * Computes a run's live summary: `prev` is what the previous call returned as `state` (undefined
+ * the first time). Returns the `data:` of the frame (one line of JSON), or undefined when there
+ * is nothing new. The feed times it: a costly run is summarised less often.
+ */
+export type Summarizer = (prev: unknown) => { data: string; state: unknown } | undefined;
 
 /** How a stream ended. */
 export type PumpEnd = 'end' | 'gone' | 'lagging';
@@ -74,30 +92,68 @@ class RunFeed {
   private timer: NodeJS.Timeout | undefined;
   private idle: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
+  /** Set by the first stream that brings one. */
+  summarizer: Summarizer | undefined;
+  private summaryState: unknown;
+  private nextSummaryAt = 0;
 
   constructor(
     private readonly path: string,
     private readonly pollMs: number,
     private readonly idleMs: number,
+    private readonly summaryMs: number,
     private readonly forget: () => void,
   ) {}
 
-  /** Reads what was appended since the last look; wakes the streams if anything was. */
-  poll(): void {
+  /** Reads what was appended since the last look; true if anything was. */
+  private readMore(): boolean {
     let events;
     try {
       ({ events, offset: this.offset } = readJournalFrom(this.path, this.offset));
     } catch {
-      return; // the run directory went away: nothing more to send
+      return false; // the run directory went away: nothing more to send
     }
-    if (events.length === 0) return;
     for (const ev of events) {
       if (ev.type === 'run-finished') this.finished = true;
       else if (ev.type === 'run-resumed') this.finished = false;
-      const text = `event: journal\ndata: ${JSON.stringify(redactValue(ev))}\nid: ${ev.seq}\n\n`;
-      this.bytes += text.length;
-      this.frames.push({ seq: ev.seq, text, end: this.bytes });
+      this.push(ev.seq, `event: journal\ndata: ${JSON.stringify(redactValue(ev))}\nid: ${ev.seq}\n\n`);
     }
+    return events.length > 0;
+  }
+
+  private push(seq: number, text: string): void {
+    this.bytes += text.length;
+    this.frames.push({ seq, text, end: this.bytes });
+  }
+
+  /**
+   * The run's live summary, when it is due. Read before the journal is read again, so the frame
+   * sits after every event its snapshot shows (the page never sees a summary older than the
+   * events before it, except from a cached snapshot, which its `seq` tells).
+   */
+  private summarize(): boolean {
+    if (this.summarizer === undefined || this.finished || Date.now() < this.nextSummaryAt) return false;
+    const t0 = performance.now();
+    let r: ReturnType<Summarizer>;
+    try {
+      r = this.summarizer(this.summaryState);
+    } catch {
+      r = undefined; // a run that cannot be read now: the events still flow
+    }
+    const cost = performance.now() - t0;
+    this.nextSummaryAt = Date.now() + Math.max(this.summaryMs, 4 * cost);
+    if (r === undefined) return false;
+    this.summaryState = r.state;
+    this.readMore();
+    this.push(this.frames.at(-1)?.seq ?? -1, `event: live\ndata: ${r.data}\n\n`);
+    return true;
+  }
+
+  /** Reads what was appended since the last look, adds a summary when due; wakes the streams if anything was. */
+  poll(): void {
+    const read = this.readMore();
+    const summed = this.summarize();
+    if (!read && !summed) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -144,8 +200,10 @@ export class JournalFeeds {
   private readonly keepAliveMs: number;
   private readonly idleMs: number;
   private readonly stallMs: number;
+  private readonly summaryMs: number;
 
   constructor(opts: FeedOptions = {}) {
+    this.summaryMs = opts.summaryMs ?? 1000;
     this.pollMs = opts.pollMs ?? 250;
     this.maxLagBytes = opts.maxLagBytes ?? 1024 * 1024;
     this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
@@ -162,17 +220,24 @@ export class JournalFeeds {
   /**
    * Streams the run's journal events after `after` (a Last-Event-ID; -1 for all) into `sink`,
    * live, until the run finishes (`end`), the peer goes (`gone`) or falls too far behind
-   * (`lagging`).
+   * (`lagging`). `summarizer`: the run's live summary (the first stream of a run that brings
+   * one sets it for all).
    */
-  async stream(journalPath: string, after: number, sink: FeedSink): Promise<PumpEnd> {
+  async stream(
+    journalPath: string,
+    after: number,
+    sink: FeedSink,
+    summarizer?: Summarizer,
+  ): Promise<PumpEnd> {
     let feed = this.feeds.get(journalPath);
     if (feed === undefined) {
-      const created = new RunFeed(journalPath, this.pollMs, this.idleMs, () => {
+      const created = new RunFeed(journalPath, this.pollMs, this.idleMs, this.summaryMs, () => {
         if (this.feeds.get(journalPath) === created) this.feeds.delete(journalPath);
       });
       feed = created;
       this.feeds.set(journalPath, feed);
     }
+    feed.summarizer ??= summarizer;
     feed.acquire();
     try {
       return await this.pump(feed, after, sink);

@@ -14,7 +14,9 @@ import { readJournal } from '../journal/journal.js';
 import { renderReport } from '../report/index.js';
 import { redactValue } from '../util/redact.js';
 import { Auth, type AuthOptions } from './auth.js';
-import { BRIDGE_JS, liveFragment, loginPage, runListPage, runPage } from './pages.js';
+import { clockForecasts, runningOutput } from './live-details.js';
+import { summarize, type SummaryState } from './live-summary.js';
+import { BRIDGE_JS, ganttKey, ganttSvg, liveFragment, loginPage, runListPage, runPage } from './pages.js';
 import type { RunLocation } from '../journal/runs.js';
 import type { Users } from '../engine/users.js';
 import { JournalFeeds, type FeedSink } from './feed.js';
@@ -38,6 +40,8 @@ export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
   maxLagBytes?: number | undefined;
   /** A viewer that takes nothing for this long is disconnected (default 30 s). */
   stallMs?: number | undefined;
+  /** A watched live run's summary goes to its viewers at most this often (default 1 s). */
+  summaryMs?: number | undefined;
 }
 
 const COOKIE = 'drctl_session';
@@ -67,6 +71,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     pollMs: opts.pollMs,
     maxLagBytes: opts.maxLagBytes,
     stallMs: opts.stallMs,
+    summaryMs: opts.summaryMs,
   });
   /**
    * Pages rendered from a snapshot, per users file and user: 50 viewers refreshing after the
@@ -253,7 +258,12 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
 
   app.get('/api/runs/:run', (c) => {
     const r = snapshot(c, c.req.param('run'));
-    return 'res' in r ? r.res : c.json(r.snap.doc);
+    if ('res' in r) return r.res;
+    // Beside `status --json`: what the run page shows of a live run that the journal alone does
+    // not hold (both shared per snapshot with the pages and the live summaries).
+    const forecast = clockForecasts(r.loc, r.snap) ?? null;
+    const output = Object.fromEntries(runningOutput(r.loc, r.snap));
+    return c.json({ ...r.snap.doc, ...(redactValue({ forecast, output }) as object) });
   });
 
   app.get('/runs/:run', (c) => {
@@ -272,6 +282,18 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     return page(c, r.snap, 'live', user, (users) => liveFragment(r.snap, user, users, r.loc));
   });
 
+  // The Gantt chart alone: a live page fetches it when its summary says it changed (at most every
+  // few seconds); If-None-Match with the ETag it got answers 304 while the chart is the same.
+  app.get('/runs/:run/gantt', (c) => {
+    const r = snapshot(c, c.req.param('run'));
+    if ('res' in r) return r.res;
+    const etag = `"${ganttKey(r.snap)}"`;
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304, { etag });
+    const res = page(c, r.snap, 'gantt', '', () => ganttSvg(r.snap));
+    res.headers.set('etag', etag);
+    return res;
+  });
+
   app.get('/runs/:run/report', (c) => {
     const r = snapshot(c, c.req.param('run'));
     return 'res' in r ? r.res : page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
@@ -282,6 +304,14 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     if (loc === undefined) return fail(c, 404, `no run ${JSON.stringify(c.req.param('run'))}`);
     const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? -1);
     const after = Number.isFinite(lastId) ? lastId : -1;
+    // The run's live summary, once per interval for all its viewers (live-summary.ts).
+    const summarizer = (prev: unknown): { data: string; state: unknown } | undefined => {
+      const snap = reader.read(loc);
+      const t0 = performance.now();
+      const r = summarize(loc, snap, auth.currentUsers(), prev as SummaryState | undefined);
+      reader.charge(snap, performance.now() - t0);
+      return r && { data: JSON.stringify(r.summary), state: r.state };
+    };
     // One reader per run for every viewer, frames redacted and serialised once (feed.ts).
     return streamSSE(c, async (stream) => {
       const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
@@ -294,7 +324,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
         // A peer that stopped reading: drop its connection (node adapter; absent under app.request).
         abort: () => (c.env as Partial<HttpBindings> | undefined)?.outgoing?.destroy(),
       };
-      await feeds.stream(loc.journalPath, after, sink);
+      await feeds.stream(loc.journalPath, after, sink, summarizer);
     });
   });
 

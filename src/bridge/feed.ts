@@ -19,8 +19,9 @@ import { readJournalFrom } from './runs.js';
  * Beside the journal's frames, a run's feed carries its live summary (live-summary.ts): at most
  * every `summaryMs` while anyone watches a run that has not finished, one `event: live` frame,
  * computed once for all viewers, with what the page shows that the events alone do not give it.
- * It has no `id:` (Last-Event-ID stays a journal seq) and sits among the frames at the last
- * journal seq read before it was added, so a viewer that starts after that seq does not get it.
+ * Only the latest is kept: each stream sends it once, after the journal frames it has, and
+ * again when it is replaced (a viewer that was busy meanwhile skips the ones in between; the
+ * page then catches up, see live-summary.ts). It has no `id:`: Last-Event-ID stays a journal seq.
  */
 
 /** Where a stream's bytes go. */
@@ -96,6 +97,8 @@ class RunFeed {
   summarizer: Summarizer | undefined;
   private summaryState: unknown;
   private nextSummaryAt = 0;
+  /** The latest live summary's frame, and its number (0: none yet). */
+  summary = { gen: 0, text: '' };
 
   constructor(
     private readonly path: string,
@@ -126,11 +129,7 @@ class RunFeed {
     this.frames.push({ seq, text, end: this.bytes });
   }
 
-  /**
-   * The run's live summary, when it is due. Read before the journal is read again, so the frame
-   * sits after every event its snapshot shows (the page never sees a summary older than the
-   * events before it, except from a cached snapshot, which its `seq` tells).
-   */
+  /** The run's live summary, when it is due. */
   private summarize(): boolean {
     if (this.summarizer === undefined || this.finished || Date.now() < this.nextSummaryAt) return false;
     const t0 = performance.now();
@@ -144,8 +143,7 @@ class RunFeed {
     this.nextSummaryAt = Date.now() + Math.max(this.summaryMs, 4 * cost);
     if (r === undefined) return false;
     this.summaryState = r.state;
-    this.readMore();
-    this.push(this.frames.at(-1)?.seq ?? -1, `event: live\ndata: ${r.data}\n\n`);
+    this.summary = { gen: this.summary.gen + 1, text: `event: live\ndata: ${r.data}\n\n` };
     return true;
   }
 
@@ -254,6 +252,7 @@ export class JournalFeeds {
     const backlogEnd = feed.bytes;
     let sent = next > 0 ? frames[next - 1]!.end : 0;
     let lastSeq = after;
+    let sentSummary = 0;
     let keepAlive: NodeJS.Timeout | undefined;
     // One waiter per stream at a time, however many keep-alives pass before the run moves.
     let change: Promise<void> | undefined;
@@ -276,15 +275,29 @@ export class JournalFeeds {
             size += frames[j]!.text.length;
             j += 1;
           } while (j < frames.length && size + frames[j]!.text.length <= this.chunkBytes);
-          const chunk = j - next === 1 ? frames[next]!.text : joinTexts(frames, next, j);
+          let chunk = j - next === 1 ? frames[next]!.text : joinTexts(frames, next, j);
+          // The latest summary rides along with the batch that catches the stream up.
+          const summary = feed.summary;
+          if (j === frames.length && summary.gen !== sentSummary && !feed.finished) chunk += summary.text;
           if (!(await this.write(sink, chunk))) {
             void sink.write(lagging(`took none of the last ${this.stallMs} ms of events`, lastSeq));
             sink.abort?.();
             return 'lagging';
           }
+          if (j === frames.length) sentSummary = summary.gen;
           sent = frames[j - 1]!.end;
           lastSeq = frames[j - 1]!.seq;
           next = j;
+          continue;
+        }
+        if (feed.summary.gen !== sentSummary && !feed.finished) {
+          const summary = feed.summary;
+          if (!(await this.write(sink, summary.text))) {
+            void sink.write(lagging(`took none of the last ${this.stallMs} ms of events`, lastSeq));
+            sink.abort?.();
+            return 'lagging';
+          }
+          sentSummary = summary.gen;
           continue;
         }
         if (feed.finished) {

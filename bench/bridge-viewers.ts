@@ -3,7 +3,8 @@
  * laptops, not on the bastion): `node --import tsx bench/bridge-viewers.ts <url>` with lines
  * `{"users":[...]}` then `{"watch":"<run>"}` on stdin. Each viewer does what the run page and its
  * script (src/bridge/pages.ts BRIDGE_JS) do over the network:
- * - loads the run page once (`/runs/<run>`), which says the journal seq and Gantt it shows;
+ * - loads the run page once (`/runs/<run>`), which says the journal seq and Gantt it shows, and
+ *   `/api/me` (the page is the same for every user; its script personalises it);
  * - holds the run's event stream from that seq on (`?after=<seq>`), parses every journal event
  *   (the page folds it into its rows) and every live summary;
  * - a summary older than what it shows is skipped; one whose delta starts after it (`base`) makes
@@ -68,6 +69,8 @@ async function view(run: string, cookie: string, got: Got, opened: () => void): 
     const page = await fetch(`${url}/runs/${run}`, { headers: { cookie } });
     const html = await page.text();
     got.pages += 1;
+    // The page is the same for everyone; its script asks who is looking.
+    await get('/api/me');
     let have = Number(attr(html, 'data-seq'));
     let gantt = attr(html, 'data-gantt') ?? '';
     const ganttMs = Number(attr(html, 'data-gantt-ms') ?? 3000);

@@ -27,10 +27,15 @@ pre.tail{margin:0;font-size:12px;max-width:40em;white-space:pre-wrap}
 .gantt-wrap{overflow-x:auto}
 `;
 
-function page(title: string, body: string, opts: { user?: string | undefined; page: string }): string {
-  const bar = opts.user
-    ? `<header class="bar"><a href="/">drctl bridge</a><span>${h(opts.user)}</span><form method="post" action="/logout"><button>Log out</button></form></header>`
-    : `<header class="bar"><span>drctl bridge</span></header>`;
+/**
+ * `user`: the logged-in user's name, or `null` on a page shared by every user (the run page: its
+ * script fills the name in from `/api/me`), or absent before login.
+ */
+function page(title: string, body: string, opts: { user?: string | null | undefined; page: string }): string {
+  const bar =
+    opts.user !== undefined
+      ? `<header class="bar"><a href="/">drctl bridge</a><span class="me">${h(opts.user ?? '')}</span><form method="post" action="/logout"><button>Log out</button></form></header>`
+      : `<header class="bar"><span>drctl bridge</span></header>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${h(title)}</title><style>${REPORT_CSS}${BRIDGE_CSS}</style></head><body data-page="${opts.page}">${bar}<div id="flash" role="status"></div><main>${body}</main><script src="/static/bridge.js"></script></body></html>`;
 }
 
@@ -56,12 +61,16 @@ export function runListPage(runs: RunSummary[], user: string): string {
   );
 }
 
-export function runPage(snap: RunSnapshot, user: string, users: Users, loc: RunLocation): string {
+/**
+ * The run page of a live run: the same for every user (rendered once per snapshot, however many
+ * people open it); the script personalises it.
+ */
+export function runPage(snap: RunSnapshot, users: Users, loc: RunLocation): string {
   return page(
     `drctl bridge: ${snap.view.runId}`,
-    `<div id="live" data-run="${h(snap.view.runId)}" data-user="${h(user)}" data-gantt-ms="${GANTT_REFRESH_MS}">${liveFragment(snap, user, users, loc)}</div>`,
+    `<div id="live" data-run="${h(snap.view.runId)}" data-gantt-ms="${GANTT_REFRESH_MS}">${liveFragment(snap, users, loc)}</div>`,
     {
-      user,
+      user: null,
       page: 'run',
     },
   );
@@ -82,25 +91,21 @@ function approvers(s: StepView, users: Users): string[] {
 }
 
 /**
- * A step waiting for approval, with who may approve it. `user` personalises the Approve button
- * (the page's script does the same for sections that arrive in a live summary, which are shared
- * by every viewer and so name nobody).
+ * A step waiting for approval, with who may approve it (`data-people`). It names no viewer: the
+ * page's script personalises the Approve button.
  */
-function waitingSection(s: StepView, users: Users, user?: string): string {
+function waitingSection(s: StepView, users: Users): string {
   const a = s.awaiting!;
   const people = approvers(s, users);
-  const allowed = user !== undefined && people.includes(user);
   const who = `${a.approvers.map(h).join(' or ')}${people.length ? ` (${people.map(h).join(', ')})` : ' (no members: nobody can approve)'}`;
-  const approve = user === undefined ? 'Approve' : `Approve as ${h(user)}`;
-  const title = user !== undefined && !allowed ? ' title="you are not a member of an allowed role"' : '';
-  return `<section class="waiting" data-waiting="${h(s.id)}" data-people="${h(JSON.stringify(people))}"><h3>${h(s.id)}: ${h(s.title)}</h3><p>${h(a.instructions)}</p><p>May approve: ${who}</p><p class="count">Approvals: ${a.approvedBy.length} of ${a.minApprovals}${a.approvedBy.length ? ` (${a.approvedBy.map(h).join(', ')})` : ''}</p><label>Comment <input data-comment="${h(s.id)}" maxlength="500"></label> <button data-decide="approve" data-step="${h(s.id)}"${title}>${approve}</button> <button data-decide="reject" data-step="${h(s.id)}">Reject</button></section>`;
+  return `<section class="waiting" data-waiting="${h(s.id)}" data-people="${h(JSON.stringify(people))}"><h3>${h(s.id)}: ${h(s.title)}</h3><p>${h(a.instructions)}</p><p>May approve: ${who}</p><p class="count">Approvals: ${a.approvedBy.length} of ${a.minApprovals}${a.approvedBy.length ? ` (${a.approvedBy.map(h).join(', ')})` : ''}</p><label>Comment <input data-comment="${h(s.id)}" maxlength="500"></label> <button data-decide="approve" data-step="${h(s.id)}">Approve</button> <button data-decide="reject" data-step="${h(s.id)}">Reject</button></section>`;
 }
 
 /** The steps waiting for approval, with their heading (empty when none waits). */
-export function waitingHtml(snap: RunSnapshot, users: Users, user?: string): string {
+export function waitingHtml(snap: RunSnapshot, users: Users): string {
   const waiting = snap.view.steps.filter((s) => s.state === 'waiting-approval' && s.awaiting);
   return waiting.length
-    ? `<h2>Waiting for approval</h2>${waiting.map((s) => waitingSection(s, users, user)).join('')}`
+    ? `<h2>Waiting for approval</h2>${waiting.map((s) => waitingSection(s, users)).join('')}`
     : '';
 }
 
@@ -176,14 +181,14 @@ export function ganttSvg(snap: RunSnapshot): string {
  * from the event stream (journal events and live summaries, live-summary.ts) and fetches it
  * whole only to catch up after a gap.
  */
-export function liveFragment(snap: RunSnapshot, user: string, users: Users, loc: RunLocation): string {
+export function liveFragment(snap: RunSnapshot, users: Users, loc: RunLocation): string {
   const { view, model } = snap;
   const output = runningOutput(loc, snap);
   const rows = shownSteps(snap)
     .map((s) => stepRow(s, output))
     .join('');
   const status = runStatusText(snap);
-  return `<div data-status="${h(status)}" data-seq="${snapshotSeq(snap)}" data-gantt="${ganttKey(snap)}"${view.finished ? ' data-finished="1"' : ''}><h1>${h(view.runbook.name)} <small>${h(view.runId)}</small></h1><p>Status: <strong class="run-status">${h(status)}</strong> · ${h(view.direction)}${view.drill ? ' · drill' : ''} · <span class="run-duration">${h(showDuration(model.run.durationMs))}</span> · <span class="run-events">${view.events}</span> events</p><div class="waiting-list">${waitingHtml(snap, users, user)}</div><div class="clocks">${clocksHtml(snap, loc)}</div><div class="gantt-wrap">${ganttSvg(snap)}</div><div class="gates-list">${gatesHtml(snap)}</div><h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Title</th><th>Owner</th><th>State</th><th>Duration</th><th>Tries</th><th>Notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return `<div data-status="${h(status)}" data-seq="${snapshotSeq(snap)}" data-gantt="${ganttKey(snap)}"${view.finished ? ' data-finished="1"' : ''}><h1>${h(view.runbook.name)} <small>${h(view.runId)}</small></h1><p>Status: <strong class="run-status">${h(status)}</strong> · ${h(view.direction)}${view.drill ? ' · drill' : ''} · <span class="run-duration">${h(showDuration(model.run.durationMs))}</span> · <span class="run-events">${view.events}</span> events</p><div class="waiting-list">${waitingHtml(snap, users)}</div><div class="clocks">${clocksHtml(snap, loc)}</div><div class="gantt-wrap">${ganttSvg(snap)}</div><div class="gates-list">${gatesHtml(snap)}</div><h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Title</th><th>Owner</th><th>State</th><th>Duration</th><th>Tries</th><th>Notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /**
@@ -244,7 +249,7 @@ export const BRIDGE_JS = `'use strict';
   var live = document.getElementById('live');
   if (!live) return;
   var run = live.dataset.run;
-  var me = live.dataset.user;
+  var me;
   var base = '/runs/' + encodeURIComponent(run);
   var root = function () { return live.firstElementChild; };
   var have = Number(root().dataset.seq);
@@ -270,6 +275,7 @@ export const BRIDGE_JS = `'use strict';
   }
   // Summaries name nobody: the Approve button says who clicks it, and whether they may.
   function personalize() {
+    if (me === undefined) return;
     live.querySelectorAll('section[data-waiting]').forEach(function (s) {
       var people = JSON.parse(s.dataset.people || '[]');
       var b = s.querySelector('button[data-decide=approve]');
@@ -380,6 +386,13 @@ export const BRIDGE_JS = `'use strict';
     });
   }
   setInterval(tick, 1000);
+  // The page is the same for everyone: who is looking, once.
+  fetch('/api/me', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+    if (!j) return;
+    me = j.user;
+    document.querySelector('header .me').textContent = me;
+    personalize();
+  }).catch(function () {});
   if (!root().dataset.finished) {
     // From the page's own snapshot on: no backlog. A reconnect sends Last-Event-ID instead.
     var es = new EventSource('/api/runs/' + encodeURIComponent(run) + '/events?after=' + have);

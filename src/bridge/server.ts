@@ -240,6 +240,8 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
 
   app.get('/', (c) => c.html(runListPage(listRunSummaries(opts.runsDir, reader), c.get('user'))));
 
+  app.get('/api/me', (c) => c.json({ user: c.get('user'), roles: c.get('roles') }));
+
   app.get('/api/runs', (c) => c.json({ runs: listRunSummaries(opts.runsDir, reader) }));
 
   const snapshot = (
@@ -271,15 +273,14 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     if ('res' in r) return r.res;
     // A finished run: the same HTML report as `drctl report --format html`.
     if (r.snap.view.finished) return page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
-    const user = c.get('user');
-    return page(c, r.snap, 'page', user, (users) => runPage(r.snap, user, users, r.loc));
+    // The same page for every user (the script personalises it): one render per snapshot.
+    return page(c, r.snap, 'page', '', (users) => runPage(r.snap, users, r.loc));
   });
 
   app.get('/runs/:run/live', (c) => {
     const r = snapshot(c, c.req.param('run'));
     if ('res' in r) return r.res;
-    const user = c.get('user');
-    return page(c, r.snap, 'live', user, (users) => liveFragment(r.snap, user, users, r.loc));
+    return page(c, r.snap, 'live', '', (users) => liveFragment(r.snap, users, r.loc));
   });
 
   // The Gantt chart alone: a live page fetches it when its summary says it changed (at most every

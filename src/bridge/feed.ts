@@ -27,7 +27,12 @@ import { readJournalFrom } from './runs.js';
 /** Where a stream's bytes go. */
 export interface FeedSink {
   /** Resolves once the peer has taken the chunk (backpressure). */
-  write(chunk: string): Promise<unknown>;
+  write(chunk: string | Uint8Array): Promise<unknown>;
+  /**
+   * Takes UTF-8 bytes: the feed encodes each batch once for every viewer that gets the same one
+   * (most of them, each poll), instead of each viewer's write encoding it again.
+   */
+  readonly bytes?: boolean;
   /** True once the peer went away. */
   readonly closed: boolean;
   /** Resolves when the peer goes away. */
@@ -124,7 +129,20 @@ class RunFeed {
     return events.length > 0;
   }
 
+  private readonly encoded = new Map<string, Uint8Array>();
+
+  /** `text` as UTF-8, encoded once per `key` until the frames or the summary change. */
+  encode(key: string, text: () => string): Uint8Array {
+    let b = this.encoded.get(key);
+    if (b === undefined) {
+      b = Buffer.from(text(), 'utf8');
+      this.encoded.set(key, b);
+    }
+    return b;
+  }
+
   private push(seq: number, text: string): void {
+    this.encoded.clear();
     this.bytes += text.length;
     this.frames.push({ seq, text, end: this.bytes });
   }
@@ -144,6 +162,7 @@ class RunFeed {
     if (r === undefined) return false;
     this.summaryState = r.state;
     this.summary = { gen: this.summary.gen + 1, text: `event: live\ndata: ${r.data}\n\n` };
+    this.encoded.clear();
     return true;
   }
 
@@ -275,11 +294,17 @@ export class JournalFeeds {
             size += frames[j]!.text.length;
             j += 1;
           } while (j < frames.length && size + frames[j]!.text.length <= this.chunkBytes);
-          let chunk = j - next === 1 ? frames[next]!.text : joinTexts(frames, next, j);
           // The latest summary rides along with the batch that catches the stream up.
           const summary = feed.summary;
-          if (j === frames.length && summary.gen !== sentSummary && !feed.finished) chunk += summary.text;
-          if (!(await this.write(sink, chunk))) {
+          const withSummary = j === frames.length && summary.gen !== sentSummary && !feed.finished;
+          const from = next;
+          const text = (): string =>
+            (j - from === 1 ? frames[from]!.text : joinTexts(frames, from, j)) +
+            (withSummary ? summary.text : '');
+          const out = sink.bytes
+            ? feed.encode(`${from}:${j}:${withSummary ? summary.gen : 0}`, text)
+            : text();
+          if (!(await this.write(sink, out))) {
             void sink.write(lagging(`took none of the last ${this.stallMs} ms of events`, lastSeq));
             sink.abort?.();
             return 'lagging';
@@ -292,7 +317,8 @@ export class JournalFeeds {
         }
         if (feed.summary.gen !== sentSummary && !feed.finished) {
           const summary = feed.summary;
-          if (!(await this.write(sink, summary.text))) {
+          const out = sink.bytes ? feed.encode(`s:${summary.gen}`, () => summary.text) : summary.text;
+          if (!(await this.write(sink, out))) {
             void sink.write(lagging(`took none of the last ${this.stallMs} ms of events`, lastSeq));
             sink.abort?.();
             return 'lagging';
@@ -321,7 +347,7 @@ export class JournalFeeds {
   }
 
   /** Writes; false if the peer has not taken it after `stallMs`. */
-  private async write(sink: FeedSink, chunk: string): Promise<boolean> {
+  private async write(sink: FeedSink, chunk: string | Uint8Array): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const stalled = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), this.stallMs);

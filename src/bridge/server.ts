@@ -46,6 +46,12 @@ export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
 
 const COOKIE = 'drctl_session';
 
+/**
+ * How old a snapshot the live page's requests and summaries may get (the page follows the journal
+ * events themselves in between): one replay per second at most for all of them.
+ */
+const PAGE_READ = { maxAgeMs: 1000 };
+
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -247,12 +253,12 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   const snapshot = (
     c: Context,
     id: string,
-    fresh = false,
+    read: { fresh?: boolean; maxAgeMs?: number } = {},
   ): { res: Response } | { loc: RunLocation; snap: RunSnapshot } => {
     const loc = findRun(opts.runsDir, id);
     if (loc === undefined) return { res: fail(c, 404, `no run ${JSON.stringify(id)}`) };
     try {
-      return { loc, snap: reader.read(loc, { fresh }) };
+      return { loc, snap: reader.read(loc, read) };
     } catch (err) {
       return { res: fail(c, 422, `run ${id} cannot be read: ${redactValue((err as Error).message)}`) };
     }
@@ -269,7 +275,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   });
 
   app.get('/runs/:run', (c) => {
-    const r = snapshot(c, c.req.param('run'));
+    const r = snapshot(c, c.req.param('run'), PAGE_READ);
     if ('res' in r) return r.res;
     // A finished run: the same HTML report as `drctl report --format html`.
     if (r.snap.view.finished) return page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
@@ -278,7 +284,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   });
 
   app.get('/runs/:run/live', (c) => {
-    const r = snapshot(c, c.req.param('run'));
+    const r = snapshot(c, c.req.param('run'), PAGE_READ);
     if ('res' in r) return r.res;
     return page(c, r.snap, 'live', '', (users) => liveFragment(r.snap, users, r.loc));
   });
@@ -286,7 +292,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   // The Gantt chart alone: a live page fetches it when its summary says it changed (at most every
   // few seconds); If-None-Match with the ETag it got answers 304 while the chart is the same.
   app.get('/runs/:run/gantt', (c) => {
-    const r = snapshot(c, c.req.param('run'));
+    const r = snapshot(c, c.req.param('run'), PAGE_READ);
     if ('res' in r) return r.res;
     const etag = `"${ganttKey(r.snap)}"`;
     if (c.req.header('if-none-match') === etag) return c.body(null, 304, { etag });
@@ -307,7 +313,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     const after = Number.isFinite(lastId) ? lastId : -1;
     // The run's live summary, once per interval for all its viewers (live-summary.ts).
     const summarizer = (prev: unknown): { data: string; state: unknown } | undefined => {
-      const snap = reader.read(loc);
+      const snap = reader.read(loc, PAGE_READ);
       const t0 = performance.now();
       const r = summarize(loc, snap, auth.currentUsers(), prev as SummaryState | undefined);
       reader.charge(snap, performance.now() - t0);
@@ -318,6 +324,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
       const sink: FeedSink = {
         write: (chunk) => stream.write(chunk),
+        bytes: true,
         get closed() {
           return stream.aborted || stream.closed;
         },
@@ -342,7 +349,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       }
       const comment = typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined;
       // Decided on the journal as it is now, not on a snapshot a viewer's page was drawn from.
-      const r = snapshot(c, c.req.param('run'), true);
+      const r = snapshot(c, c.req.param('run'), { fresh: true });
       if ('res' in r) return r.res;
       const stepId = c.req.param('step');
       const step = r.snap.view.byId.get(stepId);

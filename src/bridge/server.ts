@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
@@ -320,6 +321,47 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       return r && { data: JSON.stringify(r.summary), state: r.state };
     };
     // One reader per run for every viewer, frames redacted and serialised once (feed.ts).
+    const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+    if (outgoing !== undefined) {
+      // On Node, straight to the socket: each viewer's writes used to pass through hono's web
+      // streams (a ReadableStream per viewer, a copy and a promise per chunk), which the profile
+      // of 50 viewers showed as much of serve's CPU and garbage.
+      outgoing.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream' });
+      outgoing.flushHeaders();
+      let closed = false;
+      const gone = new Promise<void>((resolve) =>
+        outgoing.once('close', () => {
+          closed = true;
+          resolve();
+        }),
+      );
+      const sink: FeedSink = {
+        write: (chunk) =>
+          new Promise<void>((resolve) => {
+            if (closed || outgoing.write(chunk)) return resolve();
+            const done = (): void => {
+              outgoing.off('drain', done);
+              outgoing.off('close', done);
+              resolve();
+            };
+            outgoing.on('drain', done);
+            outgoing.on('close', done);
+          }),
+        bytes: true,
+        get closed() {
+          return closed;
+        },
+        gone,
+        abort: () => outgoing.destroy(),
+      };
+      void feeds
+        .stream(loc.journalPath, after, sink, summarizer)
+        .catch((err: unknown) => process.stderr.write(`bridge: ${redactValue(String(err))}\n`))
+        .finally(() => {
+          if (!closed) outgoing.end();
+        });
+      return RESPONSE_ALREADY_SENT;
+    }
     return streamSSE(c, async (stream) => {
       const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
       const sink: FeedSink = {

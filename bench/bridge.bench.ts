@@ -5,15 +5,18 @@
  *
  * Three processes, as on the night: the built `drctl switch` of a 500-step chain of HTTP GET steps
  * (journal with fsync on this machine's disk), `drctl serve` on the runs directory, and 50 viewers
- * (bench/bridge-viewers.ts, 50 distinct logged-in users) that each hold the run's event stream and
- * re-fetch the run page's live fragment like the page's script. The viewers sit on other laptops
+ * (bench/bridge-viewers.ts, 50 distinct logged-in users) that each do over the network what the
+ * run page and its script do: load the page, hold the run's event stream (journal events and the
+ * run's live summary), fetch the Gantt chart when a summary names a new one (at most every 3 s),
+ * reload at the end. The viewers sit on other laptops
  * on the night; here they share the 2 cores, so their process runs at nice
  * BRIDGE_BENCH_VIEWER_NICE (default 10) and its CPU is reported apart.
  *
  * Per step: (run-finished − end of the first step, a 1 s sleep that lets the viewers attach) / 500,
  * from the journal's own timestamps. Rounds alternate no viewer / 50 viewers; the median is
- * compared. CPU (user+sys) of switch (reaped child) and serve (/proc/<pid>/stat, over the same
- * run) and the load average are printed beside it. Loopback only; everything it starts it stops.
+ * compared. CPU (user+sys) of switch (reaped child), serve (/proc/<pid>/stat, over the same
+ * run) and the viewers' process (its own count, over the same run), peak RSS of each, and the
+ * load average are printed beside it. Loopback only; everything it starts it stops.
  * BRIDGE_BENCH_PROF=<dir>: --cpu-prof of switch and serve into <dir>.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -55,6 +58,12 @@ function procCpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/** Peak RSS (MB) of a live process so far (VmHWM). */
+function procPeakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
 function loadavg(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
@@ -85,7 +94,9 @@ interface Row {
   switchCpuMs: number;
   switchRssMb: number;
   serveCpuMs: number;
+  serveRssMb: number;
   viewerCpuMs: number;
+  viewerRssMb: number;
   load: string;
   note: string;
 }
@@ -212,20 +223,23 @@ async function main(): Promise<void> {
       const finished = events.find((e) => e.type === 'run-finished')!;
       const perStepMs = (Date.parse(finished.ts) - Date.parse(attached.ts)) / STEPS;
       let viewerCpuMs = 0;
+      let viewerRssMb = 0;
       if (done) {
         const d = await done;
         viewerCpuMs = d.cpuMs as number;
-        const [min, max] = d.events as number[];
+        viewerRssMb = d.peakRssMb as number;
+        const [min, max] = d.last as number[];
         if (
-          min !== events.length ||
-          max !== events.length ||
+          min !== events.length - 1 ||
+          max !== events.length - 1 ||
           !d.inOrder ||
           d.ended !== VIEWERS ||
           (d.unfinished as unknown[]).length > 0
         ) {
           note = ` VIEWERS WRONG: ${JSON.stringify(d)} (journal has ${events.length} events)`;
         } else {
-          note = ` every viewer got all ${events.length} events in order; ${String(d.refreshes)} live-fragment fetches`;
+          const [from0, from1] = d.from as number[];
+          note = ` every viewer got every event after its page's (seq ${from0}-${from1}) to the last (${events.length - 1}) once, in order; ${String(d.summaries)} live summaries received, ${String(d.gantts)} Gantt fetches, ${String(d.resyncs)} live-fragment fetches (resyncs), ${String(d.pages)} page loads`;
         }
         const serveAttached = Date.parse(firstStep.ts) - Date.parse(attached.ts);
         if (serveAttached < 0) note += ' (viewers attached late)';
@@ -236,7 +250,9 @@ async function main(): Promise<void> {
         switchCpuMs: t ? (Number(t[1]) + Number(t[2])) * 1000 : NaN,
         switchRssMb: t ? Number(t[3]) / 1024 : NaN,
         serveCpuMs,
+        serveRssMb: procPeakRssMb(serve.pid!),
         viewerCpuMs,
+        viewerRssMb,
         load,
         note,
       };
@@ -251,7 +267,7 @@ async function main(): Promise<void> {
         const row = await runOnce(v);
         (v ? rows.viewers : rows.none).push(row);
         process.stdout.write(
-          `round ${r + 1} ${v ? `${VIEWERS} viewers` : 'no viewer '}: ${row.perStepMs.toFixed(2)} ms/step, switch CPU ${row.switchCpuMs.toFixed(0)} ms (RSS ${row.switchRssMb.toFixed(0)} MB), serve CPU ${row.serveCpuMs} ms, viewers CPU ${row.viewerCpuMs} ms, load ${row.load}${row.note}\n`,
+          `round ${r + 1} ${v ? `${VIEWERS} viewers` : 'no viewer '}: ${row.perStepMs.toFixed(2)} ms/step, switch CPU ${row.switchCpuMs.toFixed(0)} ms (RSS ${row.switchRssMb.toFixed(0)} MB), serve CPU ${row.serveCpuMs} ms (peak RSS ${row.serveRssMb} MB), viewers CPU ${row.viewerCpuMs} ms (peak RSS ${row.viewerRssMb} MB), load ${row.load}${row.note}\n`,
         );
       }
     }
@@ -264,7 +280,7 @@ async function main(): Promise<void> {
       [`${VIEWERS} live viewers`, rows.viewers],
     ] as const) {
       process.stdout.write(
-        `  ${label.padEnd(16)} ${median(rs.map((r) => r.perStepMs)).toFixed(2)} ms/step  switch CPU ${median(rs.map((r) => r.switchCpuMs)).toFixed(0)} ms  serve CPU ${median(rs.map((r) => r.serveCpuMs)).toFixed(0)} ms  viewers CPU ${median(rs.map((r) => r.viewerCpuMs)).toFixed(0)} ms  (rounds: ${rs.map((r) => r.perStepMs.toFixed(2)).join(', ')})\n`,
+        `  ${label.padEnd(16)} ${median(rs.map((r) => r.perStepMs)).toFixed(2)} ms/step  switch CPU ${median(rs.map((r) => r.switchCpuMs)).toFixed(0)} ms  serve CPU ${median(rs.map((r) => r.serveCpuMs)).toFixed(0)} ms  viewers CPU ${median(rs.map((r) => r.viewerCpuMs)).toFixed(0)} ms  switch peak RSS ${Math.max(...rs.map((r) => r.switchRssMb)).toFixed(0)} MB  serve peak RSS ${Math.max(...rs.map((r) => r.serveRssMb))} MB  viewers peak RSS ${Math.max(...rs.map((r) => r.viewerRssMb))} MB  (rounds: ${rs.map((r) => r.perStepMs.toFixed(2)).join(', ')})\n`,
       );
     }
     const overhead =

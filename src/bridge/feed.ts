@@ -15,12 +15,24 @@ import { readJournalFrom } from './runs.js';
  * the previous one (backpressure), so it never blocks the others. One that falls more than
  * `maxLagBytes` behind the events that arrived since it connected gets a `lagging` event and is
  * disconnected; an EventSource then reconnects by itself with Last-Event-ID and resumes.
+ *
+ * Beside the journal's frames, a run's feed carries its live summary (live-summary.ts): at most
+ * every `summaryMs` while anyone watches a run that has not finished, one `event: live` frame,
+ * computed once for all viewers, with what the page shows that the events alone do not give it.
+ * Only the latest is kept: each stream sends it once, after the journal frames it has, and
+ * again when it is replaced (a viewer that was busy meanwhile skips the ones in between; the
+ * page then catches up, see live-summary.ts). It has no `id:`: Last-Event-ID stays a journal seq.
  */
 
 /** Where a stream's bytes go. */
 export interface FeedSink {
   /** Resolves once the peer has taken the chunk (backpressure). */
-  write(chunk: string): Promise<unknown>;
+  write(chunk: string | Uint8Array): Promise<unknown>;
+  /**
+   * Takes UTF-8 bytes: the feed encodes each batch once for every viewer that gets the same one
+   * (most of them, each poll), instead of each viewer's write encoding it again.
+   */
+  readonly bytes?: boolean;
   /** True once the peer went away. */
   readonly closed: boolean;
   /** Resolves when the peer goes away. */
@@ -49,6 +61,11 @@ export interface FeedOptions {
   keepAliveMs?: number | undefined;
   /** A run nobody watches is forgotten (its frames freed) after this long (default 30 s). */
   idleMs?: number | undefined;
+  /**
+   * A watched live run gets a live summary at most this often (default 1 s), and never sooner than
+   * 4 times what the last one took to compute.
+   */
+  summaryMs?: number | undefined;
 }
 
 interface Frame {
@@ -57,6 +74,13 @@ interface Frame {
   /** Bytes (characters) of all frames up to and including this one. */
   end: number;
 }
+
+/**
+ * Computes a run's live summary: `prev` is what the previous call returned as `state` (undefined
+ * the first time). Returns the `data:` of the frame (one line of JSON), or undefined when there
+ * is nothing new. The feed times it: a costly run is summarised less often.
+ */
+export type Summarizer = (prev: unknown) => { data: string; state: unknown } | undefined;
 
 /** How a stream ended. */
 export type PumpEnd = 'end' | 'gone' | 'lagging';
@@ -74,30 +98,79 @@ class RunFeed {
   private timer: NodeJS.Timeout | undefined;
   private idle: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
+  /** Set by the first stream that brings one. */
+  summarizer: Summarizer | undefined;
+  private summaryState: unknown;
+  private nextSummaryAt = 0;
+  /** The latest live summary's frame, and its number (0: none yet). */
+  summary = { gen: 0, text: '' };
 
   constructor(
     private readonly path: string,
     private readonly pollMs: number,
     private readonly idleMs: number,
+    private readonly summaryMs: number,
     private readonly forget: () => void,
   ) {}
 
-  /** Reads what was appended since the last look; wakes the streams if anything was. */
-  poll(): void {
+  /** Reads what was appended since the last look; true if anything was. */
+  private readMore(): boolean {
     let events;
     try {
       ({ events, offset: this.offset } = readJournalFrom(this.path, this.offset));
     } catch {
-      return; // the run directory went away: nothing more to send
+      return false; // the run directory went away: nothing more to send
     }
-    if (events.length === 0) return;
     for (const ev of events) {
       if (ev.type === 'run-finished') this.finished = true;
       else if (ev.type === 'run-resumed') this.finished = false;
-      const text = `event: journal\ndata: ${JSON.stringify(redactValue(ev))}\nid: ${ev.seq}\n\n`;
-      this.bytes += text.length;
-      this.frames.push({ seq: ev.seq, text, end: this.bytes });
+      this.push(ev.seq, `event: journal\ndata: ${JSON.stringify(redactValue(ev))}\nid: ${ev.seq}\n\n`);
     }
+    return events.length > 0;
+  }
+
+  private readonly encoded = new Map<string, Uint8Array>();
+
+  /** `text` as UTF-8, encoded once per `key` until the frames or the summary change. */
+  encode(key: string, text: () => string): Uint8Array {
+    let b = this.encoded.get(key);
+    if (b === undefined) {
+      b = Buffer.from(text(), 'utf8');
+      this.encoded.set(key, b);
+    }
+    return b;
+  }
+
+  private push(seq: number, text: string): void {
+    this.encoded.clear();
+    this.bytes += text.length;
+    this.frames.push({ seq, text, end: this.bytes });
+  }
+
+  /** The run's live summary, when it is due. */
+  private summarize(): boolean {
+    if (this.summarizer === undefined || this.finished || Date.now() < this.nextSummaryAt) return false;
+    const t0 = performance.now();
+    let r: ReturnType<Summarizer>;
+    try {
+      r = this.summarizer(this.summaryState);
+    } catch {
+      r = undefined; // a run that cannot be read now: the events still flow
+    }
+    const cost = performance.now() - t0;
+    this.nextSummaryAt = Date.now() + Math.max(this.summaryMs, 4 * cost);
+    if (r === undefined) return false;
+    this.summaryState = r.state;
+    this.summary = { gen: this.summary.gen + 1, text: `event: live\ndata: ${r.data}\n\n` };
+    this.encoded.clear();
+    return true;
+  }
+
+  /** Reads what was appended since the last look, adds a summary when due; wakes the streams if anything was. */
+  poll(): void {
+    const read = this.readMore();
+    const summed = this.summarize();
+    if (!read && !summed) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -144,8 +217,10 @@ export class JournalFeeds {
   private readonly keepAliveMs: number;
   private readonly idleMs: number;
   private readonly stallMs: number;
+  private readonly summaryMs: number;
 
   constructor(opts: FeedOptions = {}) {
+    this.summaryMs = opts.summaryMs ?? 1000;
     this.pollMs = opts.pollMs ?? 250;
     this.maxLagBytes = opts.maxLagBytes ?? 1024 * 1024;
     this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
@@ -162,17 +237,24 @@ export class JournalFeeds {
   /**
    * Streams the run's journal events after `after` (a Last-Event-ID; -1 for all) into `sink`,
    * live, until the run finishes (`end`), the peer goes (`gone`) or falls too far behind
-   * (`lagging`).
+   * (`lagging`). `summarizer`: the run's live summary (the first stream of a run that brings
+   * one sets it for all).
    */
-  async stream(journalPath: string, after: number, sink: FeedSink): Promise<PumpEnd> {
+  async stream(
+    journalPath: string,
+    after: number,
+    sink: FeedSink,
+    summarizer?: Summarizer,
+  ): Promise<PumpEnd> {
     let feed = this.feeds.get(journalPath);
     if (feed === undefined) {
-      const created = new RunFeed(journalPath, this.pollMs, this.idleMs, () => {
+      const created = new RunFeed(journalPath, this.pollMs, this.idleMs, this.summaryMs, () => {
         if (this.feeds.get(journalPath) === created) this.feeds.delete(journalPath);
       });
       feed = created;
       this.feeds.set(journalPath, feed);
     }
+    feed.summarizer ??= summarizer;
     feed.acquire();
     try {
       return await this.pump(feed, after, sink);
@@ -189,6 +271,7 @@ export class JournalFeeds {
     const backlogEnd = feed.bytes;
     let sent = next > 0 ? frames[next - 1]!.end : 0;
     let lastSeq = after;
+    let sentSummary = 0;
     let keepAlive: NodeJS.Timeout | undefined;
     // One waiter per stream at a time, however many keep-alives pass before the run moves.
     let change: Promise<void> | undefined;
@@ -211,15 +294,36 @@ export class JournalFeeds {
             size += frames[j]!.text.length;
             j += 1;
           } while (j < frames.length && size + frames[j]!.text.length <= this.chunkBytes);
-          const chunk = j - next === 1 ? frames[next]!.text : joinTexts(frames, next, j);
-          if (!(await this.write(sink, chunk))) {
+          // The latest summary rides along with the batch that catches the stream up.
+          const summary = feed.summary;
+          const withSummary = j === frames.length && summary.gen !== sentSummary && !feed.finished;
+          const from = next;
+          const text = (): string =>
+            (j - from === 1 ? frames[from]!.text : joinTexts(frames, from, j)) +
+            (withSummary ? summary.text : '');
+          const out = sink.bytes
+            ? feed.encode(`${from}:${j}:${withSummary ? summary.gen : 0}`, text)
+            : text();
+          if (!(await this.write(sink, out))) {
             void sink.write(lagging(`took none of the last ${this.stallMs} ms of events`, lastSeq));
             sink.abort?.();
             return 'lagging';
           }
+          if (j === frames.length) sentSummary = summary.gen;
           sent = frames[j - 1]!.end;
           lastSeq = frames[j - 1]!.seq;
           next = j;
+          continue;
+        }
+        if (feed.summary.gen !== sentSummary && !feed.finished) {
+          const summary = feed.summary;
+          const out = sink.bytes ? feed.encode(`s:${summary.gen}`, () => summary.text) : summary.text;
+          if (!(await this.write(sink, out))) {
+            void sink.write(lagging(`took none of the last ${this.stallMs} ms of events`, lastSeq));
+            sink.abort?.();
+            return 'lagging';
+          }
+          sentSummary = summary.gen;
           continue;
         }
         if (feed.finished) {
@@ -243,7 +347,7 @@ export class JournalFeeds {
   }
 
   /** Writes; false if the peer has not taken it after `stallMs`. */
-  private async write(sink: FeedSink, chunk: string): Promise<boolean> {
+  private async write(sink: FeedSink, chunk: string | Uint8Array): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const stalled = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), this.stallMs);

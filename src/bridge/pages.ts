@@ -27,10 +27,15 @@ pre.tail{margin:0;font-size:12px;max-width:40em;white-space:pre-wrap}
 .gantt-wrap{overflow-x:auto}
 `;
 
-function page(title: string, body: string, opts: { user?: string | undefined; page: string }): string {
-  const bar = opts.user
-    ? `<header class="bar"><a href="/">drctl bridge</a><span>${h(opts.user)}</span><form method="post" action="/logout"><button>Log out</button></form></header>`
-    : `<header class="bar"><span>drctl bridge</span></header>`;
+/**
+ * `user`: the logged-in user's name, or `null` on a page shared by every user (the run page: its
+ * script fills the name in from `/api/me`), or absent before login.
+ */
+function page(title: string, body: string, opts: { user?: string | null | undefined; page: string }): string {
+  const bar =
+    opts.user !== undefined
+      ? `<header class="bar"><a href="/">drctl bridge</a><span class="me">${h(opts.user ?? '')}</span><form method="post" action="/logout"><button>Log out</button></form></header>`
+      : `<header class="bar"><span>drctl bridge</span></header>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${h(title)}</title><style>${REPORT_CSS}${BRIDGE_CSS}</style></head><body data-page="${opts.page}">${bar}<div id="flash" role="status"></div><main>${body}</main><script src="/static/bridge.js"></script></body></html>`;
 }
 
@@ -56,40 +61,60 @@ export function runListPage(runs: RunSummary[], user: string): string {
   );
 }
 
-export function runPage(snap: RunSnapshot, user: string, users: Users, loc: RunLocation): string {
+/**
+ * The run page of a live run: the same for every user (rendered once per snapshot, however many
+ * people open it); the script personalises it.
+ */
+export function runPage(snap: RunSnapshot, users: Users, loc: RunLocation): string {
   return page(
     `drctl bridge: ${snap.view.runId}`,
-    `<div id="live" data-run="${h(snap.view.runId)}">${liveFragment(snap, user, users, loc)}</div>`,
+    `<div id="live" data-run="${h(snap.view.runId)}" data-gantt-ms="${GANTT_REFRESH_MS}">${liveFragment(snap, users, loc)}</div>`,
     {
-      user,
+      user: null,
       page: 'run',
     },
   );
 }
 
-/** Who may approve a waiting step: its roles, with the members the runbook and the users file name. */
-function mayApprove(s: StepView, users: Users): string {
+/**
+ * The live page fetches its Gantt chart again at most this often (when the summary says it
+ * changed): the only part of the page that is not updated from the event stream itself.
+ */
+export const GANTT_REFRESH_MS = 3000;
+
+/** The people who may approve a waiting step: its roles' members from the runbook and the users file. */
+function approvers(s: StepView, users: Users): string[] {
   const a = s.awaiting!;
   const people = new Set(a.members);
   for (const [name, u] of users) if (u.roles.some((r) => a.approvers.includes(r))) people.add(name);
-  return `${a.approvers.map(h).join(' or ')}${people.size ? ` (${[...people].sort().map(h).join(', ')})` : ' (no members: nobody can approve)'}`;
+  return [...people].sort();
 }
 
-/** The part of the run page that changes: re-rendered by the server, swapped in by the script. */
-export function liveFragment(snap: RunSnapshot, user: string, users: Users, loc: RunLocation): string {
+/**
+ * A step waiting for approval, with who may approve it (`data-people`). It names no viewer: the
+ * page's script personalises the Approve button.
+ */
+function waitingSection(s: StepView, users: Users): string {
+  const a = s.awaiting!;
+  const people = approvers(s, users);
+  const who = `${a.approvers.map(h).join(' or ')}${people.length ? ` (${people.map(h).join(', ')})` : ' (no members: nobody can approve)'}`;
+  return `<section class="waiting" data-waiting="${h(s.id)}" data-people="${h(JSON.stringify(people))}"><h3>${h(s.id)}: ${h(s.title)}</h3><p>${h(a.instructions)}</p><p>May approve: ${who}</p><p class="count">Approvals: ${a.approvedBy.length} of ${a.minApprovals}${a.approvedBy.length ? ` (${a.approvedBy.map(h).join(', ')})` : ''}</p><label>Comment <input data-comment="${h(s.id)}" maxlength="500"></label> <button data-decide="approve" data-step="${h(s.id)}">Approve</button> <button data-decide="reject" data-step="${h(s.id)}">Reject</button></section>`;
+}
+
+/** The steps waiting for approval, with their heading (empty when none waits). */
+export function waitingHtml(snap: RunSnapshot, users: Users): string {
+  const waiting = snap.view.steps.filter((s) => s.state === 'waiting-approval' && s.awaiting);
+  return waiting.length
+    ? `<h2>Waiting for approval</h2>${waiting.map((s) => waitingSection(s, users)).join('')}`
+    : '';
+}
+
+/** The two RTO clocks, with the forecast of the remaining critical path while the run is live. */
+export function clocksHtml(snap: RunSnapshot, loc: RunLocation): string {
   const { view, model } = snap;
-  const waiting = view.steps.filter((s) => s.state === 'waiting-approval' && s.awaiting);
-  const mine = users.get(user)?.roles ?? [];
-  const waitingHtml = waiting
-    .map((s) => {
-      const a = s.awaiting!;
-      const allowed = a.approvers.some((r) => mine.includes(r)) || a.members.includes(user);
-      return `<section class="waiting" data-waiting="${h(s.id)}"><h3>${h(s.id)}: ${h(s.title)}</h3><p>${h(a.instructions)}</p><p>May approve: ${mayApprove(s, users)}</p><p class="count">Approvals: ${a.approvedBy.length} of ${a.minApprovals}${a.approvedBy.length ? ` (${a.approvedBy.map(h).join(', ')})` : ''}</p><label>Comment <input data-comment="${h(s.id)}" maxlength="500"></label> <button data-decide="approve" data-step="${h(s.id)}"${allowed ? '' : ' title="you are not a member of an allowed role"'}>Approve as ${h(user)}</button> <button data-decide="reject" data-step="${h(s.id)}">Reject</button></section>`;
-    })
-    .join('');
   const forecast = clockForecasts(loc, snap);
   const now = Date.now();
-  const clocks = [model.rto.technical, model.rto.compliance]
+  return [model.rto.technical, model.rto.compliance]
     .map((c) =>
       renderClock(
         c,
@@ -99,29 +124,71 @@ export function liveFragment(snap: RunSnapshot, user: string, users: Users, loc:
       ),
     )
     .join('');
-  const output = runningOutput(loc, snap);
-  const gates = view.steps
+}
+
+/** The RPO evidence of each gate so far (empty when no gate ran). */
+export function gatesHtml(snap: RunSnapshot): string {
+  const gates = snap.view.steps
     .filter((s) => s.gate)
     .map(
       (s) =>
         `<li data-gate="${h(s.id)}"><strong>${h(s.id)}</strong>: ${h(s.gate!.status)} — ${h(s.gate!.summary)}</li>`,
     )
     .join('');
-  const rows = view.steps
-    .filter((s) => !s.rollbackOf || s.state !== 'pending')
-    .map((s) => {
-      const approvals = (s.approvals ?? []).map((a) => `${a.decision} by ${a.by}`).join(', ');
-      // A running step's last lines, live from its output files; a failed one's from the journal.
-      const tail = (output.get(s.id) ?? s.outputTail ?? []).slice(-5).join('\n');
-      return `<tr data-step="${h(s.id)}" data-state="${h(s.state)}"><td>${h(s.id)}</td><td>${h(s.title)}</td><td>${h(s.owner)}</td><td class="state-${h(s.state)}">${h(s.state)}</td><td>${h(showDuration(s.durationMs))}</td><td>${s.attempts}</td><td>${h(approvals)}${s.error ? `<br>${h(s.error)}` : ''}${tail ? `<pre class="tail">${h(tail)}</pre>` : ''}</td></tr>`;
-    })
-    .join('');
-  const status = view.finished
+  return gates ? `<h2>RPO evidence</h2><ul class="gates">${gates}</ul>` : '';
+}
+
+/** The steps shown in the table: all but rollback steps that never started. */
+export function shownSteps(snap: RunSnapshot): StepView[] {
+  return snap.view.steps.filter((s) => !s.rollbackOf || s.state !== 'pending');
+}
+
+/** One row of the steps table; `output`: the running steps' last lines (runningOutput). */
+export function stepRow(s: StepView, output: Map<string, string[]>): string {
+  const approvals = (s.approvals ?? []).map((a) => `${a.decision} by ${a.by}`).join(', ');
+  // A running step's last lines, live from its output files; a failed one's from the journal.
+  const tail = (output.get(s.id) ?? s.outputTail ?? []).slice(-5).join('\n');
+  return `<tr data-step="${h(s.id)}" data-state="${h(s.state)}"><td>${h(s.id)}</td><td>${h(s.title)}</td><td>${h(s.owner)}</td><td class="state state-${h(s.state)}">${h(s.state)}</td><td class="duration">${h(showDuration(s.durationMs))}</td><td class="tries">${s.attempts}</td><td>${h(approvals)}${s.error ? `<br>${h(s.error)}` : ''}${tail ? `<pre class="tail">${h(tail)}</pre>` : ''}</td></tr>`;
+}
+
+/** What the run line says: the outcome, or running / stopped. */
+export function runStatusText(snap: RunSnapshot): string {
+  const { view } = snap;
+  return view.finished
     ? view.finished.status
     : snap.live === false
       ? 'stopped (drctl is not running)'
       : 'running';
-  return `<div data-status="${h(status)}"${view.finished ? ' data-finished="1"' : ''}><h1>${h(view.runbook.name)} <small>${h(view.runId)}</small></h1><p>Status: <strong class="run-status">${h(status)}</strong> · ${h(view.direction)}${view.drill ? ' · drill' : ''} · ${h(showDuration(model.run.durationMs))} · ${view.events} events</p>${waiting.length ? `<h2>Waiting for approval</h2>${waitingHtml}` : ''}<div class="clocks">${clocks}</div><div class="gantt-wrap">${renderGanttSvg(model, assignRoleColours(model))}</div>${gates ? `<h2>RPO evidence</h2><ul class="gates">${gates}</ul>` : ''}<h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Title</th><th>Owner</th><th>State</th><th>Duration</th><th>Tries</th><th>Notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+/** The journal position a snapshot shows: the seq of its last event. */
+export function snapshotSeq(snap: RunSnapshot): number {
+  return snap.view.events - 1;
+}
+
+/** Names the Gantt chart a snapshot draws: it changes with the journal only. */
+export function ganttKey(snap: RunSnapshot): string {
+  return `g${snap.view.events}`;
+}
+
+/** The Gantt chart of a snapshot (the report's). */
+export function ganttSvg(snap: RunSnapshot): string {
+  return renderGanttSvg(snap.model, assignRoleColours(snap.model));
+}
+
+/**
+ * The part of the run page that changes, as of one snapshot. The page's script keeps it current
+ * from the event stream (journal events and live summaries, live-summary.ts) and fetches it
+ * whole only to catch up after a gap.
+ */
+export function liveFragment(snap: RunSnapshot, users: Users, loc: RunLocation): string {
+  const { view, model } = snap;
+  const output = runningOutput(loc, snap);
+  const rows = shownSteps(snap)
+    .map((s) => stepRow(s, output))
+    .join('');
+  const status = runStatusText(snap);
+  return `<div data-status="${h(status)}" data-seq="${snapshotSeq(snap)}" data-gantt="${ganttKey(snap)}"${view.finished ? ' data-finished="1"' : ''}><h1>${h(view.runbook.name)} <small>${h(view.runId)}</small></h1><p>Status: <strong class="run-status">${h(status)}</strong> · ${h(view.direction)}${view.drill ? ' · drill' : ''} · <span class="run-duration">${h(showDuration(model.run.durationMs))}</span> · <span class="run-events">${view.events}</span> events</p><div class="waiting-list">${waitingHtml(snap, users)}</div><div class="clocks">${clocksHtml(snap, loc)}</div><div class="gantt-wrap">${ganttSvg(snap)}</div><div class="gates-list">${gatesHtml(snap)}</div><h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Title</th><th>Owner</th><th>State</th><th>Duration</th><th>Tries</th><th>Notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /**
@@ -162,7 +229,18 @@ function renderClock(c: RtoClock, f: ClockEstimate | undefined, live: boolean, n
   return `<div class="clock" data-clock="${c.name}" data-status="${h(c.status)}"><strong>${c.name} RTO</strong> <small>${objective}</small><br>${elapsed}${fc ? `<br>${fc}` : ''}<br><small class="verdict">${h(c.verdict)}</small></div>`;
 }
 
-/** The page's one script: live updates from the event stream, and the approve/reject buttons. */
+/**
+ * The page's one script: live updates from the event stream, and the approve/reject buttons.
+ *
+ * Journal events (`event: journal`) move the step rows at once (state, tries); the live summary
+ * (`event: live`, live-summary.ts, about once a second, shared by every viewer) brings the
+ * clocks and forecast, output lines, durations, waiting approvals and RPO evidence, and the rows
+ * that changed since the previous summary. `have` is the journal seq the rows show: a summary
+ * older than it is skipped; one whose delta starts after it (`base > have`: the page missed a
+ * summary) makes the page fetch the live fragment once. The events that arrived after the
+ * summary's snapshot are applied again on top of it. The Gantt chart is fetched alone when the
+ * summary names a new one, at most every `data-gantt-ms`. Nothing is fetched on a timer.
+ */
 export const BRIDGE_JS = `'use strict';
 (function () {
   var flash = document.getElementById('flash');
@@ -171,34 +249,136 @@ export const BRIDGE_JS = `'use strict';
   var live = document.getElementById('live');
   if (!live) return;
   var run = live.dataset.run;
+  var me;
   var base = '/runs/' + encodeURIComponent(run);
-  var pending = null;
-  function load() {
-    pending = null;
+  var root = function () { return live.firstElementChild; };
+  var have = Number(root().dataset.seq);
+  var recent = [];
+  var gantt = root().dataset.gantt;
+  var ganttAt = Date.now();
+  var ganttMs = Number(live.dataset.ganttMs) || 3000;
+  var ganttTimer = null;
+  var wantGantt = gantt;
+  var resyncing = false;
+  var lastWaiting = null;
+  var loadedAt = Date.now();
+  function $(sel) { return live.querySelector(sel); }
+  function keepComments(fn) {
     var focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.comment : undefined;
     var comments = {};
     live.querySelectorAll('input[data-comment]').forEach(function (i) { comments[i.dataset.comment] = i.value; });
+    fn();
+    live.querySelectorAll('input[data-comment]').forEach(function (i) {
+      if (comments[i.dataset.comment]) i.value = comments[i.dataset.comment];
+      if (focused === i.dataset.comment) i.focus();
+    });
+  }
+  // Summaries name nobody: the Approve button says who clicks it, and whether they may.
+  function personalize() {
+    if (me === undefined) return;
+    live.querySelectorAll('section[data-waiting]').forEach(function (s) {
+      var people = JSON.parse(s.dataset.people || '[]');
+      var b = s.querySelector('button[data-decide=approve]');
+      if (!b) return;
+      b.textContent = 'Approve as ' + me;
+      if (people.indexOf(me) < 0) b.title = 'you are not a member of an allowed role';
+      else b.removeAttribute('title');
+    });
+  }
+  function row(id) { return $('tr[data-step="' + CSS.escape(id) + '"]'); }
+  var STATES = { 'step-started': 'running', 'step-skipped': 'skipped', 'approval-requested': 'waiting-approval' };
+  function fold(ev) {
+    var state = ev.type === 'step-finished' ? ev.status : STATES[ev.type];
+    var tr = ev.step !== undefined && state ? row(ev.step) : null;
+    if (tr) {
+      tr.dataset.state = state;
+      var td = tr.querySelector('td.state');
+      td.className = 'state state-' + state;
+      td.textContent = state;
+      var tries = ev.type === 'step-started' ? ev.attempt : ev.type === 'step-finished' ? ev.attempts : undefined;
+      if (tries !== undefined) tr.querySelector('td.tries').textContent = String(tries);
+    }
+    var n = $('.run-events');
+    if (n && ev.seq + 1 > Number(n.textContent)) n.textContent = String(ev.seq + 1);
+  }
+  function onJournal(e) {
+    var ev;
+    try { ev = JSON.parse(e.data); } catch (x) { return; }
+    if (ev.seq <= have) return;
+    recent.push(ev);
+    fold(ev);
+  }
+  function replace(sel, html) { var el = $(sel); if (el) el.innerHTML = html; }
+  function apply(s) {
+    var r = root();
+    r.dataset.status = s.status;
+    if (s.finished) r.dataset.finished = '1';
+    $('.run-status').textContent = s.status;
+    $('.run-duration').textContent = s.duration;
+    if (s.waiting !== lastWaiting) {
+      lastWaiting = s.waiting;
+      keepComments(function () { replace('.waiting-list', s.waiting); personalize(); });
+    }
+    replace('.clocks', s.clocks);
+    loadedAt = Date.now();
+    replace('.gates-list', s.gates);
+    var body = $('table.steps tbody');
+    Object.keys(s.rows).forEach(function (id) {
+      var t = document.createElement('tbody');
+      t.innerHTML = s.rows[id];
+      var tr = row(id);
+      if (tr) tr.replaceWith(t.firstElementChild); else body.appendChild(t.firstElementChild);
+    });
+    have = s.seq;
+    recent = recent.filter(function (ev) { return ev.seq > have; });
+    recent.forEach(fold);
+    $('.run-events').textContent = String(Math.max(s.events, have + 1 + recent.length));
+    if (s.gantt !== gantt) loadGantt(s.gantt);
+  }
+  function onLive(e) {
+    var s;
+    try { s = JSON.parse(e.data); } catch (x) { return; }
+    if (resyncing || s.seq < have) return;
+    if (s.base > have) { resync(); return; }
+    apply(s);
+  }
+  // A missed summary: the rows are fetched whole once, from the journal as it is now.
+  function resync() {
+    resyncing = true;
     fetch(base + '/live', { credentials: 'same-origin' }).then(function (r) {
       if (r.status === 401) { location.reload(); return null; }
       return r.ok ? r.text() : null;
     }).then(function (html) {
-      if (html === null || html === undefined) return;
-      live.innerHTML = html;
+      if (!html) return;
+      keepComments(function () { live.innerHTML = html; personalize(); });
+      have = Number(root().dataset.seq);
+      gantt = root().dataset.gantt;
+      lastWaiting = null;
       loadedAt = Date.now();
-      live.querySelectorAll('input[data-comment]').forEach(function (i) {
-        if (comments[i.dataset.comment]) i.value = comments[i.dataset.comment];
-        if (focused === i.dataset.comment) i.focus();
-      });
-    }).catch(function () {});
+      recent = recent.filter(function (ev) { return ev.seq > have; });
+      recent.forEach(fold);
+    }).catch(function () {}).finally(function () { resyncing = false; });
   }
-  function soon() { if (pending === null) pending = setTimeout(load, 150); }
+  function loadGantt(key) {
+    wantGantt = key;
+    if (ganttTimer !== null) return;
+    ganttTimer = setTimeout(function () {
+      ganttTimer = null;
+      ganttAt = Date.now();
+      var asked = wantGantt;
+      fetch(base + '/gantt', { credentials: 'same-origin', headers: { 'if-none-match': '"' + gantt + '"' } }).then(function (r) {
+        return r.status === 200 ? r.text() : null;
+      }).then(function (svg) {
+        if (svg) { replace('.gantt-wrap', svg); gantt = asked; }
+      }).catch(function () {});
+    }, Math.max(0, ganttAt + ganttMs - Date.now()));
+  }
   function clockText(ms) {
     var t = Math.max(0, Math.floor(ms / 1000)), hh = Math.floor(t / 3600), mm = Math.floor((t % 3600) / 60), ss = t % 60;
     function p(n) { return (n < 10 ? '0' : '') + n; }
     return hh > 0 ? hh + 'h' + p(mm) + 'm' + p(ss) + 's' : mm > 0 ? mm + 'm' + p(ss) + 's' : ss + 's';
   }
-  // Open clocks tick every second between refreshes, on the server's clock (data-now).
-  var loadedAt = Date.now();
+  // Open clocks tick every second between summaries, on the server's clock (data-now).
   function tick() {
     live.querySelectorAll('[data-since]').forEach(function (el) {
       var serverNow = Number(el.dataset.now) + (Date.now() - loadedAt);
@@ -206,10 +386,20 @@ export const BRIDGE_JS = `'use strict';
     });
   }
   setInterval(tick, 1000);
-  var es = new EventSource('/api/runs/' + encodeURIComponent(run) + '/events');
-  es.addEventListener('journal', soon);
-  es.addEventListener('end', function () { es.close(); setTimeout(function () { location.reload(); }, 300); });
-  setInterval(function () { if (!live.querySelector('[data-finished]')) load(); }, 2000);
+  // The page is the same for everyone: who is looking, once.
+  fetch('/api/me', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+    if (!j) return;
+    me = j.user;
+    document.querySelector('header .me').textContent = me;
+    personalize();
+  }).catch(function () {});
+  if (!root().dataset.finished) {
+    // From the page's own snapshot on: no backlog. A reconnect sends Last-Event-ID instead.
+    var es = new EventSource('/api/runs/' + encodeURIComponent(run) + '/events?after=' + have);
+    es.addEventListener('journal', onJournal);
+    es.addEventListener('live', onLive);
+    es.addEventListener('end', function () { es.close(); setTimeout(function () { location.reload(); }, 300); });
+  }
   live.addEventListener('click', function (e) {
     var b = e.target.closest ? e.target.closest('button[data-decide]') : null;
     if (!b) return;
@@ -221,7 +411,7 @@ export const BRIDGE_JS = `'use strict';
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ comment: input ? input.value : '' })
     }).then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
-      .then(function (x) { say(x[1].message || x[1].error || ('HTTP ' + x[0]), x[0] === 200); soon(); })
+      .then(function (x) { say(x[1].message || x[1].error || ('HTTP ' + x[0]), x[0] === 200); })
       .catch(function (err) { say(String(err), false); })
       .finally(function () { b.disabled = false; });
   });

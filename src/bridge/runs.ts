@@ -18,15 +18,16 @@ const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export function findRun(runsDir: string, id: string): RunLocation | undefined {
   if (!RUN_ID.test(id) || id.includes('..')) return undefined;
   const dir = join(runsDir, id);
-  if (!existsSync(join(dir, JOURNAL_FILE))) return undefined;
-  return listRuns(runsDir).find((r) => r.id === id);
+  const journalPath = join(dir, JOURNAL_FILE);
+  // What listRuns would list under that name, without listing every run on each request.
+  return existsSync(journalPath) ? { id, dir, journalPath } : undefined;
 }
 
 export interface RunSnapshot {
   view: RunView;
   model: ReportModel;
-  /** `drctl status <run> --json`, redacted. */
-  doc: Record<string, unknown>;
+  /** `drctl status <run> --json`, redacted (built on first use: only the API needs it). */
+  readonly doc: Record<string, unknown>;
   live: boolean | 'unknown';
 }
 
@@ -69,13 +70,18 @@ export class RunReader {
     this.costFactor = opts.costFactor ?? 4;
   }
 
-  /** `fresh`: replay if the journal changed at all (a decision about to be taken on it). */
-  read(loc: RunLocation, opts: { fresh?: boolean } = {}): RunSnapshot {
+  /**
+   * `fresh`: replay if the journal changed at all (a decision about to be taken on it).
+   * `maxAgeMs`: a snapshot younger than this will do even if the journal grew since (what the
+   * live page gets from the event stream anyway: its first view, its Gantt chart).
+   */
+  read(loc: RunLocation, opts: { fresh?: boolean; maxAgeMs?: number } = {}): RunSnapshot {
     const size = statSync(loc.journalPath).size;
     const hit = this.cache.get(loc.id);
     const now = Date.now();
     if (hit) {
       const age = now - hit.at;
+      if (!opts.fresh && opts.maxAgeMs !== undefined && age < opts.maxAgeMs) return hit.snap;
       if (hit.size === size && (age < this.ttlMs || hit.snap.view.finished)) return hit.snap;
       if (
         !opts.fresh &&
@@ -87,8 +93,15 @@ export class RunReader {
     }
     const t0 = performance.now();
     const { view, model } = readStatus(loc.journalPath, loc.id, { now });
-    const doc = redactValue(statusJson(view, model)) as Record<string, unknown>;
-    const snap = { view, model, doc, live: liveness(view) };
+    let doc: Record<string, unknown> | undefined;
+    const snap = {
+      view,
+      model,
+      get doc() {
+        return (doc ??= redactValue(statusJson(view, model)) as Record<string, unknown>);
+      },
+      live: liveness(view),
+    };
     const cost = { ms: performance.now() - t0 };
     this.costs.set(snap, cost);
     this.cache.set(loc.id, { size, at: now, snap, cost });

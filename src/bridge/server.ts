@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
@@ -14,7 +15,9 @@ import { readJournal } from '../journal/journal.js';
 import { renderReport } from '../report/index.js';
 import { redactValue } from '../util/redact.js';
 import { Auth, type AuthOptions } from './auth.js';
-import { BRIDGE_JS, liveFragment, loginPage, runListPage, runPage } from './pages.js';
+import { clockForecasts, runningOutput } from './live-details.js';
+import { summarize, type SummaryState } from './live-summary.js';
+import { BRIDGE_JS, ganttKey, ganttSvg, liveFragment, loginPage, runListPage, runPage } from './pages.js';
 import type { RunLocation } from '../journal/runs.js';
 import type { Users } from '../engine/users.js';
 import { JournalFeeds, type FeedSink } from './feed.js';
@@ -38,9 +41,17 @@ export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
   maxLagBytes?: number | undefined;
   /** A viewer that takes nothing for this long is disconnected (default 30 s). */
   stallMs?: number | undefined;
+  /** A watched live run's summary goes to its viewers at most this often (default 1 s). */
+  summaryMs?: number | undefined;
 }
 
 const COOKIE = 'drctl_session';
+
+/**
+ * How old a snapshot the live page's requests and summaries may get (the page follows the journal
+ * events themselves in between): one replay per second at most for all of them.
+ */
+const PAGE_READ = { maxAgeMs: 1000 };
 
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
@@ -67,6 +78,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     pollMs: opts.pollMs,
     maxLagBytes: opts.maxLagBytes,
     stallMs: opts.stallMs,
+    summaryMs: opts.summaryMs,
   });
   /**
    * Pages rendered from a snapshot, per users file and user: 50 viewers refreshing after the
@@ -235,17 +247,19 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
 
   app.get('/', (c) => c.html(runListPage(listRunSummaries(opts.runsDir, reader), c.get('user'))));
 
+  app.get('/api/me', (c) => c.json({ user: c.get('user'), roles: c.get('roles') }));
+
   app.get('/api/runs', (c) => c.json({ runs: listRunSummaries(opts.runsDir, reader) }));
 
   const snapshot = (
     c: Context,
     id: string,
-    fresh = false,
+    read: { fresh?: boolean; maxAgeMs?: number } = {},
   ): { res: Response } | { loc: RunLocation; snap: RunSnapshot } => {
     const loc = findRun(opts.runsDir, id);
     if (loc === undefined) return { res: fail(c, 404, `no run ${JSON.stringify(id)}`) };
     try {
-      return { loc, snap: reader.read(loc, { fresh }) };
+      return { loc, snap: reader.read(loc, read) };
     } catch (err) {
       return { res: fail(c, 422, `run ${id} cannot be read: ${redactValue((err as Error).message)}`) };
     }
@@ -253,23 +267,39 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
 
   app.get('/api/runs/:run', (c) => {
     const r = snapshot(c, c.req.param('run'));
-    return 'res' in r ? r.res : c.json(r.snap.doc);
+    if ('res' in r) return r.res;
+    // Beside `status --json`: what the run page shows of a live run that the journal alone does
+    // not hold (both shared per snapshot with the pages and the live summaries).
+    const forecast = clockForecasts(r.loc, r.snap) ?? null;
+    const output = Object.fromEntries(runningOutput(r.loc, r.snap));
+    return c.json({ ...r.snap.doc, ...(redactValue({ forecast, output }) as object) });
   });
 
   app.get('/runs/:run', (c) => {
-    const r = snapshot(c, c.req.param('run'));
+    const r = snapshot(c, c.req.param('run'), PAGE_READ);
     if ('res' in r) return r.res;
     // A finished run: the same HTML report as `drctl report --format html`.
     if (r.snap.view.finished) return page(c, r.snap, 'report', '', () => renderReport(r.snap.model, 'html'));
-    const user = c.get('user');
-    return page(c, r.snap, 'page', user, (users) => runPage(r.snap, user, users, r.loc));
+    // The same page for every user (the script personalises it): one render per snapshot.
+    return page(c, r.snap, 'page', '', (users) => runPage(r.snap, users, r.loc));
   });
 
   app.get('/runs/:run/live', (c) => {
-    const r = snapshot(c, c.req.param('run'));
+    const r = snapshot(c, c.req.param('run'), PAGE_READ);
     if ('res' in r) return r.res;
-    const user = c.get('user');
-    return page(c, r.snap, 'live', user, (users) => liveFragment(r.snap, user, users, r.loc));
+    return page(c, r.snap, 'live', '', (users) => liveFragment(r.snap, users, r.loc));
+  });
+
+  // The Gantt chart alone: a live page fetches it when its summary says it changed (at most every
+  // few seconds); If-None-Match with the ETag it got answers 304 while the chart is the same.
+  app.get('/runs/:run/gantt', (c) => {
+    const r = snapshot(c, c.req.param('run'), PAGE_READ);
+    if ('res' in r) return r.res;
+    const etag = `"${ganttKey(r.snap)}"`;
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304, { etag });
+    const res = page(c, r.snap, 'gantt', '', () => ganttSvg(r.snap));
+    res.headers.set('etag', etag);
+    return res;
   });
 
   app.get('/runs/:run/report', (c) => {
@@ -282,11 +312,61 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
     if (loc === undefined) return fail(c, 404, `no run ${JSON.stringify(c.req.param('run'))}`);
     const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? -1);
     const after = Number.isFinite(lastId) ? lastId : -1;
+    // The run's live summary, once per interval for all its viewers (live-summary.ts).
+    const summarizer = (prev: unknown): { data: string; state: unknown } | undefined => {
+      const snap = reader.read(loc, PAGE_READ);
+      const t0 = performance.now();
+      const r = summarize(loc, snap, auth.currentUsers(), prev as SummaryState | undefined);
+      reader.charge(snap, performance.now() - t0);
+      return r && { data: JSON.stringify(r.summary), state: r.state };
+    };
     // One reader per run for every viewer, frames redacted and serialised once (feed.ts).
+    const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+    if (outgoing !== undefined) {
+      // On Node, straight to the socket: each viewer's writes used to pass through hono's web
+      // streams (a ReadableStream per viewer, a copy and a promise per chunk), which the profile
+      // of 50 viewers showed as much of serve's CPU and garbage.
+      outgoing.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream' });
+      outgoing.flushHeaders();
+      let closed = false;
+      const gone = new Promise<void>((resolve) =>
+        outgoing.once('close', () => {
+          closed = true;
+          resolve();
+        }),
+      );
+      const sink: FeedSink = {
+        write: (chunk) =>
+          new Promise<void>((resolve) => {
+            if (closed || outgoing.write(chunk)) return resolve();
+            const done = (): void => {
+              outgoing.off('drain', done);
+              outgoing.off('close', done);
+              resolve();
+            };
+            outgoing.on('drain', done);
+            outgoing.on('close', done);
+          }),
+        bytes: true,
+        get closed() {
+          return closed;
+        },
+        gone,
+        abort: () => outgoing.destroy(),
+      };
+      void feeds
+        .stream(loc.journalPath, after, sink, summarizer)
+        .catch((err: unknown) => process.stderr.write(`bridge: ${redactValue(String(err))}\n`))
+        .finally(() => {
+          if (!closed) outgoing.end();
+        });
+      return RESPONSE_ALREADY_SENT;
+    }
     return streamSSE(c, async (stream) => {
       const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
       const sink: FeedSink = {
         write: (chunk) => stream.write(chunk),
+        bytes: true,
         get closed() {
           return stream.aborted || stream.closed;
         },
@@ -294,7 +374,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
         // A peer that stopped reading: drop its connection (node adapter; absent under app.request).
         abort: () => (c.env as Partial<HttpBindings> | undefined)?.outgoing?.destroy(),
       };
-      await feeds.stream(loc.journalPath, after, sink);
+      await feeds.stream(loc.journalPath, after, sink, summarizer);
     });
   });
 
@@ -311,7 +391,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
       }
       const comment = typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined;
       // Decided on the journal as it is now, not on a snapshot a viewer's page was drawn from.
-      const r = snapshot(c, c.req.param('run'), true);
+      const r = snapshot(c, c.req.param('run'), { fresh: true });
       if ('res' in r) return r.res;
       const stepId = c.req.param('step');
       const step = r.snap.view.byId.get(stepId);

@@ -126,11 +126,23 @@ describe('the bridge in a browser', () => {
     // The run appears in the list (which refreshes itself) and is opened from there.
     await alice.waitForSelector('tr[data-run] a', { timeout: 60_000 });
     const runId = (await alice.textContent('tr[data-run] a'))!.trim();
+    // What bob's page asks the server for while it follows the run.
+    const requests: string[] = [];
+    bob.on('request', (r) => requests.push(new URL(r.url()).pathname));
     for (const p of [mallory, alice, bob]) await p.goto(`${bridge.url}/runs/${runId}`);
     for (const p of [mallory, alice, bob]) await p.evaluate('window.__noReload = 1');
     const waiting = '[data-waiting="qa-four-eyes"]';
     await bob.waitForSelector(waiting, { timeout: 60_000 });
     expect(await bob.textContent(waiting)).toMatch(/May approve: QA \(alice, bob\)/);
+    // One page for everyone, personalised by its script: the name, and the Approve button.
+    await bob.locator(`${waiting} button[data-decide=approve]`, { hasText: 'Approve as bob' }).waitFor();
+    expect(await bob.textContent('header .me')).toBe('bob');
+    expect(await bob.getAttribute(`${waiting} button[data-decide=approve]`, 'title')).toBeNull();
+    const malloryApprove = mallory.locator(`${waiting} button[data-decide=approve]`, {
+      hasText: 'Approve as mallory',
+    });
+    await malloryApprove.waitFor({ timeout: 30_000 });
+    expect(await malloryApprove.getAttribute('title')).toMatch(/not a member of an allowed role/);
 
     // The RTO clocks tick against their objectives, with the forecast of the remaining critical
     // path: qa-four-eyes (2m) + promote (5s) + flip-dns (1m) + open-traffic (1s) from now.
@@ -197,6 +209,16 @@ describe('the bridge in a browser', () => {
     await bob.screenshot({ path: SCREENSHOT, fullPage: true });
     // Still the same documents: nothing was reloaded to get here.
     for (const p of [mallory, alice, bob]) expect(await p.evaluate('window.__noReload')).toBe(1);
+    // All of it came from the event stream: the steps' states changed on the page without one
+    // fetch of the live fragment, and nothing was fetched on a timer (at most the Gantt chart,
+    // when a summary named a new one).
+    expect(requests.filter((p) => p.endsWith('/live'))).toEqual([]);
+    expect(requests.filter((p) => p.endsWith('/events')).length).toBeGreaterThanOrEqual(1);
+    expect(
+      requests.filter(
+        (p) => !/\/(events|gantt|approve|reject)$|^\/api\/me$|^\/runs\/[^/]+$|^\/static\//.test(p),
+      ),
+    ).toEqual([]);
 
     const done = await switching;
     expect(done.exitCode, String(done.stderr)).toBe(0);

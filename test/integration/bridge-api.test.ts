@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,10 +70,14 @@ function events(): JournalEvent[] {
   return readJournal(join(runs, runId, 'journal.jsonl')).events;
 }
 
-async function until<T>(what: string, f: () => T | undefined, ms = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
@@ -96,15 +100,36 @@ beforeAll(async () => {
     environment: 'bridge-api-env',
     roles: { SRE: {}, QA: {}, DBA: {} },
     vars: { api_password: '${env:BRIDGE_TEST_TOKEN}' },
+    objectives: { rto: { technical: '10m' } },
+    rto: { technical: { from: 'prepare', to: 'open' } },
     steps: [
       { id: 'prepare', owner: 'SRE', run: ['sh', '-c', 'echo "using token ${vars.api_password}"'] },
       {
         id: 'four-eyes',
         owner: 'QA',
         needs: ['prepare'],
+        estimate: '2m',
         manual: { instructions: 'Two QA engineers confirm the cases', minApprovals: 2 },
       },
-      { id: 'open', owner: 'SRE', needs: ['four-eyes'], run: ['sh', '-c', 'echo open'] },
+      // Runs beside the approval, printing, until the test lets it end (the file `go`).
+      {
+        id: 'tail-logs',
+        owner: 'SRE',
+        needs: ['prepare'],
+        estimate: '1m',
+        run: [
+          'sh',
+          '-c',
+          `echo "tail one"; echo "tail two with \${vars.api_password}"; while [ ! -e "${join(dir, 'go')}" ]; do sleep 0.1; done`,
+        ],
+      },
+      {
+        id: 'open',
+        owner: 'SRE',
+        needs: ['four-eyes', 'tail-logs'],
+        estimate: '1s',
+        run: ['sh', '-c', 'echo open'],
+      },
     ],
   });
   switching = spawnCli(['switch', file, '--yes', '--runs-dir', runs, '--users', usersFile], {
@@ -208,6 +233,78 @@ describe('drctl serve: the JSON API', () => {
     ).toBe(404);
   });
 
+  it("GET /api/runs/:run of a live run adds the RTO forecast and the running steps' last output lines", async () => {
+    try {
+      await liveDetails();
+    } finally {
+      writeFileSync(join(dir, 'go'), ''); // the run goes on to its end whatever happened here
+    }
+  });
+
+  async function liveDetails(): Promise<void> {
+    const cookie = await login('alice');
+    type Doc = {
+      steps: { id: string; state: string }[];
+      forecast: {
+        clock: string;
+        to: string;
+        forecastMs?: number;
+        remainingMs?: number;
+        objectiveMs: number;
+      }[];
+      output: Record<string, string[]>;
+    };
+    const doc = await until("the running step's output lines", async () => {
+      const d = (await call(`/api/runs/${runId}`, { cookie })).json() as Doc;
+      return d.output['tail-logs']?.length === 2 ? d : undefined;
+    });
+    // Redacted like every answer: the secret the step printed is masked.
+    expect(doc.output['tail-logs']![0]).toBe('tail one');
+    expect(doc.output['tail-logs']![1]).toMatch(/^tail two with \S+$/);
+    expect(doc.output['tail-logs']![1]).not.toContain(SECRET);
+    expect(Object.keys(doc.output)).toEqual(['tail-logs']); // only running steps
+    // The technical clock: four-eyes (2m estimate, waiting) then open (1s) still to go.
+    const tech = doc.forecast.find((f) => f.clock === 'technical')!;
+    expect(tech).toMatchObject({ to: 'open', objectiveMs: 600_000 });
+    expect(tech.remainingMs!).toBeGreaterThan(100_000);
+    expect(tech.remainingMs!).toBeLessThanOrEqual(121_000);
+    expect(tech.forecastMs!).toBeGreaterThanOrEqual(tech.remainingMs!);
+    // The status document's own fields are all there, unchanged.
+    expect(doc.steps.find((s) => s.id === 'tail-logs')!.state).toBe('running');
+
+    // The same, as the run page gets it: a live summary in the event stream (no fragment fetch),
+    // shared by every viewer, naming none, redacted.
+    const abort = new AbortController();
+    const res = await fetch(`${bridge.url}/api/runs/${runId}/events?after=${events().length - 1}`, {
+      headers: { cookie },
+      signal: abort.signal,
+    });
+    let text = '';
+    const decoder = new TextDecoder();
+    let summary: Record<string, unknown> | undefined;
+    for await (const chunk of res.body!) {
+      text += decoder.decode(chunk as Uint8Array, { stream: true });
+      const m = /event: live\ndata: (.*)\n\n/.exec(text);
+      if (m) {
+        summary = JSON.parse(m[1]!) as Record<string, unknown>;
+        break;
+      }
+    }
+    abort.abort();
+    bodies.push(text);
+    expect(summary).toMatchObject({ status: 'running', finished: false, base: -1 });
+    const rows = summary!.rows as Record<string, string>;
+    expect(rows['tail-logs']).toMatch(/data-state="running".*<pre class="tail">tail one\ntail two with /s);
+    expect(summary!.clocks).toMatch(
+      /data-clock="technical".*forecast \dm\d\ds \(\dm\d\ds of critical path to go until open ends\): on track/s,
+    );
+    expect(summary!.waiting).toMatch(
+      /data-waiting="four-eyes" data-people="\[&quot;alice&quot;,&quot;bob&quot;\]"/,
+    );
+    expect(summary!.waiting).not.toMatch(/Approve as/);
+    expect(text).not.toContain(SECRET);
+  }
+
   it('CSRF: a state change from another origin is refused (403) and submits nothing', async () => {
     const cookie = await login('alice');
     const before = events().length;
@@ -277,7 +374,12 @@ describe('drctl serve: the JSON API', () => {
     const cli = await runCli(['status', runId, '--json', '--runs-dir', runs]);
     expect(cli.exitCode, cli.stderr).toBe(0);
     const want = JSON.parse(cli.stdout) as Record<string, unknown>;
-    expect({ ...api, live: undefined }).toEqual({ ...want, live: undefined });
+    // The same document, plus what only a live run has: no forecast, no running step's output.
+    expect(api).toMatchObject({ forecast: null, output: {} });
+    expect({ ...api, live: undefined, forecast: undefined, output: undefined }).toEqual({
+      ...want,
+      live: undefined,
+    });
     const page = await call(`/runs/${runId}`, { cookie });
     expect(page.status).toBe(200);
     const report = await runCli(['report', runId, '--format', 'html', '--runs-dir', runs]);

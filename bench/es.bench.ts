@@ -11,7 +11,7 @@
  * nice 10 while loading; each measurement records /proc/loadavg and the nodes' CPU.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSearch, type SearchFlavor, type SearchServer } from '../test/harness/search.js';
@@ -52,8 +52,11 @@ function jvmPids(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     try {
-      for (const c of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim().split(/\s+/))
-        if (c) out.push(Number(c));
+      // Every thread's children: Elasticsearch 8's launcher (a JVM) starts the server from another thread.
+      for (const task of readdirSync(`/proc/${out[i]}/task`)) {
+        for (const c of readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim().split(/\s+/))
+          if (c && !out.includes(Number(c))) out.push(Number(c));
+      }
     } catch {
       /* gone */
     }

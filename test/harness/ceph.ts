@@ -172,7 +172,15 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
   const conf = join(dir, 'ceph.conf');
   writeFileSync(
     conf,
-    renderConfig(dir, fsid, monPort, rgwPort, opts.memstoreBytes ?? 4 * 1024 ** 3, opts.multipartMinPartSize, opts.gatewayConfig),
+    renderConfig(
+      dir,
+      fsid,
+      monPort,
+      rgwPort,
+      opts.memstoreBytes ?? 4 * 1024 ** 3,
+      opts.multipartMinPartSize,
+      opts.gatewayConfig,
+    ),
   );
   // Every ceph tool and daemon below reads this file instead of /etc/ceph/ceph.conf.
   const env = { ...process.env, CEPH_CONF: conf };

@@ -96,9 +96,11 @@ export class HashJoin {
         this.waitingBytes -= sizeOf(twin);
         if (side === 'source') this.compare(e, twin);
         else this.compare(twin, e);
-      } else if (mine.has(key)) this.repeated[side].push(e);
+      } else if (mine.has(key)) this.repeated[side].push(detached(e));
       else {
-        mine.set(key, e);
+        // The key from the copy too: a key built on the slice would hold the page as well.
+        const d = detached(e);
+        mine.set(identity(d), d);
         this.waitingBytes += sizeOf(e);
       }
     }
@@ -272,6 +274,30 @@ export class HashJoin {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A copy of `s` that shares no memory with the string it was cut from. A page's `_source` texts
+ * (and long `_id`s) are slices of the whole search answer, and V8 keeps a parent string alive
+ * as long as any slice of it is: one waiting document would hold its whole page (1,000
+ * documents). Short strings are copies already. UTF-8 both ways for text without surrogates (one
+ * byte per ASCII character, as V8 keeps it), UTF-16 otherwise: exact either way.
+ */
+const SURROGATE = /[\uD800-\uDFFF]/;
+function detach(s: string): string;
+function detach(s: string | undefined): string | undefined;
+function detach(s: string | undefined): string | undefined {
+  if (s === undefined || s.length < 13) return s;
+  return SURROGATE.test(s)
+    ? Buffer.from(s, 'utf16le').toString('utf16le')
+    : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/** The entry as it waits for its twin: holding only its own text (see detach). */
+function detached(e: RawEntry): RawEntry {
+  const d: RawEntry = { id: detach(e.id), hash: e.hash, raw: detach(e.raw) };
+  if (e.routing !== undefined) d.routing = detach(e.routing);
+  return d;
+}
 
 function sizeOf(e: RawEntry): number {
   return ENTRY_OVERHEAD + 2 * (e.id.length + (e.raw?.length ?? 0));

@@ -66,6 +66,15 @@ export function describeS3Error(
       cause: err,
     });
   }
+  if (name === 'RequestTimeTooSkewed' || name === 'RequestExpired') {
+    return new ConnectionError(
+      `${side} ${endpoint} refused the request time${on ? ` for${on}` : ''}: this host's clock and the gateway's differ too much (${name})`,
+      {
+        hint: "set this host's clock (NTP); drctl signs at the gateway's time once an answer's Date header shows the difference, so the gateway sent no usable Date or its clock is wrong",
+        cause: err,
+      },
+    );
+  }
   if (
     name === 'InvalidAccessKeyId' ||
     name === 'SignatureDoesNotMatch' ||

@@ -37,14 +37,38 @@ const RETRYABLE_NAMES = new Set([
 
 /** An S3 error answer, shaped like the SDK's service exceptions. */
 export class RawS3Error extends Error {
-  readonly $metadata: { httpStatusCode: number };
+  readonly $metadata: { httpStatusCode: number; clockSkewCorrected?: true };
   readonly $fault: 'client' | 'server';
-  constructor(name: string, message: string, status: number) {
+  constructor(name: string, message: string, status: number, clockSkewCorrected = false) {
     super(message || name);
     this.name = name;
-    this.$metadata = { httpStatusCode: status };
+    this.$metadata = { httpStatusCode: status, ...(clockSkewCorrected ? { clockSkewCorrected: true } : {}) };
     this.$fault = status >= 500 ? 'server' : 'client';
   }
+}
+
+/** The SDK's threshold: a server clock this far from ours (corrected) resets the offset. */
+const CLOCK_SKEW_MS = 300_000;
+
+/**
+ * The SDK's clock-skew correction, on the client's own `systemClockOffset` (shared with the
+ * SDK's requests of the same client): requests are signed at local time + offset, and an answer
+ * whose `Date` is 5 minutes or more from that sets the offset to the server's clock. A request
+ * refused for its time (RequestTimeTooSkewed) after a correction is retried once more, as the
+ * SDK's retry strategy does; returns whether the offset changed.
+ */
+export function correctClockSkew(
+  config: { systemClockOffset?: number },
+  dateHeader: string | undefined,
+): boolean {
+  if (!dateHeader) return false;
+  const server = Date.parse(dateHeader);
+  if (!Number.isFinite(server)) return false;
+  const offset = config.systemClockOffset ?? 0;
+  const now = Date.now();
+  if (Math.abs(now + offset - server) < CLOCK_SKEW_MS) return false;
+  config.systemClockOffset = server - now;
+  return true;
 }
 
 /** RFC 3986 escaping, as the SigV4 signer canonicalises the query. */
@@ -52,7 +76,7 @@ const escapeUri = (s: string) =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 interface Signer {
-  sign(req: unknown): Promise<{ headers: Record<string, string> }>;
+  sign(req: unknown, options?: { signingDate?: Date }): Promise<{ headers: Record<string, string> }>;
 }
 
 interface Endpoint {
@@ -115,6 +139,7 @@ export class RawLister {
     pageSize: number,
   ): Promise<ListedPage> {
     const { signer, endpoint } = await this.init();
+    const clock = this.client.config as { systemClockOffset?: number };
     const query: Record<string, string> = {
       'encoding-type': 'url',
       'list-type': '2',
@@ -124,15 +149,18 @@ export class RawLister {
     if (startAfter !== undefined) query['start-after'] = startAfter;
     const path = `${endpoint.path.replace(/\/+$/, '')}/${escapeUri(bucket)}`;
     const host = endpoint.port === undefined ? endpoint.hostname : `${endpoint.hostname}:${endpoint.port}`;
-    const signed = await signer.sign({
-      method: 'GET',
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      port: endpoint.port,
-      path,
-      query,
-      headers: { host, 'x-amz-content-sha256': EMPTY_SHA256 },
-    });
+    const signed = await signer.sign(
+      {
+        method: 'GET',
+        protocol: endpoint.protocol,
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        path,
+        query,
+        headers: { host, 'x-amz-content-sha256': EMPTY_SHA256 },
+      },
+      { signingDate: new Date(Date.now() + (clock.systemClockOffset ?? 0)) },
+    );
     const search = Object.keys(query)
       .sort()
       .map((k) => `${escapeUri(k)}=${escapeUri(query[k]!)}`)
@@ -158,16 +186,19 @@ export class RawLister {
     for await (const chunk of res) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const status = res.statusCode ?? 0;
+    const date = res.headers.date;
+    const corrected = correctClockSkew(clock, date);
     if (status === 200) return parseListObjectsV2(body);
     const text = body.toString('utf8');
     const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
     const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '';
-    throw new RawS3Error(code ?? (status === 404 ? 'NotFound' : 'Unknown'), message, status);
+    throw new RawS3Error(code ?? (status === 404 ? 'NotFound' : 'Unknown'), message, status, corrected);
   }
 }
 
 function retryable(err: unknown): boolean {
   if (err instanceof RawS3Error) {
+    if (err.$metadata.clockSkewCorrected) return true;
     const s = err.$metadata.httpStatusCode;
     return s === 429 || s >= 500 || RETRYABLE_NAMES.has(err.name);
   }

@@ -34,6 +34,8 @@ export interface StartCephOptions {
   memstoreBytes?: number;
   /** rgw_multipart_min_part_size: smaller parts make multipart tests cheap; default RGW's 5 MiB. */
   multipartMinPartSize?: number;
+  /** Extra `key = value` lines for the radosgw section (benchmarks tune bulk loading with it). */
+  gatewayConfig?: string[];
 }
 
 // Tests, the demo and the bench run on Node 20; the SDK's notice about its future minimum is noise here.
@@ -61,6 +63,7 @@ function renderConfig(
   rgwPort: number,
   memstoreBytes: number,
   multipartMinPartSize: number | undefined,
+  gatewayConfig: string[] = [],
 ): string {
   return `[global]
 fsid = ${fsid}
@@ -105,7 +108,7 @@ auth client required = none
 ms mon client mode = crc
 rgw data = ${dir}/rgw
 rgw dns name = 127.0.0.1
-${multipartMinPartSize === undefined ? '' : `rgw multipart min part size = ${multipartMinPartSize}\n`}`;
+${multipartMinPartSize === undefined ? '' : `rgw multipart min part size = ${multipartMinPartSize}\n`}${gatewayConfig.map((l) => `${l}\n`).join('')}`;
 }
 
 function readPid(dir: string, daemon: string): number | undefined {
@@ -169,7 +172,15 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
   const conf = join(dir, 'ceph.conf');
   writeFileSync(
     conf,
-    renderConfig(dir, fsid, monPort, rgwPort, opts.memstoreBytes ?? 4 * 1024 ** 3, opts.multipartMinPartSize),
+    renderConfig(
+      dir,
+      fsid,
+      monPort,
+      rgwPort,
+      opts.memstoreBytes ?? 4 * 1024 ** 3,
+      opts.multipartMinPartSize,
+      opts.gatewayConfig,
+    ),
   );
   // Every ceph tool and daemon below reads this file instead of /etc/ceph/ceph.conf.
   const env = { ...process.env, CEPH_CONF: conf };

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ListObjectsV2Command, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { createS3Client, listPage } from '../../checkers/s3/client.js';
 import { describeS3Error } from '../../checkers/s3/errors.js';
@@ -196,6 +196,35 @@ describe('listing pages on Ceph RGW', () => {
     } finally {
       wrong.destroy();
       right.destroy();
+    }
+  });
+
+  it("a host clock an hour fast: the raw path, like the SDK, signs at the gateway's time after one refused request", async () => {
+    const signal = new AbortController().signal;
+    const raw = createS3Client(lab.endpoint('shapes'), 'source');
+    const viaSdk = createS3Client(lab.endpoint('shapes'), 'source');
+    const want = fromSdk(await sdk.send(new ListObjectsV2Command({ Bucket: 'shapes', EncodingType: 'url' })));
+    // Only Date is faked: this process's clock runs an hour ahead of the gateway's.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    try {
+      // The SDK's own pipeline corrects itself (the reference behaviour) ...
+      const sdkPage = await viaSdk.send(
+        new ListObjectsV2Command({ Bucket: 'shapes', EncodingType: 'url', MaxKeys: 1 }),
+      );
+      expect(sdkPage.$metadata.httpStatusCode).toBe(200);
+      // ... and so must the raw path, on a client that has not yet seen the gateway's clock.
+      const got = await listPage(raw, 'shapes', '', undefined, signal);
+      expect(ours(got.objects)).toEqual(want);
+      const offset = (raw.config as { systemClockOffset?: number }).systemClockOffset ?? 0;
+      expect(Math.abs(offset + 3_600_000)).toBeLessThan(60_000);
+      // Later pages are signed right at once.
+      expect(ours((await listPage(raw, 'shapes', '', 'plain.txt', signal)).objects).length).toBeGreaterThan(
+        0,
+      );
+    } finally {
+      vi.useRealTimers();
+      raw.destroy();
+      viaSdk.destroy();
     }
   });
 });

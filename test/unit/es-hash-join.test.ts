@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { parseExactJson, stringifyExact, type JsonValue } from '../../checkers/es/exact-json.js';
 import { HashJoin, joinStreams } from '../../checkers/es/hash-join.js';
@@ -169,5 +171,55 @@ describe('hash join', () => {
     j.add('target', [raw('same', '{not json'), raw('k', '{"b":2,"a":1}')]);
     j.finish();
     expect(out.match).toEqual(['same', 'k']);
+  });
+});
+
+describe('hash join memory', () => {
+  it('a waiting document does not keep the whole search answer it was read from alive', () => {
+    // readSearchPage hands out each `_source` (and a long `_id`) as a slice of the answer's text;
+    // V8 keeps the whole parent string alive for as long as a slice of it is. Documents that wait
+    // for their twin must hold only their own text: the memory budget counts only that.
+    const { sink } = collect();
+    const join = new HashJoin(sink, { kinds, keepSource: false, expected: 400 });
+    const collectGc = (): void => {
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+    };
+    const pad = 'x'.repeat(500_000);
+    collectGc();
+    const before = getHeapStatistics().used_heap_size;
+    for (let p = 0; p < 200; p++) {
+      // One ~500 KB answer per page, one document of it waiting (its twin never arrives).
+      const id = `doc-${String(p).padStart(12, '0')}-${'k'.repeat(20)}`;
+      const text = `{"hits":{"hits":[{"_id":"${id}","_source":{"n":${p},"pad":"${pad}${p}"}}]}}`;
+      const page = readSearchPage(text);
+      join.add(
+        'source',
+        page.hits.map((h) => raw(h._id, h.source!.slice(0, 40))),
+      );
+    }
+    collectGc();
+    const retained = getHeapStatistics().used_heap_size - before;
+    // 200 waiting documents of ~100 bytes each; the answers were ~100 MB together.
+    expect(retained).toBeLessThan(20 * 1024 * 1024);
+    join.finish();
+  });
+});
+
+describe('hash join: waiting copies', () => {
+  it('a waiting document keeps its exact _id, routing and _source (lone surrogates, non-ASCII, long)', () => {
+    const { out, sink } = collect();
+    const join = new HashJoin(sink, { kinds, keepSource: false, expected: 8 });
+    const ids = [`lone-\ud800-${'a'.repeat(20)}`, `ünïcödé-${'b'.repeat(20)}-😀`, 'c'.repeat(300)];
+    const src = ids.map((id, i) => raw(id, `{"n":${i},"s":"${id}-\u00e9"}`, `route-${'r'.repeat(i * 10)}`));
+    const dst = ids.map((id, i) => raw(id, `{"n":${i},"s":"${id}-\u00e9"}`, `route-${'r'.repeat(i * 10)}`));
+    dst[1] = raw(ids[1]!, `{"n":1,"s":"changed"}`, `route-${'r'.repeat(10)}`);
+    join.add('source', src);
+    join.add('target', dst);
+    join.finish();
+    expect(out.match.sort()).toEqual([ids[0], ids[2]].sort());
+    expect(out.different).toEqual([ids[1]]);
+    expect(out.missing).toEqual([]);
+    expect(out.extra).toEqual([]);
   });
 });

@@ -1,9 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { freePort, makeTempDir, removeDir, requireBinary, tailFile } from './process.js';
+import {
+  assertOwnPort,
+  freePort,
+  listensOn,
+  makeTempDir,
+  onFreePort,
+  removeDir,
+  requireBinary,
+  tailFile,
+} from './process.js';
 
 /**
  * A real one-host Ceph cluster (mon, osd on memstore, radosgw) for tests, the demo and the
@@ -36,6 +45,8 @@ export interface StartCephOptions {
   multipartMinPartSize?: number;
   /** Extra `key = value` lines for the radosgw section (benchmarks tune bulk loading with it). */
   gatewayConfig?: string[];
+  /** The gateway's first port to try (the harness's own test takes it first); default a free one. */
+  firstGatewayPort?: number;
 }
 
 // Tests, the demo and the bench run on Node 20; the SDK's notice about its future minimum is noise here.
@@ -118,23 +129,26 @@ function readPid(dir: string, daemon: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** Running, not a zombie: a daemon whose parent is a container's non-reaping init lingers as one. */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
+}
+
+async function stopDaemon(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 /** Stops the daemons of the cluster in `dir` by the PIDs in their pid files (SIGTERM, then SIGKILL). */
 export async function stopCeph(dir: string): Promise<void> {
   for (const daemon of DAEMONS) {
     const pid = readPid(dir, daemon);
-    if (pid === undefined || !isAlive(pid)) continue;
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (pid !== undefined && isAlive(pid)) await stopDaemon(pid);
   }
 }
 
@@ -167,34 +181,74 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
   for (const sub of ['run', 'log', 'mon.a', 'osd.0', 'rgw', 'crash'])
     mkdirSync(join(dir, sub), { recursive: true });
   const monPort = await freePort();
-  const rgwPort = await freePort();
   const fsid = randomUUID();
   const conf = join(dir, 'ceph.conf');
-  writeFileSync(
-    conf,
-    renderConfig(
-      dir,
-      fsid,
-      monPort,
-      rgwPort,
-      opts.memstoreBytes ?? 4 * 1024 ** 3,
-      opts.multipartMinPartSize,
-      opts.gatewayConfig,
-    ),
-  );
+  const writeConfig = (rgwPort: number) =>
+    writeFileSync(
+      conf,
+      renderConfig(
+        dir,
+        fsid,
+        monPort,
+        rgwPort,
+        opts.memstoreBytes ?? 4 * 1024 ** 3,
+        opts.multipartMinPartSize,
+        opts.gatewayConfig,
+      ),
+    );
+  // The gateway's port is picked when the gateway starts (after mon and osd, ~10 s later).
+  writeConfig(0);
   // Every ceph tool and daemon below reads this file instead of /etc/ceph/ceph.conf.
   const env = { ...process.env, CEPH_CONF: conf };
   const run = (cmd: string, args: string[], timeout = 60_000) => execa(cmd, args, { env, timeout });
-  const endpoint = `http://127.0.0.1:${rgwPort}`;
-  const startGateway = async () => {
+  let rgwPort = 0;
+  const startGateway = async (port: number) => {
+    writeConfig(port);
+    rmSync(join(dir, 'run', 'client.rgw.gw.pid'), { force: true });
     // radosgw stays in the foreground until it has reached the mon, then daemonizes.
     await run('radosgw', ['-n', 'client.rgw.gw'], 120_000);
-    await pollUntil('radosgw', dir, 'client.rgw.gw.log', 120_000, async () => {
-      const res = await fetch(endpoint, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      return true;
-    });
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const pid = readPid(dir, 'client.rgw.gw');
+      if (pid !== undefined) {
+        if (!isAlive(pid))
+          throw new Error(
+            `ceph: radosgw exited during startup; log tail:\n${tailFile(join(dir, 'log', 'client.rgw.gw.log'))}`,
+          );
+        // A port taken by another test's server meanwhile: radosgw can never bind it, and a probe
+        // would reach that server. onFreePort starts the gateway again on another port.
+        assertOwnPort('radosgw', pid, port);
+        if (listensOn(pid, port)) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}`, { signal: AbortSignal.timeout(2000) });
+            await res.arrayBuffer();
+            rgwPort = port;
+            return;
+          } catch {
+            /* not ready yet */
+          }
+        }
+      }
+      await sleep(200);
+    }
+    throw new Error(
+      `ceph: radosgw not ready after 120000 ms (dir ${dir}); log tail:\n${tailFile(join(dir, 'log', 'client.rgw.gw.log'))}`,
+    );
   };
+  const startGatewayOnFreePort = () =>
+    onFreePort(
+      'radosgw',
+      async (port) => {
+        try {
+          await startGateway(port);
+        } catch (err) {
+          const pid = readPid(dir, 'client.rgw.gw');
+          if (pid !== undefined && isAlive(pid)) await stopDaemon(pid);
+          throw err;
+        }
+      },
+      opts.firstGatewayPort,
+    );
   try {
     const keyring = join(dir, 'keyring');
     await run('ceph-authtool', [
@@ -236,7 +290,7 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
       const { stdout } = await run('ceph', ['osd', 'stat'], 10_000);
       return stdout.includes('1 up');
     });
-    await startGateway();
+    await startGatewayOnFreePort();
     await run('radosgw-admin', [
       'user',
       'create',
@@ -251,7 +305,7 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
     throw err;
   }
   return {
-    endpoint,
+    endpoint: `http://127.0.0.1:${rgwPort}`,
     accessKeyId: ACCESS_KEY,
     secretAccessKey: SECRET_KEY,
     dir,
@@ -274,17 +328,9 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
     },
     async restartGateway() {
       const pid = readPid(dir, 'client.rgw.gw');
-      // A killed daemon whose parent is a container's non-reaping init lingers as a zombie.
-      const running = (p: number) => {
-        try {
-          return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
-        } catch {
-          return false;
-        }
-      };
-      for (let i = 0; i < 50 && pid !== undefined && running(pid); i++) await sleep(100);
-      if (pid !== undefined && running(pid)) throw new Error(`ceph: radosgw ${pid} is still running`);
-      await startGateway();
+      for (let i = 0; i < 50 && pid !== undefined && isAlive(pid); i++) await sleep(100);
+      if (pid !== undefined && isAlive(pid)) throw new Error(`ceph: radosgw ${pid} is still running`);
+      await startGateway(rgwPort);
     },
     async stop() {
       await stopCeph(dir);

@@ -4,8 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import mysql from 'mysql2/promise';
 import {
-  freePort,
   makeTempDir,
+  onFreePort,
   removeDir,
   requireBinary,
   startServer,
@@ -90,69 +90,75 @@ export async function startMariaDb(
   if (install.exitCode !== 0) {
     throw new Error(`mariadb-install-db failed (exit ${install.exitCode}):\n${install.all ?? ''}`);
   }
-  const port = opts.port ?? (await freePort());
   const socket = join(dir, 'mysqld.sock');
   const name = `server${serverId}`;
-  const args = [
-    '--no-defaults',
-    ...userArgs,
-    '--basedir=/usr',
-    `--datadir=${data}`,
-    `--tmpdir=${tmp}`,
-    `--socket=${socket}`,
-    `--pid-file=${join(dir, 'mysqld.pid')}`,
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
-    '--skip-name-resolve',
-    `--log-basename=${name}`,
-    `--log-error=${join(dir, 'error.log')}`,
-    `--log-bin=${name}-bin`,
-    `--relay-log=${name}-relay-bin`,
-    `--server-id=${serverId}`,
-    '--binlog-format=ROW',
-    '--gtid-strict-mode=ON',
-    '--log-slave-updates=ON',
-    '--report-host=127.0.0.1',
-    `--report-port=${port}`,
-    '--character-set-server=utf8mb4',
-    '--collation-server=utf8mb4_general_ci',
-    `--innodb-buffer-pool-size=${opts.bufferPool ?? '128M'}`,
-    '--innodb-log-file-size=256M',
-    '--innodb-flush-log-at-trx-commit=2',
-    '--sync-binlog=0',
-    '--max-connections=300',
-    `--read-only=${opts.readOnly ? 'ON' : 'OFF'}`,
-    `--rpl-semi-sync-master-enabled=${opts.semisync && !opts.readOnly ? 'ON' : 'OFF'}`,
-    `--rpl-semi-sync-slave-enabled=${opts.semisync && opts.readOnly ? 'ON' : 'OFF'}`,
-    '--rpl-semi-sync-master-timeout=10000',
-  ];
-  const proc = startServer(name, MARIADBD, args, { logFile: join(dir, 'stdout.log') });
-  const pool = mysql.createPool({
-    socketPath: socket,
-    user: 'root',
-    multipleStatements: true,
-    connectionLimit: 4,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-  });
-  try {
-    await waitUntilReady(
-      {
-        ...proc,
-        logTail: (n) => proc.logTail(n) + '\n--- error.log ---\n' + tailFile(join(dir, 'error.log'), n),
-      },
-      async () => {
-        await pool.query('SELECT 1');
-        return true;
-      },
-      60_000,
-    );
-  } catch (err) {
-    await pool.end().catch(() => undefined);
-    await proc.stop('SIGKILL', 5_000);
-    throw err;
-  }
+  const launch = async (port: number) => {
+    const args = [
+      '--no-defaults',
+      ...userArgs,
+      '--basedir=/usr',
+      `--datadir=${data}`,
+      `--tmpdir=${tmp}`,
+      `--socket=${socket}`,
+      `--pid-file=${join(dir, 'mysqld.pid')}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      '--skip-name-resolve',
+      `--log-basename=${name}`,
+      `--log-error=${join(dir, 'error.log')}`,
+      `--log-bin=${name}-bin`,
+      `--relay-log=${name}-relay-bin`,
+      `--server-id=${serverId}`,
+      '--binlog-format=ROW',
+      '--gtid-strict-mode=ON',
+      '--log-slave-updates=ON',
+      '--report-host=127.0.0.1',
+      `--report-port=${port}`,
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_general_ci',
+      `--innodb-buffer-pool-size=${opts.bufferPool ?? '128M'}`,
+      '--innodb-log-file-size=256M',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--sync-binlog=0',
+      '--max-connections=300',
+      `--read-only=${opts.readOnly ? 'ON' : 'OFF'}`,
+      `--rpl-semi-sync-master-enabled=${opts.semisync && !opts.readOnly ? 'ON' : 'OFF'}`,
+      `--rpl-semi-sync-slave-enabled=${opts.semisync && opts.readOnly ? 'ON' : 'OFF'}`,
+      '--rpl-semi-sync-master-timeout=10000',
+    ];
+    const proc = startServer(name, MARIADBD, args, { logFile: join(dir, 'stdout.log') });
+    const pool = mysql.createPool({
+      socketPath: socket,
+      user: 'root',
+      multipleStatements: true,
+      connectionLimit: 4,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+    });
+    try {
+      await waitUntilReady(
+        {
+          ...proc,
+          logTail: (n) => proc.logTail(n) + '\n--- error.log ---\n' + tailFile(join(dir, 'error.log'), n),
+        },
+        async () => {
+          await pool.query('SELECT 1');
+          return true;
+        },
+        60_000,
+        port,
+      );
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      await proc.stop('SIGKILL', 5_000);
+      throw err;
+    }
+    return { port, proc, pool };
+  };
+  // A restart keeps its port; a new server retries on another when its port was taken meanwhile.
+  const { port, proc, pool } =
+    opts.port !== undefined ? await launch(opts.port) : await onFreePort(`mariadb ${serverId}`, launch);
   const query = async (sql: string): Promise<unknown[]> => {
     const [rows] = await pool.query(sql);
     if (Array.isArray(rows) && rows.length > 0 && Array.isArray(rows[rows.length - 1])) {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,98 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A port from freePort() is only free when it is returned: a server that binds it seconds later
+ * can find it taken by another test's server (the tests run in parallel), and a readiness probe
+ * would then talk to that one. Server starts therefore prove the listener is theirs
+ * (`listensOn`) and, when the port was taken, start again on a new one (`onFreePort`).
+ */
+const PORT_TAKEN = /address already in use|EADDRINUSE|BindException|failed to bind|port \d+ is held by another process/i;
+
+export async function onFreePort<T>(
+  what: string,
+  start: (port: number) => Promise<T>,
+  firstPort?: number,
+  attempts = 4,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = attempt === 1 && firstPort !== undefined ? firstPort : await freePort();
+    try {
+      return await start(port);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (attempt >= attempts || !PORT_TAKEN.test(message)) throw err;
+      process.stderr.write(`${what}: port ${port} was taken before the server bound it; trying another\n`);
+    }
+  }
+}
+
+/** Inodes of the sockets listening on `port` (any local address), from /proc/net/tcp and tcp6. */
+function listeningInodes(port: number): Set<string> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] local address:port, f[3] state (0A = LISTEN), f[9] inode
+      if (f.length > 9 && f[3] === '0A' && f[1]!.endsWith(`:${hex}`)) inodes.add(f[9]!);
+    }
+  }
+  return inodes;
+}
+
+function holdsSocket(pid: number, inodes: Set<string>): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1]!)) return true;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether the socket listening on `port` belongs to process `pid` or a member of its process
+ * group (a launcher script whose JVM does the listening). Reads /proc; the harness runs on Linux.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return false;
+  if (holdsSocket(pid, inodes)) return true;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pgrp is the 3rd field after the parenthesised command name
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === pid && holdsSocket(Number(entry), inodes)) return true;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return false;
+}
+
+/** Throws a PORT_TAKEN error when `port` is listened on, but not by `pid` (or its group). */
+export function assertOwnPort(what: string, pid: number, port: number): void {
+  if (listeningInodes(port).size > 0 && !listensOn(pid, port))
+    throw new Error(`${what}: port ${port} is held by another process, not by pid ${pid}`);
 }
 
 export function makeTempDir(prefix: string): string {
@@ -100,6 +192,7 @@ export async function waitUntilReady(
   server: ServerProcess,
   probe: () => Promise<boolean>,
   timeoutMs: number,
+  port?: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -108,11 +201,16 @@ export async function waitUntilReady(
         `${server.name} exited during startup (code ${server.child.exitCode}, signal ${server.child.signalCode}); log tail:\n${server.logTail()}`,
       );
     }
+    // Another process listening on our port: ours can never bind it, and the probe would reach
+    // that one. Fail now (onFreePort starts again on a new port) instead of at the deadline.
+    if (port !== undefined) assertOwnPort(server.name, server.child.pid!, port);
+    let ready = false;
     try {
-      if (await probe()) return;
+      ready = await probe();
     } catch {
       /* not ready yet */
     }
+    if (ready && (port === undefined || listensOn(server.child.pid!, port))) return;
     await sleep(100);
   }
   throw new Error(`${server.name} not ready after ${timeoutMs} ms; log tail:\n${server.logTail()}`);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, makeTempDir, removeDir, requireBinary, startServer, waitUntilReady } from './process.js';
+import { makeTempDir, onFreePort, removeDir, requireBinary, startServer, waitUntilReady } from './process.js';
 
 export interface RedisServer {
   url: string;
@@ -12,10 +12,13 @@ export interface RedisServer {
 const REDIS_SERVER = '/usr/bin/redis-server';
 
 /** A throwaway redis-server on a free loopback port: no persistence, own temp dir, stopped by PID. */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(opts: { firstPort?: number } = {}): Promise<RedisServer> {
   requireBinary(REDIS_SERVER, 'apt-get install -y redis-server');
+  return onFreePort('redis-server', startRedisOn, opts.firstPort);
+}
+
+async function startRedisOn(port: number): Promise<RedisServer> {
   const dir = makeTempDir('redis');
-  const port = await freePort();
   const server = startServer(
     'redis-server',
     REDIS_SERVER,
@@ -54,6 +57,7 @@ export async function startRedis(): Promise<RedisServer> {
         }
       },
       15_000,
+      port,
     );
   } catch (err) {
     await stop();

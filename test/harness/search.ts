@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import {
   appendFileSync,
   cpSync,
@@ -12,6 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   freePort,
+  onFreePort,
   makeTempDir,
   removeDir,
   startServer,
@@ -169,15 +171,29 @@ export async function startSearch(
   const javaHome = findJavaHome();
   const { uid, gid } = ensureUser();
   const home = readableHome(dist.home, uid, gid);
+  return onFreePort(flavor, (httpPort) => startSearchOn(flavor, opts, dist, javaHome, uid, gid, home, httpPort));
+}
+
+async function startSearchOn(
+  flavor: SearchFlavor,
+  opts: StartSearchOptions,
+  dist: ReturnType<typeof findDistribution>,
+  javaHome: string,
+  uid: number,
+  gid: number,
+  home: string,
+  httpPort: number,
+): Promise<SearchServer> {
   const isOs = flavor === 'opensearch';
   const dir = makeTempDir(`search-${flavor}`);
   const conf = join(dir, 'config');
   cpSync(join(home, 'config'), conf, { recursive: true });
   for (const sub of ['data', 'logs', 'tmp']) mkdirSync(join(dir, sub));
-  const httpPort = await freePort();
   const transportPort = await freePort();
+  // Unique, so a probe that reaches another test's node on a port taken meanwhile sees it is not ours.
+  const clusterName = `drctl-${flavor}-${httpPort}-${randomUUID().slice(0, 8)}`;
   const settings = [
-    `cluster.name: drctl-${flavor}-${httpPort}`,
+    `cluster.name: ${clusterName}`,
     'node.name: node-1',
     'network.host: 127.0.0.1',
     `http.port: ${httpPort}`,
@@ -221,10 +237,11 @@ export async function startSearch(
         const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
           signal: AbortSignal.timeout(5000),
         });
-        await res.arrayBuffer();
-        return res.status === 200;
+        const health = (await res.json()) as { cluster_name?: string };
+        return res.status === 200 && health.cluster_name === clusterName;
       },
       opts.timeoutMs ?? 180_000,
+      httpPort,
     );
     // Elasticsearch 8.10+ serves `GET /` from the rest-root module, which the integ-test-zip lacks.
     const nodes = (await (await fetch(`${url}/_nodes/_local?filter_path=nodes.*.version`)).json()) as {

@@ -29,7 +29,8 @@ export async function freePort(): Promise<number> {
  * would then talk to that one. Server starts therefore prove the listener is theirs
  * (`listensOn`) and, when the port was taken, start again on a new one (`onFreePort`).
  */
-const PORT_TAKEN = /address already in use|EADDRINUSE|BindException|failed to bind|port \d+ is held by another process/i;
+const PORT_TAKEN =
+  /address already in use|EADDRINUSE|BindException|failed to bind|port \d+ is held by another process/i;
 
 export async function onFreePort<T>(
   what: string,

@@ -171,7 +171,9 @@ export async function startSearch(
   const javaHome = findJavaHome();
   const { uid, gid } = ensureUser();
   const home = readableHome(dist.home, uid, gid);
-  return onFreePort(flavor, (httpPort) => startSearchOn(flavor, opts, dist, javaHome, uid, gid, home, httpPort));
+  return onFreePort(flavor, (httpPort) =>
+    startSearchOn(flavor, opts, dist, javaHome, uid, gid, home, httpPort),
+  );
 }
 
 async function startSearchOn(

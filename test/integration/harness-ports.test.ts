@@ -47,7 +47,9 @@ describe('a port taken between freePort() and the bind', () => {
   });
 
   it('ceph: an HTTP squatter on the gateway port is not taken for radosgw; the gateway serves S3 on another port', async () => {
-    const taken = await squat('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+    const taken = await squat(
+      'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}',
+    );
     const ceph = await startCeph({ firstGatewayPort: taken });
     try {
       expect(ceph.endpoint).not.toBe(`http://127.0.0.1:${taken}`);

@@ -17,9 +17,11 @@
  * compared. CPU (user+sys) of switch (reaped child), serve (/proc/<pid>/stat, over the same
  * run) and the viewers' process (its own count, over the same run), peak RSS of each, and the
  * load average are printed beside it. Loopback only; everything it starts it stops.
- * BRIDGE_BENCH_PROF=<dir>: --cpu-prof of switch and serve into <dir>.
+ * BRIDGE_BENCH_PROF=<dir>: --cpu-prof of switch and serve into <dir>. BRIDGE_BENCH_VIEWER_IDLE=1:
+ * the viewers under SCHED_IDLE instead of nice (they only get CPU nothing else wants, closer to
+ * browsers that are not on the bastion at all).
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -38,6 +40,7 @@ const STEPS = 500;
 const VIEWERS = Number(process.env.BRIDGE_BENCH_VIEWERS ?? 50);
 const ROUNDS = Number(process.env.BRIDGE_BENCH_ROUNDS ?? 3);
 const VIEWER_NICE = Number(process.env.BRIDGE_BENCH_VIEWER_NICE ?? 10);
+const VIEWER_IDLE = process.env.BRIDGE_BENCH_VIEWER_IDLE === '1';
 const PROF = process.env.BRIDGE_BENCH_PROF;
 
 function freePort(): Promise<number> {
@@ -162,6 +165,9 @@ async function main(): Promise<void> {
     }),
   );
   setPriority(viewers.child.pid!, VIEWER_NICE);
+  // BRIDGE_BENCH_VIEWER_IDLE=1: the viewers' process (every thread) under SCHED_IDLE, closer to
+  // browsers on other laptops: it gets only CPU that nothing on the bastion wants.
+  if (VIEWER_IDLE) execFileSync('chrt', ['--all-tasks', '--idle', '-p', '0', String(viewers.child.pid!)]);
   try {
     for (let i = 0; ; i++) {
       try {
@@ -285,8 +291,11 @@ async function main(): Promise<void> {
     }
     const overhead =
       median(rows.viewers.map((r) => r.perStepMs)) / median(rows.none.map((r) => r.perStepMs)) - 1;
+    // The same, paired: each round's two runs are back to back, so the median of their ratios is
+    // less moved by the host drifting between rounds (the runs above drift by ±15%).
+    const paired = median(rows.viewers.map((r, i) => r.perStepMs / rows.none[i]!.perStepMs)) - 1;
     process.stdout.write(
-      `  executor overhead with ${VIEWERS} viewers: ${(overhead * 100).toFixed(1)}% (target ≤ 10%); load average ${loadavg()}\n`,
+      `  executor overhead with ${VIEWERS} viewers: ${(overhead * 100).toFixed(1)}% (target ≤ 10%); paired by round: ${(paired * 100).toFixed(1)}%; viewers ${VIEWER_IDLE ? 'SCHED_IDLE' : `nice ${VIEWER_NICE}`}; load average ${loadavg()}\n`,
     );
   } finally {
     viewers.child.stdin.end();

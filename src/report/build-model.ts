@@ -40,6 +40,11 @@ export interface BuildReportOptions {
   live?: boolean | undefined;
   /** Asked instead of `live` for a run without run-finished: is the process that last ran it alive? */
   liveness?: ((who: { host: string; pid: number }) => boolean | 'unknown') | undefined;
+  /**
+   * The replay of `events` the caller already made (`openUntil: now` when `live`, none otherwise):
+   * readers that also need the step view (status, the bridge) replay once for both.
+   */
+  replay?: RunReplay | undefined;
 }
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -63,13 +68,14 @@ export function buildReportModel(input: BuildReportInput, options: BuildReportOp
       `the journal records run ${started.runId} but was read as run ${input.runId} (a copied or renamed run directory?)`,
     );
   }
-  let replay = replayRun(events);
+  let replay = options.replay ?? replayRun(events);
   const live =
     options.live ??
     (replay.finished === undefined && replay.who !== undefined && options.liveness !== undefined
       ? options.liveness(replay.who) !== false
       : false);
-  if (live && options.now !== undefined) replay = replayRun(events, { openUntil: options.now });
+  if (live && options.now !== undefined && options.replay === undefined)
+    replay = replayRun(events, { openUntil: options.now });
   warnings.push(...replay.warnings);
   warnings.push(...undeliveredNotifications(events));
   const { runStart } = replay;

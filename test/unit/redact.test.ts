@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { redactStrings } from '../../src/report/redact-model.js';
 import { clearSecrets, redact, redactTruncated, registerSecret } from '../../src/util/redact.js';
 
 /** Masking is linear in the text and never leaks a secret across the chunks it cuts text into. */
@@ -73,5 +74,62 @@ describe('redact: masking', () => {
     expect(redactTruncated(`${head} top secret`, 103).trimEnd()).toBe(head);
     expect(redactTruncated(`${head} password=abcdefghij`, 110).trimEnd()).toBe(head);
     expect(redactTruncated(`${head} mysql://u:pwpwpwpwpw@h`, 112).trimEnd()).toBe(head);
+  });
+});
+
+describe('redactStrings (the report model): copy on write', () => {
+  it('masks a secret at any depth, in values and keys, and shares only what holds none', () => {
+    registerSecret('hunter2-the-password');
+    const clean = { id: 's1', needs: ['a', 'b'], n: 3, ok: true, none: null, gone: undefined };
+    const model = {
+      run: { id: 'r', notes: ['fine'] },
+      steps: [clean, { id: 's2', output: ['x', { line: 'login hunter2-the-password ok' }] }],
+      byKey: { 'hunter2-the-password': 1, plain: 2 },
+    };
+    const before = structuredClone(model);
+    const out = redactStrings(model);
+    const text = JSON.stringify(out);
+    expect(text).not.toContain('hunter2-the-password');
+    const line = (out.steps[1] as { output: [string, { line: string }] }).output[1].line;
+    expect(line.startsWith('login ') && line.endsWith(' ok')).toBe(true);
+    expect(Object.keys(out.byKey)).toHaveLength(2);
+    expect(out.byKey.plain).toBe(2);
+    // What held no secret is the same object; what did is a copy; the input is untouched.
+    expect(out.run).toBe(model.run);
+    expect(out.steps[0]).toBe(clean);
+    expect(out.steps).not.toBe(model.steps);
+    expect(out.steps[1]).not.toBe(model.steps[1]);
+    expect(model).toEqual(before);
+    expect(Object.keys(out.steps[0]!)).toEqual(Object.keys(clean));
+  });
+
+  it('on random JSON with a planted secret: equal to a deep copy-and-mask, and the secret never survives', () => {
+    registerSecret('S3cr3t-Pl4nted');
+    const deepMask = (v: unknown): unknown =>
+      typeof v === 'string'
+        ? redact(v)
+        : Array.isArray(v)
+          ? v.map(deepMask)
+          : v !== null && typeof v === 'object'
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k), deepMask(x)]))
+            : v;
+    const leaf = fc.oneof(
+      fc.string(),
+      fc.constant('pw=S3cr3t-Pl4nted'),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(
+        fc.jsonValue().chain((j) => fc.tuple(fc.constant(j), leaf)),
+        ([json, planted]) => {
+          const value = { json, list: [json, planted], [String(planted)]: planted };
+          const out = redactStrings(value);
+          expect(out).toEqual(deepMask(value));
+          expect(JSON.stringify(out)).not.toContain('S3cr3t-Pl4nted');
+        },
+      ),
+    );
   });
 });

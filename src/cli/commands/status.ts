@@ -3,9 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { formatEventLine } from '../../engine/format-event.js';
 import { liveness, openRun } from '../../engine/inspect.js';
-import { replayJournal, visibleSteps, type RunView } from '../../engine/state.js';
+import { replayJournal, viewOfReplay, visibleSteps, type RunView } from '../../engine/state.js';
 import type { JournalEvent } from '../../journal/events.js';
 import { openJournalChecked, readJournal } from '../../journal/journal.js';
+import { replayRun } from '../../journal/replay.js';
 import { buildReportModel, type ReportModel } from '../../report/index.js';
 import { rtoLabel } from '../../report/format-values.js';
 import { formatDuration } from '../../util/duration.js';
@@ -115,10 +116,17 @@ export function readStatus(
   const { journal, chain } = openJournalChecked(journalPath, { force: options.force, run: runId });
   // Forced past a broken chain: only the events before the break (openJournalChecked).
   const events = journal.events;
-  const first = replayJournal(events);
   const now = options.now ?? Date.now();
-  const live = liveness(first) !== false;
-  const view = live ? replayJournal(events, { openUntil: now }) : first;
+  // One replay for the view and the report. Liveness reads only run-finished and who, which do
+  // not depend on where open clocks end; a run that is not live (a crash) ends them at its last
+  // event instead, so it is replayed again without them (a finished run ignores openUntil).
+  let replay = replayRun(events, { openUntil: now });
+  let view = viewOfReplay(events, replay);
+  const live = liveness(view) !== false;
+  if (!live && replay.finished === undefined) {
+    replay = replayRun(events);
+    view = viewOfReplay(events, replay);
+  }
   const model = buildReportModel(
     {
       runId,
@@ -131,7 +139,7 @@ export function readStatus(
         corruptLines: [],
       },
     },
-    { now, live },
+    { now, live, replay },
   );
   return { view, model, verified: chain.ok };
 }

@@ -20,7 +20,7 @@ table.runs td,table.runs th,table.steps td,table.steps th{border-bottom:1px soli
 .waiting{border:2px solid #E69F00;background:#fff8e6;padding:.5em 1em;margin:.5em 0}
 .clocks{display:flex;gap:2em;margin:.5em 0}.clock{padding:.5em 1em;border:1px solid #ccc;max-width:32em}
 .clock .elapsed{font-size:1.6em;font-variant-numeric:tabular-nums}.clock .forecast.at-risk{color:#b00020;font-weight:bold}
-.state-succeeded{color:#117733}.state-failed{color:#b00020}.state-running{color:#0072B2}.state-waiting-approval{color:#b36b00;font-weight:bold}
+.state-succeeded{color:#117733}.gate-not-passed{color:#b36b00;font-weight:bold}.state-failed{color:#b00020}.state-running{color:#0072B2}.state-waiting-approval{color:#b36b00;font-weight:bold}
 pre.tail{margin:0;font-size:12px;max-width:40em;white-space:pre-wrap}
 #flash{padding:.5em 1em}#flash.err{background:#fde7ea}#flash.ok{background:#e6f4ea}
 .login{max-width:22em;margin:4em auto}.login label{display:block;margin:.5em 0}.login input{width:100%}
@@ -148,7 +148,12 @@ export function stepRow(s: StepView, output: Map<string, string[]>): string {
   const approvals = (s.approvals ?? []).map((a) => `${a.decision} by ${a.by}`).join(', ');
   // A running step's last lines, live from its output files; a failed one's from the journal.
   const tail = (output.get(s.id) ?? s.outputTail ?? []).slice(-5).join('\n');
-  return `<tr data-step="${h(s.id)}" data-state="${h(s.state)}"><td>${h(s.id)}</td><td>${h(s.title)}</td><td>${h(s.owner)}</td><td class="state state-${h(s.state)}">${h(s.state)}</td><td class="duration">${h(showDuration(s.durationMs))}</td><td class="tries">${s.attempts}</td><td>${h(approvals)}${s.error ? `<br>${h(s.error)}` : ''}${tail ? `<pre class="tail">${h(tail)}</pre>` : ''}</td></tr>`;
+  // A step that succeeded although its gate did not pass (unplanned, or overridden) is not
+  // shown as a plain success: the report says "succeeded, gate UNVERIFIED" too.
+  const gate = s.gate !== undefined && !s.gate.ok ? s.gate.status : undefined;
+  const shown =
+    s.state === 'succeeded' && gate !== undefined ? `succeeded, gate ${gate.toUpperCase()}` : s.state;
+  return `<tr data-step="${h(s.id)}" data-state="${h(s.state)}"${gate === undefined ? '' : ` data-gate="${h(gate)}"`}><td>${h(s.id)}</td><td>${h(s.title)}</td><td>${h(s.owner)}</td><td class="state state-${h(s.state)}${shown === s.state ? '' : ' gate-not-passed'}">${h(shown)}</td><td class="duration">${h(showDuration(s.durationMs))}</td><td class="tries">${s.attempts}</td><td>${h(approvals)}${s.error ? `<br>${h(s.error)}` : ''}${tail ? `<pre class="tail">${h(tail)}</pre>` : ''}</td></tr>`;
 }
 
 /** What the run line says: the outcome, or running / stopped. */
@@ -290,11 +295,15 @@ export const BRIDGE_JS = `'use strict';
   function fold(ev) {
     var state = ev.type === 'step-finished' ? ev.status : STATES[ev.type];
     var tr = ev.step !== undefined && state ? row(ev.step) : null;
+    var gr = ev.type === 'gate-result' && ev.step !== undefined && ev.result ? row(ev.step) : null;
+    if (gr && ev.result.ok) delete gr.dataset.gate;
+    else if (gr) gr.dataset.gate = ev.result.status;
     if (tr) {
       tr.dataset.state = state;
       var td = tr.querySelector('td.state');
-      td.className = 'state state-' + state;
-      td.textContent = state;
+      var gate = state === 'succeeded' && tr.dataset.gate;
+      td.className = 'state state-' + state + (gate ? ' gate-not-passed' : '');
+      td.textContent = gate ? 'succeeded, gate ' + gate.toUpperCase() : state;
       var tries = ev.type === 'step-started' ? ev.attempt : ev.type === 'step-finished' ? ev.attempts : undefined;
       if (tries !== undefined) tr.querySelector('td.tries').textContent = String(tries);
     }

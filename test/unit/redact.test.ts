@@ -90,7 +90,7 @@ describe('redactStrings (the report model): copy on write', () => {
     const out = redactStrings(model);
     const text = JSON.stringify(out);
     expect(text).not.toContain('hunter2-the-password');
-    const line = (out.steps[1] as { output: [string, { line: string }] }).output[1].line;
+    const line = (out.steps[1] as unknown as { output: [string, { line: string }] }).output[1].line;
     expect(line.startsWith('login ') && line.endsWith(' ok')).toBe(true);
     expect(Object.keys(out.byKey)).toHaveLength(2);
     expect(out.byKey.plain).toBe(2);

@@ -218,7 +218,7 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephCluste
         // A port taken by another test's server meanwhile: radosgw can never bind it, and a probe
         // would reach that server. onFreePort starts the gateway again on another port.
         assertOwnPort('radosgw', pid, port);
-        if (listensOn(pid, port)) {
+        if (listensOn(pid, port) !== false) {
           try {
             const res = await fetch(`http://127.0.0.1:${port}`, { signal: AbortSignal.timeout(2000) });
             await res.arrayBuffer();

@@ -70,12 +70,13 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-function holdsSocket(pid: number, inodes: Set<string>): boolean {
+function holdsSocket(pid: number, inodes: Set<string>): boolean | 'unknown' {
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return false;
+  } catch (err) {
+    // Another user's process (not root): its sockets cannot be seen.
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'unknown' : false;
   }
   for (const fd of fds) {
     try {
@@ -92,27 +93,34 @@ function holdsSocket(pid: number, inodes: Set<string>): boolean {
  * Whether the socket listening on `port` belongs to process `pid` or a member of its process
  * group (a launcher script whose JVM does the listening). Reads /proc; the harness runs on Linux.
  */
-export function listensOn(pid: number, port: number): boolean {
+export function listensOn(pid: number, port: number): boolean | 'unknown' {
   const inodes = listeningInodes(port);
   if (inodes.size === 0) return false;
-  if (holdsSocket(pid, inodes)) return true;
+  let seen = holdsSocket(pid, inodes);
+  if (seen === true) return true;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       // pgrp is the 3rd field after the parenthesised command name
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgrp === pid && holdsSocket(Number(entry), inodes)) return true;
+      if (pgrp !== pid) continue;
+      const held = holdsSocket(Number(entry), inodes);
+      if (held === true) return true;
+      if (held === 'unknown') seen = 'unknown';
     } catch {
       /* gone meanwhile */
     }
   }
-  return false;
+  return seen;
 }
 
-/** Throws a PORT_TAKEN error when `port` is listened on, but not by `pid` (or its group). */
+/**
+ * Throws a PORT_TAKEN error when `port` is listened on, and not by `pid` (or its group) as far
+ * as /proc shows (a group member whose sockets cannot be seen gives it the benefit of the doubt).
+ */
 export function assertOwnPort(what: string, pid: number, port: number): void {
-  if (listeningInodes(port).size > 0 && !listensOn(pid, port))
+  if (listeningInodes(port).size > 0 && listensOn(pid, port) === false)
     throw new Error(`${what}: port ${port} is held by another process, not by pid ${pid}`);
 }
 
@@ -211,7 +219,7 @@ export async function waitUntilReady(
     } catch {
       /* not ready yet */
     }
-    if (ready && (port === undefined || listensOn(server.child.pid!, port))) return;
+    if (ready && (port === undefined || listensOn(server.child.pid!, port) !== false)) return;
     await sleep(100);
   }
   throw new Error(`${server.name} not ready after ${timeoutMs} ms; log tail:\n${server.logTail()}`);

@@ -111,7 +111,7 @@ async function view(run: string, cookie: string, got: Got, opened: () => void): 
     // The stream over node:http (lighter than fetch's web streams: this process shares the cores).
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpGet(
-        `${url}/api/runs/${run}/events?after=${have}`,
+        `${url}/api/runs/${run}/events?form=page&after=${have}`,
         { headers: { cookie, accept: 'text/event-stream' }, signal: abort.signal },
         resolve,
       );

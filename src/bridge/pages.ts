@@ -404,7 +404,7 @@ export const BRIDGE_JS = `'use strict';
   }).catch(function () {});
   if (!root().dataset.finished) {
     // From the page's own snapshot on: no backlog. A reconnect sends Last-Event-ID instead.
-    var es = new EventSource('/api/runs/' + encodeURIComponent(run) + '/events?after=' + have);
+    var es = new EventSource('/api/runs/' + encodeURIComponent(run) + '/events?form=page&after=' + have);
     es.addEventListener('journal', onJournal);
     es.addEventListener('live', onLive);
     es.addEventListener('end', function () { es.close(); setTimeout(function () { location.reload(); }, 300); });

@@ -20,7 +20,7 @@ import { summarize, type SummaryState } from './live-summary.js';
 import { BRIDGE_JS, ganttKey, ganttSvg, liveFragment, loginPage, runListPage, runPage } from './pages.js';
 import type { RunLocation } from '../journal/runs.js';
 import type { Users } from '../engine/users.js';
-import { JournalFeeds, type FeedSink } from './feed.js';
+import { JournalFeeds, type FeedForm, type FeedSink } from './feed.js';
 import { findRun, listRunSummaries, RunReader, type RunSnapshot } from './runs.js';
 
 export interface BridgeOptions extends Omit<AuthOptions, 'usersFile'> {
@@ -310,6 +310,15 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
   app.get('/api/runs/:run/events', (c) => {
     const loc = findRun(opts.runsDir, c.req.param('run'));
     if (loc === undefined) return fail(c, 404, `no run ${JSON.stringify(c.req.param('run'))}`);
+    const formQuery = c.req.query('form');
+    if (formQuery !== undefined && formQuery !== 'page' && formQuery !== 'journal') {
+      return fail(
+        c,
+        400,
+        `form=${JSON.stringify(formQuery)}: expected form=page (what the run page folds) or form=journal (whole events, the default)`,
+      );
+    }
+    const form: FeedForm = formQuery === 'page' ? 'page' : 'journal';
     const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? -1);
     const after = Number.isFinite(lastId) ? lastId : -1;
     // The run's live summary, once per interval for all its viewers (live-summary.ts).
@@ -355,7 +364,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
         abort: () => outgoing.destroy(),
       };
       void feeds
-        .stream(loc.journalPath, after, sink, summarizer)
+        .stream(loc.journalPath, after, sink, summarizer, form)
         .catch((err: unknown) => process.stderr.write(`bridge: ${redactValue(String(err))}\n`))
         .finally(() => {
           if (!closed) outgoing.end();
@@ -374,7 +383,7 @@ export function createBridgeApp(opts: BridgeOptions): Hono<Env> {
         // A peer that stopped reading: drop its connection (node adapter; absent under app.request).
         abort: () => (c.env as Partial<HttpBindings> | undefined)?.outgoing?.destroy(),
       };
-      await feeds.stream(loc.journalPath, after, sink, summarizer);
+      await feeds.stream(loc.journalPath, after, sink, summarizer, form);
     });
   });
 

@@ -70,6 +70,7 @@ afterAll(async () => {
 function run(): {
   id: string;
   step: (i: number, note?: string) => void;
+  gate: (i: number) => void;
   finish: () => void;
   count: () => number;
 } {
@@ -88,6 +89,24 @@ function run(): {
       add({ type: 'step-started', step: `s${i}`, attempt: 1, ...(note ? { description: note } : {}) });
       add({ type: 'step-finished', step: `s${i}`, status: 'succeeded', durationMs: 1, attempts: 1 });
     },
+    gate: (i) =>
+      add({
+        type: 'gate-result',
+        step: `s${i}`,
+        result: {
+          checker: 'mysql',
+          ok: false,
+          status: 'unverified',
+          summary: 'Main unreachable',
+          counts: { missing: 0 },
+          findings: [],
+          findingsOmitted: 0,
+          evidence: { dsn: 'mysql://127.0.0.1:1' },
+          startedAt: '2026-11-29T23:00:00.000Z',
+          finishedAt: '2026-11-29T23:00:01.000Z',
+          durationMs: 1000,
+        },
+      }),
     finish: () => {
       add({ type: 'run-finished', status: 'succeeded', durationMs: 100 });
       w.close();
@@ -101,11 +120,17 @@ async function listen(
   id: string,
   lastEventId?: number,
   via: StartedBridge = bridge,
-): Promise<{ ids: number[]; events: string[]; lagging?: { lastEventId: number } }> {
+  form?: string,
+): Promise<{
+  ids: number[];
+  events: string[];
+  data: Record<string, unknown>[];
+  lagging?: { lastEventId: number };
+}> {
   const headers: Record<string, string> = { cookie: cookies.get(via)! };
   if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
   let text = '';
-  const res = await fetch(`${via.url}/api/runs/${id}/events`, { headers });
+  const res = await fetch(`${via.url}/api/runs/${id}/events${form ? `?form=${form}` : ''}`, { headers });
   expect(res.status).toBe(200);
   try {
     // Ends with `end`, or after `lagging`; read as it comes (a cut connection keeps what came).
@@ -115,12 +140,15 @@ async function listen(
     // cut off (as a stalled viewer is): an EventSource reconnects from the last whole event
   }
   text = text.slice(0, text.lastIndexOf('\n\n') + 2);
-  const out: { ids: number[]; events: string[]; lagging?: { lastEventId: number } } = { ids: [], events: [] };
+  const out: Awaited<ReturnType<typeof listen>> = { ids: [], events: [], data: [] };
   for (const frame of text.split('\n\n')) {
     const event = /^event: (.*)$/m.exec(frame)?.[1];
     if (event === undefined) continue;
     out.events.push(event);
-    if (event === 'journal') out.ids.push(Number(/^id: (\d+)$/m.exec(frame)![1]));
+    if (event === 'journal') {
+      out.ids.push(Number(/^id: (\d+)$/m.exec(frame)![1]));
+      out.data.push(JSON.parse(/^data: (.*)$/m.exec(frame)![1]!) as Record<string, unknown>);
+    }
     if (event === 'lagging')
       out.lagging = JSON.parse(/^data: (.*)$/m.exec(frame)![1]!) as { lastEventId: number };
   }
@@ -168,6 +196,37 @@ describe('bridge event stream over HTTP, journal growing', () => {
     expect(b.ids).toEqual(range(r.count()));
     expect(c.ids).toEqual(range(r.count()).slice(8));
     for (const v of [a, b, c]) expect(v.events.at(-1)).toBe('end');
+  }, 60_000);
+
+  it('form=page: the same events, each with only what the run page folds (no hash chain, clocks or text)', async () => {
+    const r = run();
+    const page = listen(r.id, undefined, bridge, 'page');
+    const whole = listen(r.id);
+    r.step(0, 'a description the page never shows');
+    r.gate(1);
+    r.finish();
+    const [p, w] = await Promise.all([page, whole]);
+    expect(p.ids).toEqual(w.ids);
+    expect(p.events.at(-1)).toBe('end');
+    for (const [i, ev] of p.data.entries()) {
+      const full = w.data[i]!;
+      const expected = Object.fromEntries(
+        ['seq', 'type', 'step', 'status', 'attempt', 'attempts']
+          .filter((k) => k in full)
+          .map((k) => [k, full[k]]),
+      );
+      // A gate's verdict, without its evidence, findings or summary.
+      if (full.type === 'gate-result') expected.result = { ok: false, status: 'unverified' };
+      expect(ev).toEqual(expected);
+      expect(full).toHaveProperty('prev');
+    }
+    expect(p.data.some((e) => e.type === 'gate-result')).toBe(true);
+    expect(JSON.stringify(p.data)).not.toMatch(/description|evidence|Main unreachable/);
+    const bad = await fetch(`${bridge.url}/api/runs/${r.id}/events?form=everything`, {
+      headers: { cookie: cookies.get(bridge)! },
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('form=page');
   }, 60_000);
 
   it('a viewer that falls behind gets `lagging` with its last id; reconnecting there loses and repeats nothing', async () => {

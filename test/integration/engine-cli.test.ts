@@ -7,6 +7,7 @@ import { lockPath } from '../../src/engine/lock.js';
 import { readJournal } from '../../src/journal/journal.js';
 import { listRunDirs, runCli, spawnCli, writeRunbook } from '../fixtures/engine-cli.js';
 import { makeTempDir, removeDir } from '../harness/process.js';
+import { startReceiver } from '../harness/webhook.js';
 
 let dir: string;
 let runs: string;
@@ -204,6 +205,47 @@ describe('drctl switch / status / approve from the command line', () => {
       expect(String(followed.stdout)).toMatch(/waiting for approval by QA/);
       expect(String(followed.stdout)).toMatch(/run succeeded/);
       expect(readFileSync(out, 'utf8')).toBe('prepare\nopen\n');
+    },
+  );
+
+  it(
+    "status --follow prints what the executor journals after run-finished (its notifications' grace), then exits with it",
+    { timeout: 120_000 },
+    async () => {
+      // A receiver that holds every request for 30 s: the run ends, the 2 s grace runs out, and
+      // the executor journals the give-ups after run-finished. --follow used to stop at run-finished.
+      const slow = await startReceiver(() => ({ status: 200, delayMs: 30_000 }));
+      const followRuns = join(dir, 'follow-runs');
+      try {
+        const file = writeRunbook(dir, 'follow-grace', {
+          environment: 'follow-env',
+          roles: { SRE: {} },
+          notify: { grace: '2s', channels: { slow: { format: 'json', url: slow.url, timeout: '60s' } } },
+          steps: [{ id: 'wait', owner: 'SRE', run: ['sleep', '1'] }],
+        });
+        const switching = spawnCli(['switch', file, '--yes', '--runs-dir', followRuns]);
+        let runId: string | undefined;
+        for (let i = 0; i < 300 && runId === undefined; i++) {
+          runId = listRunDirs(followRuns)[0];
+          if (runId === undefined) await sleep(100);
+        }
+        const follower = spawnCli(['status', runId!, '--follow', '--runs-dir', followRuns]);
+        const [switched, followed] = await Promise.all([switching, follower]);
+        expect(switched.exitCode, String(switched.stderr)).toBe(0);
+        expect(followed.exitCode).toBe(0);
+        const out = String(followed.stdout);
+        const finishedAt = out.indexOf('run succeeded');
+        const gaveUp = out.indexOf('could not notify slow: run-finished');
+        expect(finishedAt).toBeGreaterThanOrEqual(0);
+        expect(gaveUp, out).toBeGreaterThan(finishedAt);
+        // Every line of the journal was printed: the follower did not stop early.
+        const events = readJournal(join(followRuns, runId!, 'journal.jsonl')).events;
+        const eventLines = out.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
+        expect(eventLines, out).toHaveLength(events.length);
+      } finally {
+        await slow.stop();
+        removeDir(followRuns);
+      }
     },
   );
 });

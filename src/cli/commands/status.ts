@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { formatEventLine } from '../../engine/format-event.js';
-import { liveness, openRun } from '../../engine/inspect.js';
+import { liveness, openRun, processLiveness } from '../../engine/inspect.js';
 import { replayJournal, viewOfReplay, visibleSteps, type RunView } from '../../engine/state.js';
 import type { JournalEvent } from '../../journal/events.js';
 import { openJournalChecked, readJournal } from '../../journal/journal.js';
@@ -49,6 +49,9 @@ export function registerStatus(program: Command): void {
     });
 }
 
+/** How long `--follow` waits after run-finished for the executor's last words (its notify grace). */
+const POST_FINISH_WAIT_MS = 10 * 60_000;
+
 async function follow(path: string): Promise<void> {
   let offset = 0;
   let partial = '';
@@ -57,6 +60,11 @@ async function follow(path: string): Promise<void> {
     stop = true;
   };
   process.once('SIGINT', onSig);
+  /** The process that last started or resumed the run; whether its run-finished was read. */
+  let writer: { host: string; pid: number } | undefined;
+  let finished = false;
+  let lastEventAt = 0;
+  const writerAlive = (): boolean => writer !== undefined && processLiveness(writer) === true;
   try {
     let idle = 0;
     while (!stop) {
@@ -78,13 +86,26 @@ async function follow(path: string): Promise<void> {
             continue;
           }
           printLine(formatEventLine(ev));
-          if (ev.type === 'run-finished') return;
+          lastEventAt = Date.parse(ev.ts);
+          if (ev.type === 'run-started' || ev.type === 'run-resumed') {
+            writer = ev.who;
+            finished = false;
+          } else if (ev.type === 'run-finished') {
+            // The executor journals what its notifications did after run-finished (the grace):
+            // follow until it exits, unless it runs on another host (that cannot be told).
+            finished = true;
+          }
         }
         idle = 0;
       } else {
-        // Every few seconds, check the executor is still alive; a crashed run never writes run-finished.
         idle += 1;
-        if (idle % 10 === 0) {
+        if (finished) {
+          // Its process gone, the journal is complete: what it wrote last was printed. A process
+          // that still has its pid 10 min after the last event is not in its grace (pid reuse).
+          const quiet = Date.now() - lastEventAt > POST_FINISH_WAIT_MS;
+          if ((quiet || !writerAlive()) && statSync(path).size <= offset) return;
+        } else if (idle % 10 === 0) {
+          // Every few seconds, check the executor is still alive; a crashed run never writes run-finished.
           const view = replayJournal(readJournal(path).events);
           if (liveness(view) === false) {
             printLine(

@@ -26,7 +26,7 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description("show a run's steps from its journal; --follow prints events live until the run ends")
     .argument('<run>', 'run id, unique prefix, "latest", or run directory')
-    .option('-f, --follow', 'print events as they are journaled until the run finishes')
+    .option('-f, --follow', 'print events as they are journaled until the run finishes and its drctl exits')
     .option('--json', 'print one JSON document')
     .option('--runs-dir <dir>', 'where runs are recorded (default $DRCTL_HOME/runs or .drctl/runs)')
     .option('--force', 'show the run even when its journal does not verify (see drctl verify)')

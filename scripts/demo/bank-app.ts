@@ -13,6 +13,7 @@
  *     --live mysql://root@127.0.0.1:3306/bank --dr mysql://root@127.0.0.1:3307/bank
  */
 import { randomUUID } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -21,6 +22,8 @@ import mysql from 'mysql2/promise';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' },
+    // With --port 0 the OS picks a free port and the app writes it here (no pick-then-bind race).
+    'port-file': { type: 'string' },
     redis: { type: 'string' },
     live: { type: 'string' },
     dr: { type: 'string' },
@@ -129,7 +132,13 @@ const server = createServer((req, res) => {
   handle(req, res).catch((err: unknown) => send(res, 500, { error: (err as Error).message }));
 });
 server.listen(Number(values.port), '127.0.0.1', () => {
-  process.stdout.write(`bank-app listening on 127.0.0.1:${values.port}\n`);
+  const { port } = server.address() as { port: number };
+  if (values['port-file']) {
+    // Written whole, then renamed: a reader never sees half a number.
+    writeFileSync(`${values['port-file']}.tmp`, `${port}\n`);
+    renameSync(`${values['port-file']}.tmp`, values['port-file']);
+  }
+  process.stdout.write(`bank-app listening on 127.0.0.1:${port}\n`);
 });
 
 // Customers: a payment every load-ms while traffic is open.

@@ -5,7 +5,7 @@
  * Every PID is written to <dir>/pids.json so `npm run demo:down` can stop what a killed demo
  * left behind, and nothing else.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +20,6 @@ import {
   type MariaDbPair,
   type MariaDbServer,
 } from '../../test/harness/mysql.js';
-import { freePort } from '../../test/harness/process.js';
 import { startRedis, type RedisServer } from '../../test/harness/redis.js';
 import { startSearch, type SearchServer } from '../../test/harness/search.js';
 
@@ -117,7 +116,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     }
     savePids();
 
-    const appPort = await freePort();
+    // The app binds a port the OS picks and says which (picking one first and binding it later
+    // raced with the servers other tests start meanwhile).
+    const portFile = join(LAB_DIR, 'bank-app.port');
+    rmSync(portFile, { force: true });
     const dsn = (port: number, user: string, pw: string) => `mysql://${user}:${pw}@127.0.0.1:${port}/bank`;
     const appLog = openSync(join(LAB_DIR, 'bank-app.log'), 'a');
     const app = spawn(
@@ -127,7 +129,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         'tsx',
         join(ROOT, 'scripts/demo/bank-app.ts'),
         '--port',
-        String(appPort),
+        '0',
+        '--port-file',
+        portFile,
         '--redis',
         redis.url,
         '--live',
@@ -150,6 +154,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         await Promise.race([new Promise((r) => app.once('exit', r)), sleep(5000)]);
       }
     });
+    const appPort = await waitForPortFile(portFile, app, 30_000);
     const appUrl = `http://127.0.0.1:${appPort}`;
     await waitForHttp(`${appUrl}/health`, 30_000);
     opts.log(`demo bank app ${appUrl} reads bcf.resource.target.* from Redis on every request (${since()})`);
@@ -310,6 +315,23 @@ async function seedSearch(main: SearchServer, dr: SearchServer): Promise<void> {
     });
     if (!r.ok) throw new Error(`bulk load into ${s.url} failed: ${r.status}`);
   }
+}
+
+/** The port the bank app bound (it writes it once listening); fails if the app exits first. */
+async function waitForPortFile(file: string, app: ChildProcess, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (app.exitCode !== null || app.signalCode !== null)
+      throw new Error(`the bank app exited during startup; see ${join(LAB_DIR, 'bank-app.log')}`);
+    try {
+      const port = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(port) && port > 0) return port;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`the bank app did not start within ${timeoutMs} ms; see ${join(LAB_DIR, 'bank-app.log')}`);
 }
 
 async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
